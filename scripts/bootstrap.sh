@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Prepare this checkout: virtual environment, PostGIS, (for tests) Chromium and a CJK font.
+# Usage: scripts/bootstrap.sh run|test      Idempotent; a second run takes a few seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-run}"
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 2; }
+
+# --- Python 3.11+ ------------------------------------------------------------------------------
+PY=""
+for candidate in python3.11 python3.12 python3.13 python3; do
+  if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    PY="$candidate"; break
+  fi
+done
+[ -n "$PY" ] || die "Python 3.11 or newer is needed (apt-get install python3.11 python3.11-venv)"
+
+# --- virtual environment -----------------------------------------------------------------------
+stamp=.venv/.xiangmap-installed
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv with $PY"
+  "$PY" -m venv .venv || die "could not create a virtual environment (Debian: apt-get install python3-venv)"
+fi
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  say "installing xiangmap and its dependencies into .venv"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  touch "$stamp"
+fi
+
+# --- system packages (Debian) ------------------------------------------------------------------
+apt_install() {  # apt_install PKG... : install when root (or passwordless sudo), else say what is missing
+  local runner=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then runner=(sudo -n); else return 1; fi
+  fi
+  command -v apt-get >/dev/null 2>&1 || return 1
+  say "installing $* with apt-get"
+  "${runner[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  "${runner[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+have_postgis() { ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+
+needs_local_pg=1
+if [ "$mode" = run ] && [ -n "${DATABASE_URL:-}" ]; then needs_local_pg=0; fi
+if [ "$mode" = test ] && [ -n "${TEST_DATABASE_URL:-}" ]; then needs_local_pg=0; fi
+if [ "$needs_local_pg" = 1 ] && ! have_postgis; then
+  apt_install postgresql-15-postgis-3 postgresql-15 || true
+  have_postgis || die "PostGIS is missing: as root run 'apt-get install postgresql-15-postgis-3', or set DATABASE_URL (TEST_DATABASE_URL for tests) to a PostGIS database"
+fi
+
+if [ "$mode" = test ]; then
+  missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    apt_install "${missing[@]}" || say "warning: ${missing[*]} not installed (not root): browser tests will be skipped"
+  fi
+fi
+
+# --- the project-managed database --------------------------------------------------------------
+if [ "$mode" = run ] && [ -z "${DATABASE_URL:-}" ]; then
+  .venv/bin/xiangmap db cluster start
+fi

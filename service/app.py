@@ -1,0 +1,61 @@
+"""App assembly: settings → database → routers; ``create_app`` is the factory uvicorn calls."""
+
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from service import __version__
+from service.errors import install_error_handlers
+from service.settings import Settings, get_settings
+
+# Each module exposes ``router``; it may also expose ``install(app)`` for mounts (static files ...).
+# Order matters where paths overlap: the OGC landing page owns "/".
+ROUTER_MODULES = (
+    "service.routers.health",
+    "service.routers.admin",
+    "service.routers.layers",
+    "service.routers.geocode",
+    "service.routers.projects",
+    "service.routers.progress",
+    "service.routers.screening",
+    "service.routers.maps",
+    "service.routers.ogc",
+)
+
+DESCRIPTION = """
+xiangmap puts the Chang-Zhu-Tan (长株潭) work-plan projects on PostGIS layers and serves them as
+OGC API - Features / Tiles, GeoJSON, downloads and Folium web maps, with protected-zone screening.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = FastAPI(
+        title="xiangmap",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Content-Crs", "Location"],
+        )
+    for name in ROUTER_MODULES:
+        module = import_module(name)
+        app.include_router(module.router)
+        install = getattr(module, "install", None)
+        if install is not None:
+            install(app)
+    return app

@@ -1,0 +1,1 @@
+"""The ``xiangmap`` command line: one module per command group."""

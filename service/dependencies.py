@@ -1,0 +1,68 @@
+"""FastAPI dependencies: a database session per request, the caller, and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from service.database import new_session
+from service.errors import Problem
+from service.security import ANONYMOUS, Principal, principal_for_token
+from service.settings import get_settings
+
+
+def get_session() -> Iterator[Session]:
+    """One session per request; routers commit explicitly, anything uncommitted is rolled back."""
+    session = new_session()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def current_principal(request: Request, session: Session = Depends(get_session)) -> Principal:
+    header = request.headers.get("authorization", "")
+    if not header:
+        principal = Principal(ANONYMOUS, None)
+    else:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Problem(
+                401,
+                "Authorization header must be 'Bearer <token>'",
+                headers={"WWW-Authenticate": 'Bearer realm="xiangmap"'},
+            )
+        found = principal_for_token(session, token.strip())
+        if found is None:
+            raise Problem(
+                401,
+                "token unknown, revoked or expired",
+                headers={"WWW-Authenticate": 'Bearer realm="xiangmap", error="invalid_token"'},
+            )
+        principal = found
+    if get_settings().private_reads and principal.role is None:
+        raise Problem(
+            401,
+            "this xiangmap requires a token to read",
+            headers={"WWW-Authenticate": 'Bearer realm="xiangmap"'},
+        )
+    return principal
+
+
+def require_role(*roles: str) -> Callable[..., Principal]:
+    """Dependency factory: 401 without a token, 403 with a role not in ``roles`` (admin always passes)."""
+
+    def check(principal: Principal = Depends(current_principal)) -> Principal:
+        if principal.role is None:
+            raise Problem(
+                401,
+                f"this action needs a token with role {' or '.join(roles)}",
+                headers={"WWW-Authenticate": 'Bearer realm="xiangmap"'},
+            )
+        if not principal.has(*roles):
+            raise Problem(403, f"role '{principal.role}' may not do this; needs {' or '.join(roles)}")
+        return principal
+
+    return check

@@ -1,0 +1,1 @@
+"""Domain logic: plain functions over sessions and geometries, no HTTP."""

@@ -1,0 +1,39 @@
+"""ORM models: one module per concern; importing this package registers every table."""
+
+from service.models.audit import AuditEntry, User
+from service.models.base import Base
+from service.models.catalogue import LayerEntry
+from service.models.layers import (
+    LAYER_MODELS,
+    DemoZone,
+    District,
+    GreenHeartZone,
+    QingshuitangArea,
+    Road,
+    SewagePlant,
+    Site,
+    Stream,
+)
+from service.models.plans import Plan, ProgressReport, Project, ProjectLocation
+from service.models.screening import Screening
+
+__all__ = [
+    "LAYER_MODELS",
+    "AuditEntry",
+    "Base",
+    "DemoZone",
+    "District",
+    "GreenHeartZone",
+    "LayerEntry",
+    "Plan",
+    "ProgressReport",
+    "Project",
+    "ProjectLocation",
+    "QingshuitangArea",
+    "Road",
+    "Screening",
+    "SewagePlant",
+    "Site",
+    "Stream",
+    "User",
+]

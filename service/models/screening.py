@@ -1,0 +1,28 @@
+"""Recorded protected-zone screenings: each keeps what it saw, so it replays unchanged."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.models.base import SRID, Base
+
+
+class Screening(Base):
+    __tablename__ = "screenings"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text, nullable=False)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"), index=True)
+    on_date: Mapped[date] = mapped_column(Date, nullable=False)
+    input_hash: Mapped[str] = mapped_column(Text, nullable=False, index=True)
+    input_geom: Mapped[object] = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=False), nullable=False)
+    buffer_m: Mapped[int | None] = mapped_column(Integer)
+    params: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    scheme_versions: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    result: Mapped[dict] = mapped_column(JSONB, nullable=False)

@@ -1,0 +1,298 @@
+"""A project-managed PostgreSQL cluster: the dev database under ``.data/`` and throwaway test clusters.
+
+PostgreSQL refuses to run as root, so when we are root every server command runs as the
+unprivileged ``postgres`` account, and the data directory is placed where that account can reach
+it (a clone inside a root-only home gets its cluster under ``/var/lib/xiangmap`` instead, with the
+location recorded in ``.data/cluster.json``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+
+SUPERUSER = "xiangmap"
+DATABASE = "xiangmap"
+SERVER_ACCOUNT = "postgres"
+POSTGIS_CONTROL = "postgis.control"
+
+
+class ClusterError(RuntimeError):
+    """The cluster could not be prepared; the message says what to do."""
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def pg_bindir() -> Path:
+    """Newest PostgreSQL server binaries: Debian's versioned dirs first, then ``pg_config``, then PATH."""
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    if candidates:
+        return candidates[-1].parent
+    if shutil.which("pg_config"):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=False)
+        if out.returncode == 0 and (Path(out.stdout.strip()) / "initdb").exists():
+            return Path(out.stdout.strip())
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).resolve().parent
+    raise ClusterError(
+        "PostgreSQL server binaries not found: install Debian's postgresql-15-postgis-3 "
+        "(apt-get install postgresql-15-postgis-3) or set DATABASE_URL."
+    )
+
+
+def postgis_available(bindir: Path | None = None) -> bool:
+    bindir = bindir or pg_bindir()
+    version = bindir.parent.name
+    return any(Path(p).exists() for p in (f"/usr/share/postgresql/{version}/extension/{POSTGIS_CONTROL}",)) or bool(
+        list(Path("/usr/share/postgresql").glob(f"*/extension/{POSTGIS_CONTROL}"))
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _server_account_can_reach(path: Path) -> bool:
+    """True when the ``postgres`` account can traverse every directory down to ``path``."""
+    if not is_root():
+        return True
+    probe = subprocess.run(
+        ["runuser", "-u", SERVER_ACCOUNT, "--", "test", "-x", str(path)], capture_output=True, check=False
+    )
+    return probe.returncode == 0
+
+
+@dataclass
+class Cluster:
+    """One PostgreSQL cluster: where its data lives and how clients reach it."""
+
+    pgdata: Path
+    port: int
+    socket_dir: Path | None = None  # unix-socket only (tests) when set
+    password: str | None = None  # scram password over TCP (dev cluster)
+    throwaway: bool = False
+    config_file: Path | None = field(default=None, repr=False)
+
+    # ---- construction -------------------------------------------------------------------------
+    @classmethod
+    def for_project(cls, data_dir: Path, default_port: int) -> Cluster:
+        """The dev cluster of this checkout, as recorded in ``.data/cluster.json`` (or a fresh plan)."""
+        config = data_dir / "cluster.json"
+        if config.exists():
+            raw = json.loads(config.read_text())
+            return cls(
+                pgdata=Path(raw["pgdata"]),
+                port=int(raw["port"]),
+                password=raw.get("password"),
+                config_file=config,
+            )
+        pgdata = data_dir / "pg"
+        return cls(pgdata=pgdata, port=default_port, password=secrets.token_urlsafe(18), config_file=config)
+
+    @classmethod
+    def throwaway_cluster(cls) -> Cluster:
+        """A socket-only, fsync-off cluster in a fresh temp dir, for one test run."""
+        root = Path(tempfile.mkdtemp(prefix="xm-"))  # short: unix socket paths are limited to 107 bytes
+        root.chmod(0o755)
+        return cls(pgdata=root / "pg", port=5432, socket_dir=root, throwaway=True)
+
+    # ---- addresses ------------------------------------------------------------------------------
+    def url(self, database: str = DATABASE) -> str:
+        if self.socket_dir is not None:
+            return f"postgresql+psycopg://{SUPERUSER}@/{database}?host={quote(str(self.socket_dir))}&port={self.port}"
+        auth = f"{SUPERUSER}:{quote(self.password or '', safe='')}"
+        return f"postgresql+psycopg://{auth}@127.0.0.1:{self.port}/{database}"
+
+    def libpq_url(self, database: str = DATABASE) -> str:
+        return self.url(database).replace("postgresql+psycopg://", "postgresql://", 1)
+
+    # ---- commands -------------------------------------------------------------------------------
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        cmd = [str(pg_bindir() / args[0]), *args[1:]]
+        if is_root():
+            cmd = ["runuser", "-u", SERVER_ACCOUNT, "--", *cmd]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if check and proc.returncode != 0:
+            raise ClusterError(f"{' '.join(args[:2])} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+        return proc
+
+    def _place_data_dir(self) -> None:
+        """Make sure the server account can reach ``pgdata``; otherwise move it under /var/lib/xiangmap."""
+        parent = self.pgdata.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        if is_root() and not self.throwaway:
+            parent.chmod(0o755)
+            if not _server_account_can_reach(parent):
+                digest = hashlib.sha1(str(parent.resolve()).encode()).hexdigest()[:12]
+                self.pgdata = Path("/var/lib/xiangmap") / digest / "pg"
+                self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+                self.pgdata.parent.chmod(0o755)
+
+    def _chown_to_server(self, path: Path) -> None:
+        if is_root():
+            account = pwd.getpwnam(SERVER_ACCOUNT)
+            os.chown(path, account.pw_uid, account.pw_gid)
+
+    def initialised(self) -> bool:
+        return (
+            (self.pgdata / "PG_VERSION").exists()
+            if not is_root()
+            else self._run("pg_controldata", str(self.pgdata), check=False).returncode == 0
+        )
+
+    def init(self) -> None:
+        if not postgis_available():
+            raise ClusterError(
+                "PostGIS is not installed: apt-get install postgresql-15-postgis-3 (as root), or set DATABASE_URL."
+            )
+        self._place_data_dir()
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        self.pgdata.chmod(0o700)
+        self._chown_to_server(self.pgdata)
+        if self.socket_dir is not None:
+            self._chown_to_server(self.socket_dir)
+        args = [
+            "initdb",
+            "-D",
+            str(self.pgdata),
+            "-U",
+            SUPERUSER,
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ]
+        pwfile: Path | None = None
+        if self.password:
+            fd, name = tempfile.mkstemp(prefix="xm-pw-")
+            pwfile = Path(name)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(self.password)
+            self._chown_to_server(pwfile)
+            args += [f"--pwfile={pwfile}", "--auth-host=scram-sha-256", "--auth-local=peer"]
+        else:
+            args += ["--auth=trust"]
+        try:
+            self._run(*args)
+        finally:
+            if pwfile:
+                pwfile.unlink(missing_ok=True)
+        self._write_conf()
+        self._save()
+
+    def _write_conf(self) -> None:
+        lines = [f"port = {self.port}", "max_connections = 100", "shared_buffers = 256MB"]
+        if self.socket_dir is not None:
+            lines += ["listen_addresses = ''", f"unix_socket_directories = '{self.socket_dir}'"]
+        else:
+            lines += ["listen_addresses = '127.0.0.1'", "unix_socket_directories = ''"]
+        if self.throwaway:
+            lines += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
+        conf = "\n".join(["# written by xiangmap (service/pgcluster.py)", *lines]) + "\n"
+        target = self.pgdata / "conf.d-xiangmap.conf"
+        if is_root():
+            subprocess.run(
+                ["runuser", "-u", SERVER_ACCOUNT, "--", "sh", "-c", f"cat > '{target}'"],
+                input=conf,
+                text=True,
+                check=True,
+            )
+            subprocess.run(
+                [
+                    "runuser",
+                    "-u",
+                    SERVER_ACCOUNT,
+                    "--",
+                    "sh",
+                    "-c",
+                    f"grep -q conf.d-xiangmap '{self.pgdata}/postgresql.conf' || "
+                    f"echo \"include_if_exists = 'conf.d-xiangmap.conf'\" >> '{self.pgdata}/postgresql.conf'",
+                ],
+                check=True,
+            )
+        else:
+            target.write_text(conf)
+            main = self.pgdata / "postgresql.conf"
+            if "conf.d-xiangmap" not in main.read_text():
+                with main.open("a") as fh:
+                    fh.write("include_if_exists = 'conf.d-xiangmap.conf'\n")
+
+    def _save(self) -> None:
+        if self.config_file is None:
+            return
+        self.config_file.parent.mkdir(parents=True, exist_ok=True)
+        data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items() if k != "config_file"}
+        self.config_file.write_text(json.dumps(data, indent=2))
+        self.config_file.chmod(0o600)
+
+    def running(self) -> bool:
+        return self._run("pg_ctl", "status", "-D", str(self.pgdata), check=False).returncode == 0
+
+    def start(self) -> None:
+        if self.running():
+            return
+        if self.socket_dir is None and port_in_use(self.port):
+            self.port = free_port()  # another cluster holds our port: move, and remember the move
+            self._write_conf()
+            self._save()
+        log = self.pgdata / "server.log"
+        self._run("pg_ctl", "start", "-D", str(self.pgdata), "-l", str(log), "-w", "-t", "60")
+
+    def stop(self) -> None:
+        if self.running():
+            self._run("pg_ctl", "stop", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60")
+
+    def create_database(self, name: str = DATABASE) -> None:
+        with psycopg.connect(self.libpq_url("postgres"), autocommit=True, connect_timeout=10) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop_database(self, name: str) -> None:
+        with psycopg.connect(self.libpq_url("postgres"), autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def ensure(self) -> Cluster:
+        """Initialise (first time), start (if stopped) and create the database; idempotent."""
+        if not self.initialised():
+            self.init()
+        self.start()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.create_database()
+                return self
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+
+    def destroy(self) -> None:
+        with contextlib.suppress(ClusterError):
+            self.stop()
+        root = self.socket_dir if self.throwaway and self.socket_dir else self.pgdata
+        shutil.rmtree(root, ignore_errors=True)

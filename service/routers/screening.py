@@ -1,0 +1,7 @@
+"""Routes for protected-zone screening (issue 7)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,67 @@
+"""Bearer tokens and roles.
+
+Tokens are random, shown once, and stored as SHA-256 hashes (they carry 256 bits of entropy, so a
+slow password hash buys nothing).  Roles are ordered only where one role includes another: admin
+may do everything; editor and inspector are separate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.models import User
+from service.models.audit import ROLES
+
+ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: str | None  # None for anonymous
+
+    def has(self, *roles: str) -> bool:
+        return self.role == "admin" or (self.role is not None and self.role in roles)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(session: Session, name: str, role: str, days: int | None = 365) -> str:
+    """Create (or re-key) a user and return the new token; only its hash is stored."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    token = "xm_" + secrets.token_urlsafe(32)
+    expires = datetime.now(UTC) + timedelta(days=days) if days else None
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        user = User(name=name, role=role, token_hash=hash_token(token), expires_at=expires)
+        session.add(user)
+    else:
+        user.role, user.token_hash, user.expires_at, user.revoked_at = role, hash_token(token), expires, None
+    session.flush()
+    return token
+
+
+def revoke_user(session: Session, name: str) -> bool:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        return False
+    user.revoked_at = datetime.now(UTC)
+    return True
+
+
+def principal_for_token(session: Session, token: str) -> Principal | None:
+    user = session.scalar(select(User).where(User.token_hash == hash_token(token)))
+    if user is None or user.revoked_at is not None:
+        return None
+    if user.expires_at is not None and user.expires_at <= datetime.now(UTC):
+        return None
+    return Principal(user.name, user.role)

@@ -1,0 +1,70 @@
+"""Runtime settings, read once from the environment (prefix ``XIANGMAP_``) and ``.env``.
+
+``DATABASE_URL`` is also read without the prefix because that is what every PostGIS host,
+container and PaaS sets.  When it is unset, the project-managed cluster under ``.data/`` is used.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything an operator may tune; safe defaults for an offline intranet."""
+
+    model_config = SettingsConfigDict(env_prefix="XIANGMAP_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "XIANGMAP_DATABASE_URL")
+    )
+    data_dir: Path = PROJECT_ROOT / ".data"
+    db_port: int = 55432
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    db_connect_timeout_s: int = 3
+    db_pool_size: int = 10
+    db_statement_timeout_ms: int = 30_000
+
+    layers_dir: Path = PROJECT_ROOT / "layers"
+    geodata_dir: Path = PROJECT_ROOT / "geodata"
+
+    # limits (issue 8 tightens and tests them)
+    max_upload_mb: int = 50
+    max_body_mb: int = 10
+    max_vertices: int = 200_000
+    page_limit_default: int = 100
+    page_limit_max: int = 10_000
+    cors_origins: list[str] = []
+    private_reads: bool = False
+
+    # planners: a project is delayed when percent lags elapsed time by this many points
+    delay_threshold_pct: float = 20.0
+    tianditu_key: str | None = None
+
+    def resolved_database_url(self) -> str:
+        """The URL to use: ``DATABASE_URL`` when given, else the managed cluster's."""
+        if self.database_url:
+            return normalise_url(self.database_url)
+        from service.pgcluster import Cluster
+
+        return Cluster.for_project(self.data_dir, self.db_port).url()
+
+
+def normalise_url(url: str) -> str:
+    """Accept the plain ``postgres://`` / ``postgresql://`` forms and pin the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,41 @@
+"""``xiangmap setup``: migrate, then load everything bundled, in order; every step is idempotent.
+
+Steps live in the modules that own them and are named here as ``module:function`` so that each
+area can grow without touching this list.  Each takes the engine and returns a one-line summary.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from importlib import import_module
+
+from rich.console import Console
+from sqlalchemy import Engine
+
+from service import migrate
+
+STEPS: tuple[tuple[str, str], ...] = (
+    ("layer catalogue", "service.catalogue:sync"),
+    ("bundled layers", "service.domain.bundled_layers:load_bundled_layers"),
+    ("plans", "service.domain.plan_register:load_bundled_plans"),
+    ("geocoding", "service.domain.geocoding_batch:geocode_pending"),
+    ("demonstration progress", "service.domain.demo_progress:load_demo_progress"),
+)
+
+
+def _resolve(target: str) -> Callable[[Engine], str]:
+    module, _, func = target.partition(":")
+    return getattr(import_module(module), func)
+
+
+def run_setup(engine: Engine, console: Console | None = None) -> None:
+    console = console or Console(stderr=True)
+    started = time.perf_counter()
+    migrate.upgrade(engine)
+    console.print(f"[green]✓[/] database at revision {migrate.current(engine)}")
+    for label, target in STEPS:
+        t0 = time.perf_counter()
+        summary = _resolve(target)(engine)
+        console.print(f"[green]✓[/] {label}: {summary} ({time.perf_counter() - t0:.1f}s)")
+    console.print(f"setup done in {time.perf_counter() - started:.1f}s")

@@ -1,0 +1,60 @@
+"""Every 4xx and 5xx is application/problem+json with type, title, status and detail."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+PROBLEM_KEYS = {"type", "title", "status", "detail"}
+
+
+def _assert_problem(r, status: int) -> dict:  # type: ignore[no-untyped-def]
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert PROBLEM_KEYS <= set(body)
+    assert body["status"] == status
+    assert body["detail"]
+    return body
+
+
+def test_unknown_path_is_404_problem(client) -> None:  # type: ignore[no-untyped-def]
+    body = _assert_problem(client.get("/no/such/thing"), 404)
+    assert "/no/such/thing" in body["detail"]
+
+
+def test_wrong_method_is_405_problem(client) -> None:  # type: ignore[no-untyped-def]
+    _assert_problem(client.post("/healthz"), 405)
+
+
+def test_missing_token_401_and_wrong_role_403(client, auth) -> None:  # type: ignore[no-untyped-def]
+    _assert_problem(client.get("/audit"), 401)
+    _assert_problem(client.get("/audit", headers={"Authorization": "Bearer nope"}), 401)
+    _assert_problem(client.get("/audit", headers=auth["editor"]), 403)
+    assert client.get("/audit", headers=auth["admin"]).status_code == 200
+
+
+def test_bad_parameter_is_400_naming_it(client, auth) -> None:  # type: ignore[no-untyped-def]
+    body = _assert_problem(client.get("/audit?limit=abc", headers=auth["admin"]), 400)
+    assert "limit" in body["detail"]
+
+
+def test_unexpected_error_is_500_problem_without_traceback(app) -> None:  # type: ignore[no-untyped-def]
+    from fastapi import APIRouter
+
+    router = APIRouter()
+
+    @router.get("/__boom")
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    app.include_router(router)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        body = _assert_problem(c.get("/__boom"), 500)
+    assert "secret internals" not in body["detail"] and "Traceback" not in body["detail"]
+
+
+def test_openapi_and_docs(client) -> None:  # type: ignore[no-untyped-def]
+    spec = client.get("/openapi.json")
+    assert spec.status_code == 200 and spec.json()["info"]["title"] == "xiangmap"
+    assert "/healthz" in spec.json()["paths"]
+    assert client.get("/docs").status_code == 200
