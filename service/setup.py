@@ -21,6 +21,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("plans", "service.domain.plan_register:load_bundled_plans"),
     ("geocoding", "service.domain.geocoding_batch:geocode_pending"),
     ("demonstration progress", "service.domain.demo_progress:load_demo_progress"),
+    ("web assets", "service.assets:fetch_assets"),
 )
 
 

@@ -33,7 +33,15 @@ def audit_log(
 
     def as_dict(row: AuditEntry) -> dict[str, object]:
         at: datetime = row.at
-        return {"id": row.id, "at": at.isoformat(), "actor": row.actor, "action": row.action, "entity": row.entity,
-                "entity_id": row.entity_id, "before": row.before, "after": row.after}
+        return {
+            "id": row.id,
+            "at": at.isoformat(),
+            "actor": row.actor,
+            "action": row.action,
+            "entity": row.entity,
+            "entity_id": row.entity_id,
+            "before": row.before,
+            "after": row.after,
+        }
 
     return {"entries": [as_dict(r) for r in rows], "limit": limit, "offset": offset}
