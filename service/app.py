@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from service import __version__
 from service.errors import install_error_handlers
+from service.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from service.settings import Settings, get_settings
 
 # Each module exposes ``router``; it may also expose ``install(app)`` for mounts (static files ...).
@@ -44,6 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    mb = 1024 * 1024
+    app.add_middleware(
+        BodyLimitMiddleware, body_limit=settings.max_body_mb * mb, upload_limit=settings.max_upload_mb * mb
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

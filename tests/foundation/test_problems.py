@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fastapi import Request
 from fastapi.testclient import TestClient
 
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
@@ -58,3 +59,38 @@ def test_openapi_and_docs(client) -> None:  # type: ignore[no-untyped-def]
     assert spec.status_code == 200 and spec.json()["info"]["title"] == "xiangmap"
     assert "/healthz" in spec.json()["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_security_headers_on_every_response(client) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/healthz", "/no/such/thing"):
+        r = client.get(path)
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["x-frame-options"] == "SAMEORIGIN"
+
+
+def test_oversize_body_is_413_problem_declared_or_streamed(app) -> None:  # type: ignore[no-untyped-def]
+    from fastapi import APIRouter
+
+    from service.settings import get_settings
+
+    router = APIRouter()
+
+    @router.post("/__echo_size")
+    async def echo_size(request: Request) -> dict[str, int]:
+        return {"size": len(await request.body())}
+
+    app.include_router(router)
+    client = TestClient(app)
+    assert client.post("/__echo_size", content=b"12345").json() == {"size": 5}
+
+    too_big = b"x" * (get_settings().max_body_mb * 1024 * 1024 + 1)
+    r = client.post("/healthz", content=too_big, headers={"content-type": "application/json"})
+    body = _assert_problem(r, 413)
+    assert "limit" in body["detail"]
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(get_settings().max_body_mb + 1):
+            yield b"y" * (1024 * 1024)
+
+    streamed = client.post("/__echo_size", content=chunks(), headers={"content-type": "application/json"})
+    _assert_problem(streamed, 413)
