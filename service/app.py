@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from importlib import import_module
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from service import __version__
+from service.dependencies import current_principal
 from service.errors import install_error_handlers
 from service.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from service.settings import Settings, get_settings
@@ -60,7 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     for name in ROUTER_MODULES:
         module = import_module(name)
-        app.include_router(module.router)
+        # every route but the health check knows its caller; with private_reads that means a token is needed
+        guard = [] if name == "service.routers.health" else [Depends(current_principal)]
+        app.include_router(module.router, dependencies=guard)
         install = getattr(module, "install", None)
         if install is not None:
             install(app)
