@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from service import __version__
 from service.dependencies import current_principal
-from service.errors import install_error_handlers
+from service.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from service.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from service.settings import Settings, get_settings
 
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        responses=COMMON_ERROR_RESPONSES,
     )
     install_error_handlers(app)
     mb = 1024 * 1024

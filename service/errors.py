@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -35,6 +36,33 @@ TITLES = {
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
+}
+
+
+class ProblemDetail(BaseModel):
+    """The RFC 9457 body of every error response."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+def _problem_response_doc(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": ProblemDetail.model_json_schema()}}}
+
+
+# documented on every operation, so clients (and schemathesis) know the shape of errors
+COMMON_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem_response_doc("Bad request: the detail names the parameter and what is wrong"),
+    401: _problem_response_doc("A bearer token is needed"),
+    403: _problem_response_doc("The token's role may not do this"),
+    404: _problem_response_doc("No such resource"),
+    413: _problem_response_doc("The request body is too large"),
+    503: _problem_response_doc("The database is not answering"),
 }
 
 
