@@ -1,0 +1,157 @@
+"""Load test: 64 concurrent clients for 60 s on items, tiles, maps and screening (issue 8).
+
+Run: ``.venv/bin/python -m bench load [--duration=60] [--connections=64]``.  It starts its own
+throwaway PostGIS cluster, runs ``xiangmap setup`` (the bundled data), serves xiangmap with uvicorn on
+a loopback port, and drives it with ``wrk`` (Debian package ``wrk``; installed when missing and root).
+Traffic goes only to 127.0.0.1.  The baseline, in the same run, is ``/healthz``: the cheapest request
+through the same stack (one query), so the ratio says what the real endpoints cost over the floor.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE_BBOX = "113.10,27.80,113.16,27.86"
+
+MIX = [  # (label, method, path, body)
+    ("items", "GET", f"/collections/roads/items?limit=100&bbox={PROBE_BBOX}", None),
+    ("items", "GET", "/collections/projects/items?limit=100", None),
+    ("tiles", "GET", "/collections/projects/tiles/WebMercatorQuad/12/1718/3335", None),
+    ("tiles", "GET", "/collections/districts/tiles/WebMercatorQuad/10/429/833", None),
+    ("maps", "GET", "/maps/progress", None),
+    (
+        "screening",
+        "POST",
+        "/screening",
+        json.dumps({"geometry": {"type": "Point", "coordinates": [113.0171, 27.9739]}, "buffer_m": 500}),
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0:
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            stdout=subprocess.DEVNULL,
+        )
+        found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    return found
+
+
+def _lua_script(requests: list[tuple[str, str, str | None]], token: str) -> str:
+    lines = ["local reqs = {}"]
+    for i, (method, path, body) in enumerate(requests, start=1):
+        headers = f'{{["Authorization"]="Bearer {token}", ["Content-Type"]="application/json"}}'
+        lua_body = "nil" if body is None else "[==[" + body + "]==]"
+        lines.append(f'reqs[{i}] = wrk.format("{method}", "{path}", {headers}, {lua_body})')
+    lines += [
+        "local n = 0",
+        "request = function() n = n + 1; return reqs[(n % #reqs) + 1] end",
+        "done = function(summary, latency, requests)",
+        '  io.write(string.format("JSON {\\"p50_ms\\": %.2f, \\"p99_ms\\": %.2f, \\"requests\\": %d, '
+        '\\"non2xx\\": %d, \\"errors\\": %d, \\"duration_s\\": %.2f}\\n", latency:percentile(50) / 1000, '
+        "latency:percentile(99) / 1000, summary.requests, summary.errors.status, "
+        "summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, "
+        "summary.duration / 1e6))",
+        "end",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _run_wrk(wrk: str, base: str, script: str, duration: int, connections: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(script)
+    out = subprocess.run(
+        [wrk, "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", fh.name, base],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(fh.name)
+    match = re.search(r"^JSON (.*)$", out, re.M)
+    if not match:
+        raise RuntimeError(out)
+    stats = json.loads(match.group(1))
+    stats["rps"] = stats["requests"] / stats["duration_s"]
+    return stats
+
+
+def main(argv: list[str]) -> None:
+    opts = dict(a.lstrip("-").split("=", 1) for a in argv if "=" in a)
+    duration = int(opts.get("duration", 60))
+    connections = int(opts.get("connections", 64))
+    wrk = _ensure_wrk()
+
+    sys.path.insert(0, str(ROOT))
+    from service.pgcluster import Cluster
+
+    cluster = Cluster.throwaway_cluster().ensure()
+    env = {**os.environ, "DATABASE_URL": cluster.url(), "XIANGMAP_DB_POOL_SIZE": "20"}
+    server = None
+    try:
+        xm = str(ROOT / ".venv" / "bin" / "xiangmap")
+        subprocess.run([xm, "setup"], env=env, check=True, capture_output=True)
+        token = subprocess.run(
+            [xm, "users", "add", "bench", "--role", "admin"], env=env, check=True, capture_output=True, text=True
+        ).stdout.strip()
+        port = _free_port()
+        server = subprocess.Popen(
+            [xm, "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        print(f"xiangmap on {base}, wrk {connections} connections, {duration} s per run, 2 uvicorn workers")
+        baseline = _run_wrk(wrk, base, _lua_script([("GET", "/healthz", None)], token), min(duration, 20), connections)
+        rows = [("baseline /healthz", baseline)]
+        for label in dict.fromkeys(m[0] for m in MIX):
+            reqs = [(m, p, b) for lab, m, p, b in MIX if lab == label]
+            rows.append((label, _run_wrk(wrk, base, _lua_script(reqs, token), max(duration // 4, 5), connections)))
+        mixed = _run_wrk(wrk, base, _lua_script([(m, p, b) for _, m, p, b in MIX], token), duration, connections)
+        rows.append(("mixed (all of the above)", mixed))
+        print(
+            f"{'run':28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'errors':>7} {'p99 / baseline':>15}"
+        )
+        for name, s in rows:
+            ratio = s["p99_ms"] / baseline["p99_ms"] if baseline["p99_ms"] else float("nan")
+            print(
+                f"{name:28} {s['rps']:9.1f} {s['p50_ms']:8.1f} {s['p99_ms']:8.1f} {int(s['non2xx']):8d} "
+                f"{int(s['errors']):7d} {ratio:15.2f}"
+            )
+        ok = mixed["non2xx"] == 0 and mixed["errors"] == 0 and mixed["p99_ms"] < 500
+        print(f"target (zero errors, p99 < 500 ms on the mixed run): {'met' if ok else 'NOT met'}")
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=20)
+        cluster.destroy()
