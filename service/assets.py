@@ -1,10 +1,205 @@
-"""Third-party web assets (Leaflet, Folium's plugins), fetched from their registry packages at setup
-and served by xiangmap itself, so the maps work on an offline intranet (issue 6 fills this in)."""
+"""Third-party web assets (Leaflet, Leaflet.markercluster and what Folium's templates reference), fetched
+once at setup from their npm registry tarballs and served by xiangmap itself from /static/vendor/, so the
+maps work on an offline intranet (docs/decisions/0042-offline-web-assets.md).
+
+Versions are pinned and every tarball is checked against the registry's sha512 (SRI) and sha1 before a
+single file is unpacked.  A marker file per package records what was installed: a second run finds
+them all and returns at once, without touching the network.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
+import logging
+import shutil
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
 from sqlalchemy import Engine
 
+log = logging.getLogger("xiangmap.assets")
 
-def fetch_assets(engine: Engine) -> str:
-    return "no web assets yet"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+VENDOR_DIR = STATIC_DIR / "vendor"
+REGISTRY = "https://registry.npmjs.org"
+
+
+@dataclass(frozen=True)
+class NpmAsset:
+    """One pinned npm package and the parts of it xiangmap serves."""
+
+    name: str  # directory under /static/vendor/
+    package: str
+    version: str
+    sha512: str  # the registry's ``dist.integrity`` (base64 after ``sha512-``)
+    sha1: str  # the registry's ``dist.shasum``
+    keep: tuple[tuple[str, str], ...]  # (path prefix inside the tarball, directory under vendor/<name>/)
+
+    @property
+    def url(self) -> str:
+        return f"{REGISTRY}/{self.package}/-/{self.package.split('/')[-1]}-{self.version}.tgz"
+
+    @property
+    def marker(self) -> Path:
+        return VENDOR_DIR / self.name / f".installed-{self.version}"
+
+
+ASSETS: tuple[NpmAsset, ...] = (
+    NpmAsset(
+        "leaflet",
+        "leaflet",
+        "1.9.4",
+        "nxS1ynzJOmOlHp+iL3FyWqK89GtNL8U8rvlMOsQdTTssxZwCXh8N2NB3GDQOL+YR3XnWyZAxwQixURb+FA74PA==",
+        "23fae724e282fa25745aff82ca4d394748db7d8d",
+        (("package/dist/leaflet.js", ""), ("package/dist/leaflet.css", ""), ("package/dist/images/", "images/")),
+    ),
+    NpmAsset(
+        "leaflet.markercluster",
+        "leaflet.markercluster",
+        "1.5.3",
+        "vPTw/Bndq7eQHjLBVlWpnGeLa3t+3zGiuM7fJwCkiMFq+nmRuG3RI3f7f4N4TDX7T4NpbAXpR2+NTRSEGfCSeA==",
+        "9cdb52a4eab92671832e1ef9899669e80efc4056",
+        (
+            ("package/dist/leaflet.markercluster.js", ""),
+            ("package/dist/MarkerCluster.css", ""),
+            ("package/dist/MarkerCluster.Default.css", ""),
+        ),
+    ),
+    NpmAsset(
+        "supercluster",
+        "supercluster",
+        "8.0.1",
+        "IiOea5kJ9iqzD2t7QJq/cREyLHTtSmUT6gQsweojg9WH2sYJqZK9SswTu6jrscO6D1G5v5vYZ9ru/eq85lXeZQ==",
+        "9946ba123538e9e9ab15de472531f604e7372df5",
+        (("package/dist/supercluster.min.js", ""), ("package/LICENSE", "")),
+    ),
+    NpmAsset(
+        "jquery",
+        "jquery",
+        "3.7.1",
+        "m4avr8yL8kmFN8psrbFFFmB/If14iN5o9nw/NgnnM+kybDJpRsAynV2BsfpTYrTRysYUdADVD7CkUUizgkpLfg==",
+        "083ef98927c9a6a74d05a6af02806566d16274de",
+        (("package/dist/jquery.min.js", ""),),
+    ),
+    NpmAsset(
+        "bootstrap",
+        "bootstrap",
+        "5.2.2",
+        "dEtzMTV71n6Fhmbg4fYJzQsw1N29hJKO1js5ackCgIpDcGid2ETMGC6zwSYw09v05Y+oRdQ9loC54zB1La3hHQ==",
+        "834e053eed584a65e244d8aa112a6959f56e27a0",
+        (("package/dist/js/bootstrap.bundle.min.js", "js/"), ("package/dist/css/bootstrap.min.css", "css/")),
+    ),
+    NpmAsset(
+        "fontawesome",
+        "@fortawesome/fontawesome-free",
+        "6.2.0",
+        "CNR7qRIfCwWHNN7FnKUniva94edPdyQzil/zCwk3v6k4R6rR2Fr8i4s3PM7n/lyfPA6Zfko9z5WDzFxG9SW1uQ==",
+        "ba3510825b332816fe7190f28827f8cb33a298b5",
+        (("package/css/all.min.css", "css/"), ("package/webfonts/", "webfonts/")),
+    ),
+    NpmAsset(
+        "awesome-markers",
+        "leaflet.awesome-markers",
+        "2.0.5",
+        "Ne/xDjkGyaujwNVVkv2tyXQUV0ZW7gZ0Mo0FuQY4jp2qWrvXi0hwDBvmZyF/8YOvybyMabTMM/mFWCTd1jZIQA==",
+        "b7b0210d87e2566359bf478c1ab3ab07c7246f30",
+        (
+            ("package/dist/leaflet.awesome-markers.js", ""),
+            ("package/dist/leaflet.awesome-markers.css", ""),
+            ("package/dist/images/", "images/"),
+        ),
+    ),
+    NpmAsset(
+        "leaflet.fullscreen",
+        "leaflet.fullscreen",
+        "3.0.0",
+        "81wWSUXz1ZtdneR0v5eJDWXUSx+Zo5J50WXWeydG/UcILfIEAgz/iOjZSi3p00Z9MJ/FC/P5i3CgdYuEAos0yQ==",
+        "e5e162b95c6219469c251006573fccbe4ef8cc55",
+        (
+            ("package/Control.FullScreen.js", ""),
+            ("package/Control.FullScreen.css", ""),
+            ("package/icon-fullscreen.svg", ""),
+        ),
+    ),
+)
+
+
+class AssetError(RuntimeError):
+    """A download failed or did not match its pinned checksum."""
+
+
+def verify(asset: NpmAsset, payload: bytes) -> None:
+    """Refuse a tarball whose sha512 or sha1 differs from the pinned registry values."""
+    sha512 = base64.b64encode(hashlib.sha512(payload).digest()).decode()
+    if sha512 != asset.sha512:
+        raise AssetError(f"{asset.package}@{asset.version}: sha512 mismatch (got {sha512[:16]}…)")
+    sha1 = hashlib.sha1(payload).hexdigest()  # npm's legacy shasum, checked as well
+    if sha1 != asset.sha1:
+        raise AssetError(f"{asset.package}@{asset.version}: sha1 mismatch (got {sha1})")
+
+
+def unpack(asset: NpmAsset, payload: bytes, target: Path) -> int:
+    """Extract only the kept files, refusing any path that would leave ``target``."""
+    count = 0
+    with tarfile.open(fileobj=io.BytesIO(payload), mode="r:gz") as archive:
+        for member in archive.getmembers():
+            if not member.isfile():
+                continue
+            for prefix, subdir in asset.keep:
+                if member.name == prefix or (prefix.endswith("/") and member.name.startswith(prefix)):
+                    rest = member.name[len(prefix) :] if prefix.endswith("/") else Path(member.name).name
+                    destination = (target / subdir / rest).resolve()
+                    if not destination.is_relative_to(target.resolve()):
+                        raise AssetError(f"{asset.package}: unsafe path {member.name!r} in the tarball")
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    source = archive.extractfile(member)
+                    assert source is not None
+                    destination.write_bytes(source.read())
+                    count += 1
+                    break
+    return count
+
+
+def install(asset: NpmAsset, client: httpx.Client) -> int:
+    response = client.get(asset.url)
+    if response.status_code != 200:
+        raise AssetError(f"{asset.url}: HTTP {response.status_code}")
+    verify(asset, response.content)
+    target = VENDOR_DIR / asset.name
+    staging = VENDOR_DIR / f".{asset.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    count = unpack(asset, response.content, staging)
+    if count == 0:
+        raise AssetError(f"{asset.package}@{asset.version}: none of the expected files are in the tarball")
+    (staging / asset.marker.name).write_text(f"{asset.package}@{asset.version} sha512-{asset.sha512}\n")
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return count
+
+
+def missing_assets() -> list[NpmAsset]:
+    return [asset for asset in ASSETS if not asset.marker.exists()]
+
+
+def fetch_assets(engine: Engine | None = None) -> str:
+    """Setup step: download what is missing (the network is used only then), verify, unpack."""
+    todo = missing_assets()
+    if not todo:
+        return f"{len(ASSETS)} packages already in service/static/vendor"
+    VENDOR_DIR.mkdir(parents=True, exist_ok=True)
+    files = 0
+    with httpx.Client(timeout=60, follow_redirects=True) as client:
+        for asset in todo:
+            try:
+                files += install(asset, client)
+            except httpx.HTTPError as exc:  # offline: say so, setup goes on; a checksum mismatch still raises
+                log.warning("could not fetch %s: %s", asset.url, exc)
+                missing = ", ".join(a.package for a in missing_assets())
+                return f"NOT fetched ({type(exc).__name__}): {missing}; the maps need them, rerun setup online"
+            log.info("installed %s@%s", asset.package, asset.version)
+    return f"{len(todo)} packages fetched from the npm registry ({files} files), {len(ASSETS) - len(todo)} present"

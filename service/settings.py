@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # planners: a project is delayed when percent lags elapsed time by this many points
     delay_threshold_pct: float = 20.0
     tianditu_key: str | None = None
+    map_basemap: str = "osm"  # default basemap of the web maps: osm | tianditu-vec | tianditu-img | none
+    # OGC API: numberMatched is counted exactly when the planner expects fewer rows than this
+    ogc_exact_count_below: int = 50_000
 
     def resolved_database_url(self) -> str:
         """The URL to use: ``DATABASE_URL`` when given, else the managed cluster's."""

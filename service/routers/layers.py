@@ -1,7 +1,111 @@
-"""Routes for the layer catalogue and uploads (issue 3)."""
+"""Routes for the layer catalogue and uploads: GET /layers, GET /layers/{id}, POST /layers/{id}/uploads."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from service.dependencies import get_session, require_role
+from service.domain.layer_catalogue import catalogue
+from service.domain.layer_files import SUFFIXES
+from service.domain.layer_history import recent_loads
+from service.domain.layer_load import load_layer_file
+from service.errors import Problem
+from service.models import LAYER_MODELS
+from service.security import Principal
+from service.settings import get_settings
+
+router = APIRouter(tags=["layers"])
+
+
+@router.get("/layers", summary="The layer catalogue with feature counts, extent and last load")
+def list_layers(session: Session = Depends(get_session)) -> dict[str, Any]:
+    return jsonable_encoder({"layers": catalogue(session)})
+
+
+@router.get("/layers/{layer_id}", summary="One layer: catalogue entry and its recent loads")
+def get_layer(layer_id: str, session: Session = Depends(get_session)) -> dict[str, Any]:
+    entry = next((e for e in catalogue(session) if e["id"] == layer_id), None)
+    if entry is None:
+        raise Problem(404, f"no layer {layer_id!r}; layers are {', '.join(LAYER_MODELS)}", parameter="layer_id")
+    return jsonable_encoder({**entry, "loads": recent_loads(session, layer_id)})  # type: ignore[arg-type]
+
+
+def _mapping(raw: str | None) -> dict[str, str] | None:
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise Problem(400, f"mapping is not JSON: {exc.msg}", parameter="mapping") from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise Problem(400, 'mapping must be a JSON object {"file field": "column"}', parameter="mapping")
+    return value
+
+
+def _save(upload: UploadFile, folder: Path) -> Path:
+    """Copy the upload to disk (GDAL reads zips and Shapefiles from paths), refusing oversized files."""
+    name = Path(upload.filename or "upload").name
+    if Path(name).suffix.lower() not in SUFFIXES:
+        raise Problem(415, f"{name}: unsupported file type; use one of {', '.join(SUFFIXES)}", parameter="file")
+    limit = get_settings().max_upload_mb * 1024 * 1024
+    path = folder / name
+    with path.open("wb") as out:
+        shutil.copyfileobj(upload.file, out, length=1 << 20)
+    if path.stat().st_size > limit:
+        raise Problem(413, f"{name} is larger than {get_settings().max_upload_mb} MB", parameter="file")
+    return path
+
+
+@router.post(
+    "/layers/{layer_id}/uploads",
+    status_code=201,
+    summary="Load a GIS file into a layer (editor): upsert by key, repair, re-derive projects; all or nothing",
+)
+def upload_layer(
+    layer_id: str,
+    file: UploadFile = File(..., description="GeoJSON, GeoPackage, zipped Shapefile (with .cpg), KML ..."),
+    crs: str | None = Form(None, description="EPSG:xxxx, gcj02 or bd09 when the file has no CRS or lies"),
+    source: str | None = Form(None, description="provenance recorded on every feature"),
+    replace: bool = Form(False, description="remove features the file does not have"),
+    key_field: str | None = Form(None, description="field holding the stable key"),
+    mapping: str | None = Form(None, description='JSON object {"file field": "column"}'),
+    encoding: str | None = Form(None, description="attribute encoding when the file does not say (GBK ...)"),
+    layer_name: str | None = Form(None, description="layer of a multi-layer file"),
+    principal: Principal = Depends(require_role("editor")),
+    session: Session = Depends(get_session),
+) -> JSONResponse:
+    if layer_id not in LAYER_MODELS:
+        raise Problem(404, f"no layer {layer_id!r}; layers are {', '.join(LAYER_MODELS)}", parameter="layer_id")
+    fields = _mapping(mapping)
+    with tempfile.TemporaryDirectory(prefix="xiangmap-upload-") as folder:
+        path = _save(file, Path(folder))
+        try:
+            report = load_layer_file(
+                session,
+                layer_id,
+                path,
+                actor=principal.name,
+                kind="upload",
+                crs=crs,
+                encoding=encoding,
+                layer_name=layer_name,
+                mapping=fields,
+                key_field=key_field,
+                source=source,
+                replace=replace,
+            )
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    body = report.as_dict()
+    return JSONResponse(jsonable_encoder(body), status_code=201, headers={"Location": f"/layers/{layer_id}"})

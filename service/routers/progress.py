@@ -1,7 +1,99 @@
-"""Routes for progress reports and /stats (issue 6)."""
+"""Routes for progress reports and /stats: thin wrappers over service.domain.progress / stats."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from service.dependencies import current_principal, get_session, require_role
+from service.domain.progress import add_report, project_progress, project_state
+from service.domain.progress_input import ReportIn, parse_period, parse_status
+from service.domain.progress_state import ProjectFilter, month_end
+from service.domain.stats import GROUPINGS, stats
+from service.errors import Problem
+from service.security import Principal
+from service.settings import get_settings
+
+router = APIRouter(tags=["progress"])
+
+
+def parse_as_of(value: str | None) -> date:
+    """``YYYY-MM-DD`` as given, ``YYYY-MM`` as the last day of that month; default today."""
+    if value is None or not value.strip():
+        return date.today()
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        pass
+    try:
+        return month_end(parse_period(value))
+    except ValueError as exc:
+        raise Problem(400, f"as_of: {exc}; use YYYY-MM or YYYY-MM-DD", parameter="as_of") from exc
+
+
+def project_filter(
+    plan: Annotated[str | None, Query(description="plan id, e.g. zhuzhou-2018")] = None,
+    category: Annotated[str | None, Query(description="project category")] = None,
+    lead_unit: Annotated[str | None, Query(description="a lead unit (牵头单位)")] = None,
+    district: Annotated[str | None, Query(description="district name or adcode (spatial)")] = None,
+    status: Annotated[str | None, Query(description="derived status: 未启动 推进中 已完成 滞后 暂停")] = None,
+    year: Annotated[int | None, Query(ge=1990, le=2100, description="plan / project year")] = None,
+) -> ProjectFilter:
+    """The project filters shared by /stats and the map data endpoints."""
+    if status:
+        try:
+            status = parse_status(status)
+        except ValueError as exc:
+            raise Problem(400, str(exc), parameter="status") from exc
+    return ProjectFilter(
+        plan=plan or None,
+        category=category or None,
+        lead_unit=lead_unit or None,
+        district=district or None,
+        status=status or None,
+        year=year,
+    )
+
+
+@router.post(
+    "/projects/{project_id}/progress",
+    status_code=201,
+    summary="Append a monthly progress report (history is kept; the latest report is the state)",
+)
+def post_progress(
+    project_id: int,
+    report: ReportIn,
+    session: Session = Depends(get_session),
+    principal: Principal = Depends(require_role("editor")),
+) -> JSONResponse:
+    saved = add_report(session, project_id, report, principal.name)
+    session.commit()
+    body = saved | {"state": project_state(session, project_id)}
+    return JSONResponse(body, status_code=201, headers={"Location": f"/projects/{project_id}/progress"})
+
+
+@router.get("/projects/{project_id}/progress", summary="A project's reports (newest first) and derived state")
+def get_progress(
+    project_id: int,
+    as_of: Annotated[str | None, Query(description="state at this date (YYYY-MM or YYYY-MM-DD); default today")] = None,
+    session: Session = Depends(get_session),
+    _: Principal = Depends(current_principal),
+) -> dict[str, Any]:
+    return project_progress(session, project_id, parse_as_of(as_of))
+
+
+@router.get("/stats", summary="Project counts by status, mean percent, investment, spatial progress, grouped")
+def get_stats(
+    by: Annotated[str, Query(description=f"grouping: {' | '.join(GROUPINGS)}")],
+    as_of: Annotated[str | None, Query(description="state at this date (YYYY-MM or YYYY-MM-DD); default today")] = None,
+    filters: ProjectFilter = Depends(project_filter),
+    session: Session = Depends(get_session),
+    _: Principal = Depends(current_principal),
+) -> dict[str, Any]:
+    if by not in GROUPINGS:
+        raise Problem(400, f"by must be one of {', '.join(GROUPINGS)}, not {by!r}", parameter="by")
+    return stats(session, by, parse_as_of(as_of), get_settings().delay_threshold_pct, filters)

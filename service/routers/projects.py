@@ -1,7 +1,91 @@
-"""Routes for the project register, locations and review queue (issue 4)."""
+"""Routes for the project register, its locations and the review queue (thin over service.domain.plan_*)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from service.dependencies import get_session, require_role
+from service.domain.plan_locations import LocationIn, set_manual_location
+from service.domain.plan_queries import ProjectQuery, get_project, list_projects, review_queue
+from service.errors import Problem
+from service.security import Principal
+
+router = APIRouter(tags=["projects"])
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
+Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+
+
+def _links(request: Request, page: dict[str, Any], limit: int, offset: int) -> list[dict[str, str]]:
+    links = [{"rel": "self", "href": str(request.url)}]
+    if offset + page["numberReturned"] < page["numberMatched"]:
+        links.append({"rel": "next", "href": str(request.url.include_query_params(offset=offset + limit))})
+    if offset > 0:
+        links.append({"rel": "prev", "href": str(request.url.include_query_params(offset=max(0, offset - limit)))})
+    return links
+
+
+@router.get("/projects", summary="Projects of the register, filtered and paged")
+def projects(
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    plan: Annotated[str | None, Query(description="plan id, e.g. zhuzhou-2018")] = None,
+    category: Annotated[str | None, Query(description="category, e.g. 碧水蓝天")] = None,
+    lead_unit: Annotated[str | None, Query(description="a lead unit (牵头单位), e.g. 市住建局")] = None,
+    district: Annotated[str | None, Query(description="district name or adcode (spatial)")] = None,
+    status: Annotated[str | None, Query(description="location status: pending auto review unresolved manual")] = None,
+    precision: Annotated[int | None, Query(description="IATI / AidData precision code")] = None,
+    q: Annotated[str | None, Query(description="text in title or task text")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    query = ProjectQuery(plan, category, lead_unit, district, status, precision, q, limit, offset)
+    try:
+        query.validate()
+    except ValueError as exc:
+        parameter, reason = exc.args
+        raise Problem(400, reason, parameter=parameter) from exc
+    page = list_projects(session, query)
+    return {**page, "limit": limit, "offset": offset, "links": _links(request, page, limit, offset)}
+
+
+@router.get("/projects/review", summary="The review queue: projects a person must place, with the reasons")
+def review(
+    request: Request, session: Annotated[Session, Depends(get_session)], limit: Limit = 100, offset: Offset = 0
+) -> dict[str, Any]:
+    page = review_queue(session, limit, offset)
+    return {**page, "limit": limit, "offset": offset, "links": _links(request, page, limit, offset)}
+
+
+@router.get("/projects/{project_id}", summary="One project with its geometry and every location")
+def project(project_id: int, response: Response, session: Annotated[Session, Depends(get_session)]) -> dict[str, Any]:
+    found = get_project(session, project_id)
+    if found is None:
+        raise Problem(404, f"no project with id {project_id}", parameter="project_id")
+    response.headers["ETag"] = f'"{found["version"]}"'
+    return found
+
+
+@router.put("/projects/{project_id}/location", summary="Place a project by features or a drawn geometry (editor)")
+def put_location(
+    project_id: int,
+    body: LocationIn,
+    response: Response,
+    session: Annotated[Session, Depends(get_session)],
+    principal: Annotated[Principal, Depends(require_role("editor"))],
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    current = get_project(session, project_id)
+    if current is None:
+        raise Problem(404, f"no project with id {project_id}", parameter="project_id")
+    if if_match is not None and if_match.strip().strip('"') != str(current["version"]):
+        raise Problem(412, f"project {project_id} changed since version {if_match}; reload it", parameter="If-Match")
+    set_manual_location(session, project_id, body, principal.name)
+    session.commit()
+    updated = get_project(session, project_id)
+    assert updated is not None
+    response.headers["ETag"] = f'"{updated["version"]}"'
+    return updated

@@ -1,0 +1,136 @@
+"""The Folium pages: map scaffolding (basemaps, controls, assets) rendered by Folium; the data is fetched by the
+page from /maps/data/... so a page stays a few kilobytes whatever the number of projects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import folium
+from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
+from folium.plugins import Fullscreen
+from jinja2 import Template
+
+from service.maps.offline import localise
+
+CENTER = (27.86, 113.10)  # Zhuzhou / Chang-Zhu-Tan
+BASEMAPS = ("osm", "tianditu-vec", "tianditu-img", "none")
+TIANDITU = (
+    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
+    "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}"
+)
+OVERLAY_LABELS = (
+    # layer, label, shown at first
+    ("green_heart", "长株潭生态绿心（示意）", True),
+    ("qingshuitang", "清水塘老工业区", True),
+    ("demo_zones", "示范区 / 片区", False),
+    ("districts", "区县界", False),
+    ("roads", "道路", False),
+    ("streams", "河流 / 港渠", False),
+    ("sewage_plants", "污水处理厂", False),
+)
+DEMO_NOTE = "含演示进度数据（demo=true），非真实报告"
+
+
+class PageScript(JSCSSMixin, MacroElement):
+    """Loads a page script and stylesheet from xiangmap and calls its entry point with the map and config."""
+
+    _template = Template(
+        """
+{% macro header(this, kwargs) %}<title>{{ this.title }}</title>{% endmacro %}
+{% macro script(this, kwargs) %}
+XM.{{ this.entry }}({{ this._parent.get_name() }}, {{ this.control }}, {{ this.config | tojson }});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, entry: str, script: str, control: str, config: dict[str, Any], title: str) -> None:
+        super().__init__()
+        self._name = "PageScript"
+        self.entry, self.control, self.config, self.title = entry, control, config, title
+        self.default_js = [
+            ("supercluster", "/static/vendor/supercluster/supercluster.min.js"),
+            ("xm_page_js", f"/maps/assets/{script}"),
+        ]
+        self.default_css = [("xm_maps_css", "/maps/assets/maps.css")]
+
+
+def _basemaps(m: folium.Map, chosen: str, tianditu_key: str | None) -> None:
+    """OpenStreetMap and, with a key, Tianditu vector / imagery (each with its annotation layer)."""
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=chosen == "osm", overlay=False, control=True).add_to(m)
+    if tianditu_key:
+        for base, label, annotation in (("vec", "天地图矢量", "cva"), ("img", "天地图影像", "cia")):
+            group = folium.FeatureGroup(name=label, overlay=False, show=chosen == f"tianditu-{base}")
+            for layer in (base, annotation):
+                folium.TileLayer(
+                    TIANDITU.format(s="{s}", layer=layer, z="{z}", y="{y}", x="{x}", key=tianditu_key),
+                    attr="天地图 © 国家地理信息公共服务平台",
+                    subdomains="01234567",
+                    max_zoom=18,
+                    overlay=False,
+                    control=False,
+                ).add_to(group)
+            group.add_to(m)
+
+
+def resolve_basemap(requested: str | None, default: str, tianditu_key: str | None) -> str:
+    chosen = requested or default
+    if chosen not in BASEMAPS:
+        chosen = "osm"
+    if chosen.startswith("tianditu") and not tianditu_key:
+        chosen = "osm"
+    return chosen
+
+
+def _page(
+    entry: str,
+    script: str,
+    config: dict[str, Any],
+    title: str,
+    basemap: str,
+    tianditu_key: str | None,
+    location: tuple[float, float] = CENTER,
+    zoom: int = 10,
+) -> str:
+    m = folium.Map(
+        location=location,
+        zoom_start=zoom,
+        tiles=None,
+        prefer_canvas=True,
+        control_scale=True,
+    )
+    _basemaps(m, basemap, tianditu_key)
+    Fullscreen(position="topleft", title="全屏", title_cancel="退出全屏").add_to(m)
+    control = folium.LayerControl(collapsed=True, position="topright")
+    control.add_to(m)
+    PageScript(entry, script, control.get_name(), config | {"basemap": basemap}, title).add_to(m)
+    m.get_root().header.add_child(Element('<meta name="robots" content="noindex">'))
+    return localise(m.get_root().render())
+
+
+def progress_page(basemap: str, tianditu_key: str | None, basemap_param: str | None, has_demo: bool) -> str:
+    """/maps/progress: every project by status, filters, time slider, choropleth, reference layers."""
+    config = {
+        "title": "长株潭两型社会建设项目进展图",
+        "choropleth": True,
+        "overlays": [{"layer": layer, "label": label, "show": show} for layer, label, show in OVERLAY_LABELS],
+        "basemap_param": basemap_param,
+        "demo_note": DEMO_NOTE if has_demo else None,
+    }
+    return _page("progressMap", "progress_map.js", config, config["title"], basemap, tianditu_key)
+
+
+def project_page(project: dict[str, Any], basemap: str, tianditu_key: str | None) -> str:
+    """/maps/projects/{id}: one project, planned against done, its located features, zones nearby, reports."""
+    config = {"project": project}
+    location = (project["lat"], project["lon"]) if project.get("lat") is not None else CENTER
+    return _page(
+        "projectMap",
+        "project_map.js",
+        config,
+        f"{project['title']}｜项目地图",
+        basemap,
+        tianditu_key,
+        location=location,
+        zoom=14,
+    )

@@ -1,0 +1,113 @@
+"""The coordinate reference systems xiangmap serves (OGC API - Features Part 2) and their axis order.
+
+Storage is EPSG:4326.  Output in a CRS whose first axis points north (EPSG:4326, 4490, 4547) is
+flipped in SQL, so that ``crs=EPSG:4326`` really is latitude, longitude as the EPSG register says;
+CRS84 (the GeoJSON default) and EPSG:3857 are x=east first.  Axis directions come from pyproj.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pyproj import CRS
+
+from service.errors import Problem
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{code}"
+SUPPORTED_EPSG = (4326, 4490, 4547, 3857)
+STORAGE_SRID = 4326
+
+
+@dataclass(frozen=True)
+class CrsInfo:
+    """One servable CRS: its URI, the PostGIS SRID to transform to, and whether axes are swapped."""
+
+    uri: str
+    srid: int
+    north_first: bool
+    geographic: bool
+
+    @property
+    def decimals(self) -> int:
+        """Digits kept in output: 7 in degrees (about 1 cm), 2 in metres (1 cm)."""
+        return 7 if self.geographic else 2
+
+    @property
+    def is_storage_xy(self) -> bool:
+        """True when output needs neither a transform nor an axis swap (CRS84)."""
+        return self.srid == STORAGE_SRID and not self.north_first
+
+
+@lru_cache
+def crs_for_epsg(code: int) -> CrsInfo:
+    crs = CRS.from_epsg(code)
+    north_first = crs.axis_info[0].direction.lower() == "north"
+    return CrsInfo(EPSG_URI.format(code=code), code, north_first, crs.is_geographic)
+
+
+CRS84_INFO = CrsInfo(CRS84, STORAGE_SRID, False, True)
+
+
+def supported_uris() -> list[str]:
+    return [CRS84, *(EPSG_URI.format(code=c) for c in SUPPORTED_EPSG)]
+
+
+_EPSG_FORMS = (
+    re.compile(r"^https?://www\.opengis\.net/def/crs/EPSG/0/(\d+)$"),
+    re.compile(r"^urn:ogc:def:crs:EPSG:[\d.]*:(\d+)$", re.IGNORECASE),
+    re.compile(r"^\[?EPSG:(\d+)\]?$", re.IGNORECASE),
+)
+_CRS84_FORMS = {
+    CRS84.lower(),
+    "https://www.opengis.net/def/crs/ogc/1.3/crs84",
+    "urn:ogc:def:crs:ogc:1.3:crs84",
+    "crs84",
+    "[ogc:crs84]",
+    "ogc:crs84",
+}
+
+
+def parse_crs(value: str | None, parameter: str) -> CrsInfo:
+    """A ``crs`` / ``bbox-crs`` / ``filter-crs`` value as CrsInfo; 400 naming the parameter otherwise."""
+    if value is None or value.strip() == "":
+        return CRS84_INFO
+    text = value.strip()
+    if text.lower() in _CRS84_FORMS:
+        return CRS84_INFO
+    for pattern in _EPSG_FORMS:
+        match = pattern.match(text)
+        if match:
+            code = int(match.group(1))
+            if code in SUPPORTED_EPSG:
+                return crs_for_epsg(code)
+            break
+    raise Problem(
+        400,
+        f"{parameter}: unsupported CRS {value!r}; use one of {', '.join(supported_uris())}",
+        parameter=parameter,
+    )
+
+
+def content_crs_header(info: CrsInfo) -> dict[str, str]:
+    return {"Content-Crs": f"<{info.uri}>"}
+
+
+def output_geometry_sql(column: str, info: CrsInfo) -> str:
+    """SQL expression for ``column`` (EPSG:4326, x=lon) in the requested CRS and axis order."""
+    expr = column if info.srid == STORAGE_SRID else f"ST_Transform({column}, {int(info.srid)})"
+    return f"ST_FlipCoordinates({expr})" if info.north_first else expr
+
+
+def input_geometry_sql(geometry_sql: str, info: CrsInfo) -> str:
+    """SQL turning a client geometry given in ``info`` (its own axis order) into storage EPSG:4326."""
+    expr = f"ST_SetSRID({geometry_sql}, {int(info.srid)})"
+    if info.north_first:
+        expr = f"ST_FlipCoordinates({expr})"
+    if info.srid != STORAGE_SRID:
+        # densify first so that straight edges in a projected CRS stay close after reprojection
+        step = "0.001" if info.geographic else "100"
+        expr = f"ST_Transform(ST_Segmentize({expr}, {step}), {STORAGE_SRID})"
+    return expr

@@ -1,0 +1,340 @@
+"""Whole-collection downloads, with the items filters, streamed so memory stays flat.
+
+Text formats (GeoJSON, GeoJSON text sequence, CSV+WKT, KML) are streamed row by row from a
+server-side cursor straight into the HTTP response.  File formats GDAL must write (GeoPackage,
+zipped Shapefile, FlatGeobuf) are written by pyogrio from a stream of Arrow record batches, one
+server-side batch at a time, into a cache file that is then served with Range support (so GDAL's
+/vsicurl/ and QGIS can open the URL directly); see docs/decisions/0033-downloads.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import shutil
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from sqlalchemy import Engine
+
+from service.ogc.crs import CRS84_INFO, CrsInfo, output_geometry_sql
+from service.ogc.features import feature_text_sql
+from service.ogc.query import ItemsQuery, order_sql, where_sql
+from service.ogc.registry import Collection, Field
+from service.ogc.sqlparams import SqlParams
+
+BATCH_ROWS = 5_000
+CACHE_SECONDS = 600
+CACHE_DIR = Path(tempfile.gettempdir()) / "xiangmap-downloads"
+# pg type -> Arrow type name (pyarrow is imported lazily: only file downloads need it)
+ARROW_TYPES: dict[str, str] = {
+    "int2": "int32",
+    "int4": "int32",
+    "int8": "int64",
+    "float4": "float64",
+    "float8": "float64",
+    "numeric": "float64",
+    "bool": "bool_",
+    "date": "date32",
+    "timestamptz": "timestamptz",
+}
+GDAL_FORMATS = {"gpkg": "GPKG", "fgb": "FlatGeobuf", "shp.zip": "ESRI Shapefile"}
+
+
+def _limit_sql(query: ItemsQuery) -> str:
+    limit = f" LIMIT {int(query.limit)}" if query.limit else ""
+    return limit + (f" OFFSET {int(query.offset)}" if query.offset else "")
+
+
+def _rows(engine: Engine, sql: str, params: dict[str, Any]) -> Iterator[list[Any]]:
+    """Batches of rows from a server-side cursor: never more than BATCH_ROWS in Python at once."""
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, max_row_buffer=BATCH_ROWS).exec_driver_sql(sql, params)
+        yield from result.partitions(BATCH_ROWS)
+
+
+def _primed(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Run the query now (errors become problem+json), then stream the rest."""
+    first = next(chunks, b"")
+
+    def rest() -> Iterator[bytes]:
+        yield first
+        yield from chunks
+
+    return rest()
+
+
+# --- text formats -----------------------------------------------------------------------------
+def geojson_stream(engine: Engine, collection: Collection, query: ItemsQuery, *, sequence: bool) -> Iterator[bytes]:
+    params = SqlParams()
+    where = where_sql(collection, query, params)
+    feature = feature_text_sql(collection, query.crs, query.properties)
+    sql = (
+        f"SELECT {feature} FROM {collection.source_sql} WHERE {where} "
+        f"ORDER BY {order_sql(collection, query)}{_limit_sql(query)}"
+    )
+
+    def generate() -> Iterator[bytes]:
+        if sequence:
+            for batch in _rows(engine, sql, params.values):
+                yield "".join(f"\x1e{row[0]}\n" for row in batch).encode()
+            return
+        yield b'{"type":"FeatureCollection","name":"' + collection.id.encode() + b'","features":['
+        separator = ""
+        for batch in _rows(engine, sql, params.values):
+            yield (separator + ",".join(row[0] for row in batch)).encode()
+            separator = ","
+        yield b"]}"
+
+    return _primed(generate())
+
+
+def _select_columns(fields: list[Field]) -> str:
+    return ", ".join(f.sql for f in fields)
+
+
+def csv_stream(engine: Engine, collection: Collection, query: ItemsQuery) -> Iterator[bytes]:
+    """CSV with a WKT column first (GDAL and QGIS pick it up), UTF-8 with a BOM for spreadsheet users."""
+    params = SqlParams()
+    where = where_sql(collection, query, params)
+    fields = _fields(collection, query)
+    geometry = output_geometry_sql("t.geom", _file_crs(query.crs))
+    columns = ", " + _select_columns(fields) if fields else ""
+    sql = (
+        f"SELECT ST_AsText({geometry}, {query.crs.decimals}), t.id{columns} FROM {collection.source_sql} "
+        f"WHERE {where} ORDER BY {order_sql(collection, query)}{_limit_sql(query)}"
+    )
+
+    def generate() -> Iterator[bytes]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["WKT", "id", *(f.name for f in fields)])
+        yield ("\ufeff" + buffer.getvalue()).encode()
+        for batch in _rows(engine, sql, params.values):
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerows(["" if v is None else v for v in row] for row in batch)
+            yield buffer.getvalue().encode()
+
+    return _primed(generate())
+
+
+def kml_stream(engine: Engine, collection: Collection, query: ItemsQuery) -> Iterator[bytes]:
+    """KML 2.2 (always WGS84 lon/lat): one Placemark per feature, properties as ExtendedData."""
+    params = SqlParams()
+    where = where_sql(collection, query, params)
+    fields = _fields(collection, query)
+    columns = ", " + _select_columns(fields) if fields else ""
+    label = "t.name" if "name" in collection.field_map else ("t.title" if "title" in collection.field_map else "t.id")
+    sql = (
+        f"SELECT t.id, {label}, ST_AsKML(t.geom, 7){columns} FROM {collection.source_sql} "
+        f"WHERE {where} ORDER BY {order_sql(collection, query)}{_limit_sql(query)}"
+    )
+    names = [f.name for f in fields]
+
+    def placemark(row: Any) -> str:
+        data = "".join(
+            f'<Data name="{escape(n)}"><value>{escape(str(v))}</value></Data>'
+            for n, v in zip(names, row[3:], strict=True)
+            if v is not None
+        )
+        geometry = row[2] or ""
+        return (
+            f'<Placemark id="{collection.id}.{row[0]}"><name>{escape(str(row[1]))}</name>'
+            f"<ExtendedData>{data}</ExtendedData>{geometry}</Placemark>\n"
+        )
+
+    def generate() -> Iterator[bytes]:
+        yield (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+            f"<name>{escape(collection.title)}</name>\n"
+        ).encode()
+        for batch in _rows(engine, sql, params.values):
+            yield "".join(placemark(row) for row in batch).encode()
+        yield b"</Document></kml>\n"
+
+    return _primed(generate())
+
+
+def _fields(collection: Collection, query: ItemsQuery) -> list[Field]:
+    if query.properties is None:
+        return list(collection.fields)
+    return [collection.field_map[n] for n in query.properties]
+
+
+def _file_crs(crs: CrsInfo) -> CrsInfo:
+    """Files keep GIS (x, y) axis order whatever the CRS: GDAL records the CRS, QGIS reads it so."""
+    return CrsInfo(crs.uri, crs.srid, False, crs.geographic)
+
+
+# --- GDAL formats -----------------------------------------------------------------------------
+def _arrow_type(name: str) -> Any:
+    import pyarrow as pa
+
+    return pa.timestamp("us", tz="UTC") if name == "timestamptz" else getattr(pa, name)()
+
+
+def _arrow_schema(fields: list[Field]) -> Any:
+    import pyarrow as pa
+
+    columns = [pa.field("id", pa.int64())]
+    for f in fields:
+        kind = "string" if f.is_array else ARROW_TYPES.get(f.pg_type, "string")
+        columns.append(pa.field(f.name, _arrow_type(kind)))
+    columns.append(pa.field("geometry", pa.binary(), metadata={"ARROW:extension:name": "geoarrow.wkb"}))
+    return pa.schema(columns)
+
+
+def _arrow_select(fields: list[Field]) -> str:
+    parts = []
+    for f in fields:
+        if f.is_array or f.pg_type in ARROW_TYPES:
+            parts.append(f"CAST({f.sql} AS double precision)" if f.pg_type == "numeric" else f.sql)
+        else:
+            parts.append(f"CAST({f.sql} AS text)")
+    return "".join(", " + p for p in parts)
+
+
+def _batches(engine: Engine, sql: str, params: dict[str, Any], schema: Any) -> Iterator[Any]:
+    import pyarrow as pa
+
+    width = len(schema)
+    for rows in _rows(engine, sql, params):
+        columns = list(zip(*rows, strict=True)) if rows else [()] * width
+        arrays = [pa.array(list(col), type=schema.field(i).type) for i, col in enumerate(columns)]
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _write_layer(
+    engine: Engine,
+    path: Path,
+    layer: str,
+    driver: str,
+    sql: str,
+    params: dict[str, Any],
+    schema: Any,
+    geometry_type: str,
+    srid: int,
+) -> None:
+    import pyarrow as pa
+    import pyogrio
+
+    reader = pa.RecordBatchReader.from_batches(schema, _batches(engine, sql, params, schema))
+    options: dict[str, Any] = {}
+    if driver == "ESRI Shapefile":
+        options["encoding"] = "UTF-8"
+    pyogrio.write_arrow(
+        reader,
+        str(path),
+        layer=layer,
+        driver=driver,
+        geometry_name="geometry",
+        geometry_type=geometry_type,
+        crs=f"EPSG:{srid}",
+        **options,
+    )
+
+
+SHAPE_PARTS = ((0, "point", "MultiPoint"), (1, "line", "MultiLineString"), (2, "polygon", "MultiPolygon"))
+
+
+def write_file(engine: Engine, collection: Collection, query: ItemsQuery, fmt: str, target: Path) -> None:
+    """Write the filtered collection to ``target`` in ``fmt`` (gpkg, fgb, shp.zip)."""
+    params = SqlParams()
+    where = where_sql(collection, query, params)
+    fields = _fields(collection, query)
+    crs = _file_crs(query.crs)
+    schema = _arrow_schema(fields)
+    order = f"ORDER BY {order_sql(collection, query)}{_limit_sql(query)}"
+    driver = GDAL_FORMATS[fmt]
+    if fmt != "shp.zip":
+        geometry_type = "Unknown" if collection.geometry_type == "Geometry" else collection.geometry_type
+        sql = (
+            f"SELECT t.id{_arrow_select(fields)}, ST_AsBinary({output_geometry_sql('t.geom', crs)}) "
+            f"FROM {collection.source_sql} WHERE {where} {order}"
+        )
+        _write_layer(engine, target, collection.id, driver, sql, params.values, schema, geometry_type, crs.srid)
+        return
+    folder = target.parent / (target.name + ".d")
+    folder.mkdir()
+    parts: list[tuple[str, str, str]] = []  # (layer name, geometry type, extra condition)
+    if collection.geometry_type != "Geometry":
+        parts.append((collection.id, collection.geometry_type, "TRUE"))
+    else:
+        for dim, suffix, kind in SHAPE_PARTS:
+            condition = f"ST_Dimension(t.geom) = {dim}" + (" OR t.geom IS NULL" if dim == 0 else "")
+            parts.append((f"{collection.id}_{suffix}", kind, f"({condition})"))
+    for layer, kind, condition in parts:
+        geometry = output_geometry_sql("t.geom", crs)
+        if collection.geometry_type == "Geometry":
+            geometry = f"ST_Multi(ST_CollectionExtract({geometry}, {SHAPE_DIMENSION[kind]}))"
+        sql = (
+            f"SELECT t.id{_arrow_select(fields)}, ST_AsBinary({geometry}) "
+            f"FROM {collection.source_sql} WHERE {where} AND {condition} {order}"
+        )
+        _write_layer(engine, folder / f"{layer}.shp", layer, driver, sql, params.values, schema, kind, crs.srid)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for member in sorted(folder.iterdir()):
+            archive.write(member, arcname=member.name)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+SHAPE_DIMENSION = {"MultiPoint": 1, "MultiLineString": 2, "MultiPolygon": 3}
+
+
+# --- cache of written files ---------------------------------------------------------------------
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def data_stamp(engine: Engine, collection: Collection) -> str:
+    """Changes whenever the collection's tables are written (row counters from pg_stat)."""
+    tables = ["projects", "progress_reports"] if collection.id == "projects" else [collection.id]
+    with engine.connect() as conn:
+        row = conn.exec_driver_sql(
+            "SELECT string_agg(concat_ws(':', relname, n_tup_ins, n_tup_upd, n_tup_del, n_live_tup), ',') "
+            "FROM pg_stat_user_tables WHERE relname = ANY(%(tables)s)",
+            {"tables": tables},
+        ).scalar_one()
+        latest = conn.exec_driver_sql(f"SELECT max(t.updated_at)::text, count(*) FROM {collection.source_sql}").one()
+    return f"{row}|{latest[0]}|{latest[1]}"
+
+
+def cached_file(engine: Engine, collection: Collection, query: ItemsQuery, fmt: str, request_key: str) -> Path:
+    """The written file for this request and data state, writing it when missing or stale."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    _expire()
+    key = hashlib.sha256(f"{request_key}|{data_stamp(engine, collection)}".encode()).hexdigest()[:32]
+    target = CACHE_DIR / f"{key}.{fmt}"
+    with _locks_guard:
+        lock = _locks.setdefault(key, threading.Lock())
+    with lock:
+        if not target.exists():
+            work = Path(tempfile.mkdtemp(dir=CACHE_DIR))
+            try:
+                partial = work / f"{collection.id}.{fmt}"
+                write_file(engine, collection, query, fmt, partial)
+                partial.replace(target)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _expire() -> None:
+    cutoff = time.time() - CACHE_SECONDS
+    for path in CACHE_DIR.glob("*.*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            continue
+
+
+__all__ = ["CRS84_INFO", "cached_file", "csv_stream", "geojson_stream", "kml_stream"]

@@ -1,0 +1,230 @@
+"""The collections served: every layer in ``layer_catalogue`` whose table exists, plus ``projects``.
+
+Columns are read from the database catalogue (pg_attribute), not hard-coded, so a column another
+issue adds to a layer table shows up as a property and a queryable without touching this module.
+Arrays are served as ``"; "``-joined text, because QGIS, Shapefile and CSV handle text, not lists
+(docs/decisions/0031-arrays-as-text.md).  The registry is cached for a few seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from service.errors import Problem
+
+ARRAY_SEPARATOR = "; "
+CACHE_SECONDS = 5.0
+
+# pg type name -> (JSON schema type, format)
+JSON_TYPES: dict[str, tuple[str, str | None]] = {
+    "int2": ("integer", None),
+    "int4": ("integer", None),
+    "int8": ("integer", None),
+    "float4": ("number", None),
+    "float8": ("number", None),
+    "numeric": ("number", None),
+    "bool": ("boolean", None),
+    "date": ("string", "date"),
+    "timestamptz": ("string", "date-time"),
+    "timestamp": ("string", "date-time"),
+}
+# pg type name -> the SQL type a bound parameter is cast to before comparing
+CAST_TYPES: dict[str, str] = {
+    "int2": "integer",
+    "int4": "integer",
+    "int8": "bigint",
+    "float4": "double precision",
+    "float8": "double precision",
+    "numeric": "numeric",
+    "bool": "boolean",
+    "date": "date",
+    "timestamptz": "timestamptz",
+    "timestamp": "timestamp",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One property: its name, the SQL expression that yields it (over alias ``t``) and its type."""
+
+    name: str
+    pg_type: str
+    is_array: bool = False
+
+    @property
+    def sql(self) -> str:
+        column = f't."{self.name}"'
+        return f"array_to_string({column}, '{ARRAY_SEPARATOR}')" if self.is_array else column
+
+    @property
+    def cast(self) -> str:
+        return "text" if self.is_array else CAST_TYPES.get(self.pg_type, "text")
+
+    @property
+    def json_type(self) -> tuple[str, str | None]:
+        return ("string", None) if self.is_array else JSON_TYPES.get(self.pg_type, ("string", None))
+
+    @property
+    def is_temporal(self) -> bool:
+        return not self.is_array and self.pg_type in ("date", "timestamptz", "timestamp")
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A feature collection: where its rows come from and what they carry."""
+
+    id: str
+    title: str
+    description: str
+    geometry_type: str
+    source_sql: str  # a FROM item aliased ``t``
+    fields: tuple[Field, ...]
+    temporal: tuple[str, str | None] | None = None  # (start column, end column)
+    keywords: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def field_map(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    def field(self, name: str, parameter: str) -> Field:
+        found = self.field_map.get(name)
+        if found is None:
+            raise Problem(
+                400,
+                f"{parameter}: {name!r} is not a queryable of collection {self.id!r}; "
+                f"see /collections/{self.id}/queryables",
+                parameter=parameter,
+            )
+        return found
+
+
+PROJECTS_SOURCE = """(
+    SELECT p.id, p.key, p.title, p.task_text, p.plan_id, p.section, p.number, p.category,
+           p.lead_units, p.responsible_units, p.deadline, p.deadline_text, p.year, p.precision,
+           p.location_status, r.status, r.percent::double precision AS percent,
+           r.investment_wan::double precision AS investment_wan, r.period, p.updated_at, p.geom
+    FROM projects p
+    LEFT JOIN LATERAL (
+        SELECT pr.status, pr.percent, pr.investment_wan, pr.period
+        FROM progress_reports pr
+        WHERE pr.project_id = p.id
+        ORDER BY pr.period DESC, pr.created_at DESC, pr.id DESC
+        LIMIT 1
+    ) r ON true
+) t"""
+PROJECT_FIELDS: tuple[Field, ...] = (
+    Field("key", "text"),
+    Field("title", "text"),
+    Field("task_text", "text"),
+    Field("plan_id", "text"),
+    Field("section", "text"),
+    Field("number", "text"),
+    Field("category", "text"),
+    Field("lead_units", "text", is_array=True),
+    Field("responsible_units", "text", is_array=True),
+    Field("deadline", "date"),
+    Field("deadline_text", "text"),
+    Field("year", "int4"),
+    Field("precision", "int2"),
+    Field("location_status", "text"),
+    Field("status", "text"),
+    Field("percent", "float8"),
+    Field("investment_wan", "float8"),
+    Field("period", "date"),
+    Field("updated_at", "timestamptz"),
+)
+
+COLUMNS_SQL = text(
+    """
+    SELECT c.relname AS table_name, a.attname AS column_name,
+           CASE WHEN t.typcategory = 'A' THEN et.typname ELSE t.typname END AS type_name,
+           t.typcategory = 'A' AS is_array
+    FROM pg_attribute a
+    JOIN pg_class c ON c.oid = a.attrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+    JOIN pg_type t ON t.oid = a.atttypid
+    LEFT JOIN pg_type et ON et.oid = t.typelem
+    WHERE c.relname = ANY(:tables) AND a.attnum > 0 AND NOT a.attisdropped
+    ORDER BY c.relname, a.attnum
+    """
+)
+
+
+def _load(engine: Engine) -> dict[str, Collection]:
+    with engine.connect() as conn:
+        entries = conn.execute(
+            text("SELECT id, title_zh, title_en, geometry_type, description FROM layer_catalogue ORDER BY id")
+        ).all()
+        tables = [e.id for e in entries]
+        columns: dict[str, list[Any]] = {}
+        for row in conn.execute(COLUMNS_SQL, {"tables": tables}):
+            columns.setdefault(row.table_name, []).append(row)
+    registry: dict[str, Collection] = {}
+    for entry in entries:
+        cols = columns.get(entry.id)
+        if not cols or not any(c.column_name == "geom" for c in cols) or "." in entry.id:
+            continue
+        fields = tuple(
+            Field(c.column_name, c.type_name, bool(c.is_array)) for c in cols if c.column_name not in ("id", "geom")
+        )
+        names = {f.name for f in fields}
+        temporal = ("valid_from", "valid_to") if {"valid_from", "valid_to"} <= names else None
+        registry[entry.id] = Collection(
+            id=entry.id,
+            title=f"{entry.title_zh} {entry.title_en}",
+            description=entry.description or "",
+            geometry_type=entry.geometry_type,
+            source_sql=f'"{entry.id}" t',
+            fields=fields,
+            temporal=temporal,
+            keywords=(entry.title_zh, entry.title_en),
+        )
+    registry["projects"] = Collection(
+        id="projects",
+        title="项目 Projects",
+        description=(
+            "Every task of the work plans, with its latest progress report (status, percent, investment, period); "
+            "projects not yet located have a null geometry."
+        ),
+        geometry_type="Geometry",
+        source_sql=PROJECTS_SOURCE,
+        fields=PROJECT_FIELDS,
+        temporal=("deadline", None),
+        keywords=("项目", "projects", "两型社会"),
+    )
+    return registry
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.loaded_at = 0.0
+        self.engine_id = 0
+        self.value: dict[str, Collection] = {}
+
+
+_cache = _Cache()
+
+
+def collections(engine: Engine) -> dict[str, Collection]:
+    """All collections by id (cached for CACHE_SECONDS)."""
+    now = time.monotonic()
+    with _cache.lock:
+        if now - _cache.loaded_at > CACHE_SECONDS or _cache.engine_id != id(engine):
+            _cache.value = _load(engine)
+            _cache.loaded_at = now
+            _cache.engine_id = id(engine)
+        return _cache.value
+
+
+def get_collection(engine: Engine, collection_id: str) -> Collection:
+    found = collections(engine).get(collection_id)
+    if found is None:
+        raise Problem(404, f"collectionId: no collection {collection_id!r}; see /collections", parameter="collectionId")
+    return found

@@ -1,0 +1,19 @@
+"""CSV report: one line per zone hit (UTF-8 with BOM so that Excel opens the Chinese text)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+from service.models import Screening
+from service.reports.table import COLUMNS, report_rows
+
+
+def screenings_csv(screenings: Sequence[Screening]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in report_rows(screenings):
+        writer.writerow(row)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
