@@ -18,7 +18,7 @@ router = APIRouter(tags=["admin"])
 @router.get("/audit", summary="The audit log, newest first (admin)")
 def audit_log(
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=2_000_000_000),
     entity: str | None = Query(None, description="Only entries for this entity type (project, layer, user ...)."),
     entity_id: str | None = Query(None),
     session: Session = Depends(get_session),
