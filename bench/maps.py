@@ -126,7 +126,8 @@ def run(engine: Engine, args: argparse.Namespace) -> None:
             f"data endpoint: {statistics.median(timings):.2f} s median for {args.projects} features,"
             f" {size / 1e6:.1f} MB gzipped"
         )
-        draws = []
+        draws: list[float] = []
+        phases: list[str] = []
         with Browser(width=1400, height=900, offline=True) as browser:
             for _ in range(args.runs):
                 page = browser.new_page()
@@ -135,9 +136,16 @@ def run(engine: Engine, args: argparse.Namespace) -> None:
                 state = page.evaluate("XM.state")
                 assert state["features"] == args.projects, state
                 draws.append(state["drawnAt"] / 1000)
+                t = {k: v / 1000 for k, v in state["timings"].items()} | {"drawn": state["drawnAt"] / 1000}
+                phases.append(
+                    f"page boot {t['fetchStart']:.2f}, fetch + parse {t['fetched'] - t['fetchStart']:.2f},"
+                    f" lines/areas {t['shapes'] - t['split']:.2f}, cluster index {t['indexed'] - t['choropleth']:.2f},"
+                    f" paint {t['drawn'] - t['built']:.2f} s"
+                )
                 page.send("Page.navigate", url="about:blank")
         median = statistics.median(draws)
         verdict = "meets" if median < TARGET_S else "misses"
+        print(f"median run: {phases[draws.index(median)] if median in draws else phases[-1]}")
         print(
             f"first full draw of /maps/progress: {median:.2f} s median of {args.runs}"
             f" (runs: {', '.join(f'{d:.2f}' for d in draws)}); {verdict} the {TARGET_S:g} s target"

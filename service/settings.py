@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     page_limit_max: int = 10_000
     cors_origins: list[str] = []
     private_reads: bool = False
+    # uploaded archives and files (issue 8, service.domain.upload_safety)
+    max_unzipped_mb: int = 200  # total uncompressed size of an uploaded zip
+    max_zip_members: int = 100
+    max_zip_ratio: int = 200  # uncompressed / compressed, per member over 1 MB
+    max_file_vertices: int = 2_000_000  # all features of one uploaded layer file together
 
     # planners: a project is delayed when percent lags elapsed time by this many points
     delay_threshold_pct: float = 20.0

@@ -1,14 +1,14 @@
 """Write geodata/progress/demo_reports_2018.csv: a seeded, plausible year of monthly progress reports for
 every 2018 project, for demonstration only (loaded with ``demo = true``; never mistake it for real data).
 
-Usage (needs a database with the 2018 plan loaded, i.e. after ``xiangmap setup``):
+Usage:
 
     .venv/bin/python geodata/progress/generate_demo.py [--out geodata/progress/demo_reports_2018.csv]
 
 Each project's history is derived from a seed made of its key (service.domain.demo_progress.history), so
 re-running gives the same file, and a project added to the register later gets the same history at setup
-whether or not the file is regenerated.  The projects are read from the database, which holds the
-register as loaded by service.domain.plan_register.
+whether or not the file is regenerated.  The projects are read from the committed register
+(geodata/plans/projects.csv, rows of year 2018); without it, from the database (after ``xiangmap setup``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from service.database import get_engine
-from service.domain.demo_progress import DEMO_FILE, history, projects_from_database, write_csv
+from service.domain.demo_progress import (
+    DEMO_FILE,
+    history,
+    projects_from_database,
+    projects_from_register,
+    write_csv,
+)
 from service.settings import get_settings
 
 
@@ -28,9 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=get_settings().geodata_dir / DEMO_FILE)
     args = parser.parse_args(argv)
-    projects = projects_from_database(get_engine())
+    register = get_settings().geodata_dir / "plans" / "projects.csv"
+    projects = projects_from_register(register) if register.exists() else projects_from_database(get_engine())
     if not projects:
-        print("no 2018 projects in the database: run `xiangmap setup` first", file=sys.stderr)
+        print("no 2018 projects in the register or the database", file=sys.stderr)
         return 1
     reports = [report for project in projects for report in history(project)]
     write_csv(reports, args.out)

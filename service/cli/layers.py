@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy.exc import OperationalError
 
 from service.errors import Problem
 
@@ -76,6 +77,10 @@ def load(
             bar.stop()
             console.print(f"[red]✗ nothing loaded:[/] {exc.detail}")
             raise typer.Exit(2) from None
+        except OperationalError as exc:
+            bar.stop()
+            console.print(f"[red]✗ nothing loaded: the database is not answering[/] ({exc.orig}); run the load again")
+            raise typer.Exit(3) from None
     for repair in report.repairs:
         console.print(f"[yellow]repaired[/] row {repair['row']} ({repair['key']}): {repair['reason']}")
     for key in report.skipped_verified:

@@ -55,7 +55,6 @@ class DemoProject:
     key: str
     category: str | None
     deadline: date | None
-    kind: str | None  # point | linear | areal | None
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ def history(project: DemoProject) -> list[DemoReport]:
         final = rng.randint(4, 10) * 5
     budget_range = BUDGETS.get(project.category or "")
     budget = round(rng.uniform(*budget_range), -1) if budget_range else None
-    spatial = project.kind in ("linear", "areal")
+    # a done fraction for every report with progress; the loader cuts it only from linear / areal projects
     reports: list[DemoReport] = []
     percent = 0.0
     for month in range(1, 13):
@@ -120,8 +119,8 @@ def history(project: DemoProject) -> list[DemoReport]:
                 elapsed = 100 * month / end_month
                 status = "滞后" if fate == "delayed" and elapsed - percent > 25 else "推进中"
         investment = round(budget * percent / 100 * rng.uniform(0.9, 1.05), 1) if budget else None
-        done = round(min(1.0, percent / 100 * rng.uniform(0.85, 1.0)), 3) if spatial and percent > 0 else None
-        if status == "已完成" and spatial:
+        done = round(min(1.0, percent / 100 * rng.uniform(0.85, 1.0)), 3) if percent > 0 else None
+        if status == "已完成":
             done = 1.0
         reports.append(
             DemoReport(project.key, period, status, float(percent), investment, rng.choice(NOTES[status]), done)
@@ -132,21 +131,33 @@ def history(project: DemoProject) -> list[DemoReport]:
 
 
 def projects_from_database(engine: Engine) -> list[DemoProject]:
-    """The demo year's projects as the database holds them (the register, once loaded)."""
+    """The demo year's projects as the database holds them."""
     with engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT p.key, p.category, p.deadline,"
-                " CASE WHEN p.geom IS NULL OR COALESCE(p.precision, 0) IN (3, 4, 6, 8) THEN 'point'"
-                "      WHEN NOT ST_IsEmpty(ST_CollectionExtract(p.geom, 3)) THEN 'areal'"
-                "      WHEN NOT ST_IsEmpty(ST_CollectionExtract(p.geom, 2)) THEN 'linear'"
-                "      ELSE 'point' END AS kind"
-                " FROM projects p JOIN plans pl ON pl.id = p.plan_id"
+                "SELECT p.key, p.category, p.deadline FROM projects p JOIN plans pl ON pl.id = p.plan_id"
                 " WHERE COALESCE(p.year, pl.year) = :year ORDER BY p.key"
             ),
             {"year": DEMO_YEAR},
         )
-        return [DemoProject(r.key, r.category, r.deadline, r.kind) for r in rows]
+        return [DemoProject(r.key, r.category, r.deadline) for r in rows]
+
+
+def projects_from_register(path: Path) -> list[DemoProject]:
+    """The demo year's projects from the committed register (geodata/plans/projects.csv)."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return sorted(
+            (
+                DemoProject(
+                    row["key"],
+                    row["category"] or None,
+                    date.fromisoformat(row["deadline"]) if row["deadline"] else None,
+                )
+                for row in csv.DictReader(handle)
+                if (row.get("year") or "").strip() == str(DEMO_YEAR)
+            ),
+            key=lambda p: p.key,
+        )
 
 
 def write_csv(reports: list[DemoReport], path: Path) -> None:

@@ -7,7 +7,6 @@ says what it is: guessing would silently put features kilometres off.
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from service.domain.chinese_crs import to_wgs84_geometry
+from service.domain.upload_safety import UploadLimits, check_vertices, prepared
 from service.errors import Problem
 
 CHINESE_CRS = {"gcj02": "GCJ-02 (AMap / Tencent)", "bd09": "BD-09 (Baidu)"}
@@ -36,21 +36,6 @@ class LayerFile:
     frame: gpd.GeoDataFrame  # EPSG:4326, one row per feature in file order
     source_crs: str  # what the coordinates were in, as a person would say it
     sublayer: str | None
-
-
-def _dataset_path(path: Path) -> str:
-    """GDAL path: zipped Shapefiles are read in place through /vsizip/."""
-    if path.suffix.lower() == ".zip":
-        if not zipfile.is_zipfile(path):
-            raise LayerFileError(f"{path.name} is not a valid zip archive")
-        with zipfile.ZipFile(path) as archive:
-            shapefiles = [n for n in archive.namelist() if n.lower().endswith(".shp")]
-            others = [n for n in archive.namelist() if n.lower().endswith((".gpkg", ".geojson", ".kml"))]
-        inner = (shapefiles or others or [None])[0]
-        if inner is None:
-            raise LayerFileError(f"{path.name} holds no .shp, .gpkg, .geojson or .kml file")
-        return f"/vsizip/{path}/{inner}"
-    return str(path)
 
 
 def _choose_sublayer(dataset: str, wanted: str | None, target_layer: str, name: str) -> str | None:
@@ -145,8 +130,13 @@ def read_layer_file(
     encoding: str | None = None,
     layer_name: str | None = None,
     display_name: str | None = None,
+    limits: UploadLimits | None = None,
 ) -> LayerFile:
-    """Read ``path`` (any OGR format), detect or apply its CRS and return features in EPSG:4326."""
+    """Read ``path`` (any OGR format), detect or apply its CRS and return features in EPSG:4326.
+
+    Every file passes ``upload_safety`` first (zips extracted safely, XML without entities, Shapefile
+    sidecars present); ``limits`` adds size and vertex limits for files that came over HTTP.
+    """
     name = display_name or path.name
     if path.suffix.lower() not in SUFFIXES:
         raise LayerFileError(
@@ -154,9 +144,11 @@ def read_layer_file(
         )
     if crs and crs.lower() not in CHINESE_CRS:
         parse_crs(crs)  # a wrong --crs is reported before the file is read
-    dataset = _dataset_path(path)
-    sublayer = _choose_sublayer(dataset, layer_name, target_layer, name)
-    frame = _read_frame(dataset, sublayer, encoding, name)
+    with prepared(path, name, limits or UploadLimits.local()) as unpacked:
+        dataset = str(unpacked)
+        sublayer = _choose_sublayer(dataset, layer_name, target_layer, name)
+        check_vertices(dataset, sublayer, name, limits or UploadLimits.local())
+        frame = _read_frame(dataset, sublayer, encoding, name)
     if len(frame) == 0:
         raise LayerFileError(f"{name} holds no features")
     frame, source_crs = _to_wgs84(frame, crs, name)

@@ -18,7 +18,7 @@ from typing import Any
 import shapely
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, BYTEA
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from service.domain import audit
@@ -26,6 +26,7 @@ from service.domain.layer_files import read_layer_file
 from service.domain.layer_history import record_load
 from service.domain.layer_mapping import MappedRow, RowError, layer_columns, map_rows
 from service.domain.layer_rederive import rederive_project_geometries
+from service.domain.upload_safety import UploadLimits
 from service.errors import Problem
 from service.models import LAYER_MODELS
 
@@ -183,6 +184,8 @@ def upsert_rows(
         try:
             result = conn.execute(_upsert_sql(layer, tuple(values)), {**values, "ewkb": check["ewkb"]}).first()
         except DBAPIError as exc:
+            if isinstance(exc, OperationalError) or exc.connection_invalidated:
+                raise  # the database went away: a 503 for the whole load, not a fault of this row
             reason = str((getattr(exc.orig, "diag", None) and exc.orig.diag.message_primary) or exc.orig)
             raise RowError(row.row, reason, key=key) from None
         if result is None:
@@ -228,6 +231,7 @@ def load_layer_file(
     progress: Progress | None = None,
     previous_keys: set[str] | None = None,
     sha256: str | None = None,
+    limits: UploadLimits | None = None,
 ) -> LoadReport:
     """Read, map, upsert, re-derive projects, record the load and audit it, all on ``conn``'s transaction.
 
@@ -237,7 +241,9 @@ def load_layer_file(
     if layer not in LAYER_MODELS:
         raise Problem(404, f"no layer {layer!r}; layers are {', '.join(LAYER_MODELS)}", parameter="layer")
     name = display_name or path.name
-    read = read_layer_file(path, layer, crs=crs, encoding=encoding, layer_name=layer_name, display_name=name)
+    read = read_layer_file(
+        path, layer, crs=crs, encoding=encoding, layer_name=layer_name, display_name=name, limits=limits
+    )
     report = LoadReport(
         layer=layer, file_name=name, file_sha256=sha256 or file_sha256(path), source_crs=read.source_crs
     )

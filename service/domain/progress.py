@@ -65,7 +65,10 @@ def _check_done_geometry(session: Session, project: dict[str, Any], geometry: di
                         " SELECT ST_IsValid(g.geom) AS valid, ST_IsValidReason(g.geom) AS reason,"
                         " ST_XMin(g.geom) >= -180 AND ST_XMax(g.geom) <= 180"
                         "   AND ST_YMin(g.geom) >= -90 AND ST_YMax(g.geom) <= 90 AS in_range,"
-                        " ST_Covers(ST_Buffer(p.geom::geography, :tol)::geometry, g.geom) AS on_project"
+                        " CASE WHEN ST_IsValid(g.geom) AND ST_YMin(g.geom) >= -90 AND ST_YMax(g.geom) <= 90"
+                        "   AND ST_XMin(g.geom) >= -180 AND ST_XMax(g.geom) <= 180"
+                        " THEN ST_Covers(ST_Buffer(ST_Transform(p.geom, 4547), :tol), ST_Transform(g.geom, 4547))"
+                        " END AS on_project"
                         " FROM g, projects p WHERE p.id = :id"
                     ),
                     {"gj": json.dumps(geometry), "tol": DONE_TOLERANCE_M, "id": project["id"]},

@@ -179,54 +179,59 @@ def add_views(
             ).scalar()
 
 
-BATCH_INPUT = """
-WITH inp AS (
-    SELECT id, g, g::geography AS gg
-      FROM (SELECT id, CASE WHEN ST_IsValid(geom) THEN geom ELSE ST_MakeValid(geom) END AS g FROM {source}) s
-)"""
-
 BATCH_MEASURES = """
-       coalesce(sum(ST_Area(inter::geography)) FILTER (WHERE ST_Dimension(inter) = 2), 0) AS overlap_m2,
-       coalesce(sum(ST_Length(inter::geography)) FILTER (WHERE ST_Dimension(inter) = 1), 0) AS overlap_len_m,
-       coalesce(sum(ST_NPoints(inter)) FILTER (WHERE ST_Dimension(inter) = 0), 0) AS overlap_points"""
+       sum(CASE WHEN dim = 2 THEN ST_Area(inter::geography) ELSE 0 END) AS overlap_m2,
+       sum(CASE WHEN dim = 1 THEN ST_Length(inter::geography) ELSE 0 END) AS overlap_len_m,
+       sum(CASE WHEN dim = 0 THEN ST_NPoints(inter) ELSE 0 END) AS overlap_points"""
 
 BATCH_COLUMNS = "layer, zone_id, zone_key, zone_name, scheme, subzone, valid_from, valid_to, zone_hash"
 
-# hits only (no buffer): the join itself tests ST_Intersects, nothing else is measured
-BATCH_HITS_SQL = f"""{BATCH_INPUT}, measured AS (
-    SELECT i.id AS subject, p.layer, p.zone_id, p.zone_key, p.zone_name, p.scheme, p.subzone, p.valid_from,
-           p.valid_to, p.zone_hash,
-           CASE WHEN ST_Dimension(i.g) > 0 AND ST_Covers(p.geom, i.g) THEN i.g
-                ELSE ST_Intersection(p.geom, i.g) END AS inter
-      FROM inp i
-      JOIN screening_zone_parts p ON ST_Intersects(p.geom, i.g)
+# Pairs are found on the raw columns (so either GiST index can drive the join); the site is made
+# valid only for the GEOS work that follows (stored project shapes are not always valid).
+BATCH_PAIRS = f"""
+WITH pairs AS (
+    SELECT s.id AS subject, p.layer, p.zone_id, p.zone_key, p.zone_name, p.scheme, p.subzone, p.valid_from,
+           p.valid_to, p.zone_hash, p.geom AS part,
+           CASE WHEN ST_IsValid(s.geom) THEN s.geom ELSE ST_MakeValid(s.geom) END AS g, ST_Dimension(s.geom) AS dim
+      FROM (SELECT id, geom FROM {{source}}) s
+      JOIN screening_zone_parts p ON {{{{join}}}}
      WHERE {DATE_FILTER}
+)"""
+# the part of the site inside a part: the site itself when it is a point or lies wholly inside
+OVERLAP = """CASE WHEN GeometryType(g) = 'POINT' OR (dim > 0 AND ST_Covers(part, g)) THEN g
+                ELSE ST_Intersection(part, g) END"""
+
+# hits only (no buffer): nothing but the overlap is measured
+BATCH_HITS_SQL = (
+    BATCH_PAIRS.replace("{{join}}", "p.geom && s.geom")
+    + f""", measured AS (
+    SELECT pairs.*, {OVERLAP} AS inter
+      FROM pairs
+     WHERE ST_Intersects(part, g)
 )
 SELECT subject, {BATCH_COLUMNS}, true AS hit, 0.0 AS distance_m, {BATCH_MEASURES}
   FROM measured
  GROUP BY subject, {BATCH_COLUMNS}
 """
+)
 
 # with a buffer: zones within it too, with their distance
-BATCH_BUFFER_SQL = f"""{BATCH_INPUT}, cand AS (
-    SELECT i.id AS subject, p.layer, p.zone_id, p.zone_key, p.zone_name, p.scheme, p.subzone, p.valid_from,
-           p.valid_to, p.zone_hash, p.geom, i.g, i.gg, ST_Intersects(p.geom, i.g) AS hit
-      FROM inp i
-      JOIN screening_zone_parts p ON p.geom && ST_Expand(i.g, :margin)
-     WHERE {DATE_FILTER}
+BATCH_BUFFER_SQL = (
+    BATCH_PAIRS.replace("{{join}}", "ST_DWithin(p.geom, s.geom, :margin)")
+    + f""", tested AS (
+    SELECT pairs.*, ST_Intersects(part, g) AS hit FROM pairs
 ), measured AS (
-    SELECT c.*,
-           CASE WHEN NOT c.hit THEN NULL
-                WHEN ST_Dimension(c.g) > 0 AND ST_Covers(c.geom, c.g) THEN c.g
-                ELSE ST_Intersection(c.geom, c.g) END AS inter,
-           CASE WHEN c.hit THEN 0 ELSE ST_Distance(c.geom::geography, c.gg) END AS dist
-      FROM cand c
+    SELECT tested.*,
+           CASE WHEN hit THEN {OVERLAP} END AS inter,
+           CASE WHEN hit THEN 0 ELSE ST_Distance(part::geography, g::geography) END AS dist
+      FROM tested
 )
 SELECT subject, {BATCH_COLUMNS}, bool_or(hit) AS hit, min(dist) AS distance_m, {BATCH_MEASURES}
   FROM measured
  GROUP BY subject, {BATCH_COLUMNS}
 HAVING min(dist) <= :buffer
 """
+)
 
 
 def batch_zones(conn: Connection, source_sql: str, on: date, buffer_m: float, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
@@ -236,10 +241,10 @@ def batch_zones(conn: Connection, source_sql: str, on: date, buffer_m: float, pa
     JIT compilation is switched off for the transaction: on these queries it costs more than it saves.
     """
     conn.execute(text("SET LOCAL jit = off"))
-    sql = BATCH_BUFFER_SQL if buffer_m > 0 else BATCH_HITS_SQL
+    template = BATCH_BUFFER_SQL if buffer_m > 0 else BATCH_HITS_SQL
     margin = margin_degrees((0.0, 30.0, 0.0, 35.0), buffer_m)  # Hunan lies below 30°N
     rows = conn.execute(
-        text(sql.format(source=source_sql)),
+        text(template.format(source=source_sql)),
         {"margin": margin, "on": on, "buffer": float(buffer_m), **(params or {})},
     ).all()
     found: dict[int, list[ZoneMetrics]] = {}

@@ -99,6 +99,11 @@ def _page(
         prefer_canvas=True,
         control_scale=True,
     )
+    # Only Leaflet of the Map's defaults is used by these pages: jQuery, Bootstrap, Font Awesome and
+    # awesome-markers (installed by service.assets, rewritten by localise when present) would add ~0.5 s of
+    # loading and parsing before the data is even requested.
+    m.default_js = [(name, url) for name, url in m.default_js if name == "leaflet"]
+    m.default_css = [(name, url) for name, url in m.default_css if name == "leaflet_css"]
     _basemaps(m, basemap, tianditu_key)
     Fullscreen(position="topleft", title="全屏", title_cancel="退出全屏").add_to(m)
     control = folium.LayerControl(collapsed=True, position="topright")

@@ -7,6 +7,7 @@ internet cut off (so they also prove the pages work offline).
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,12 @@ import httpx
 from service.maps.headless import Browser
 
 URBAN_ZHUZHOU = "112.98,27.76,113.22,27.95"  # urban Zhuzhou and Qingshuitang, where most 2018 tasks are
+# everything the page fetches has arrived: projects, choropleth, filters, overlay layers (progress map);
+# the project map has only its own data
+SETTLED = (
+    "window.XM && XM.state.drawn && (XM.state.reports !== undefined"
+    " || (XM.state.facets && XM.state.choropleth !== undefined && !XM.state.overlaysLoading))"
+)
 SHOTS = (
     # file, path, what it shows
     ("maps-progress-2018-06.png", "/maps/progress?basemap=none&plan=zhuzhou-2018&as_of=2018-06", "mid-year"),
@@ -48,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, path, _ in shots:
             page = browser.new_page()
             page.goto(base + path)
-            page.wait_for("window.XM && XM.state.drawn", timeout=60)
+            page.wait_for(SETTLED, timeout=60)
+            time.sleep(0.5)  # let the last layers paint
             page.screenshot(args.out / name)
             print(f"{args.out / name}: {base + path}")
     for name, extra in (("wallmap-a3.png", {}), ("wallmap-a3-urban.png", {"bbox": URBAN_ZHUZHOU})):

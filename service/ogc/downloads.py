@@ -2,9 +2,9 @@
 
 Text formats (GeoJSON, GeoJSON text sequence, CSV+WKT, KML) are streamed row by row from a
 server-side cursor straight into the HTTP response.  File formats GDAL must write (GeoPackage,
-zipped Shapefile, FlatGeobuf) are written by pyogrio from a stream of Arrow record batches, one
-server-side batch at a time, into a cache file that is then served with Range support (so GDAL's
-/vsicurl/ and QGIS can open the URL directly); see docs/decisions/0033-downloads.md.
+zipped Shapefile, FlatGeobuf) are appended batch by batch by a small child process
+(service/ogc/filewriter.py) into a cache file that is then served with Range support, so GDAL's
+/vsicurl/ and QGIS can open the URL directly; see docs/decisions/0033-downloads.md.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 
 from service.ogc.crs import CRS84_INFO, CrsInfo, output_geometry_sql
 from service.ogc.features import feature_text_sql
+from service.ogc.filewriter import run_job
 from service.ogc.query import ItemsQuery, order_sql, where_sql
 from service.ogc.registry import Collection, Field
 from service.ogc.sqlparams import SqlParams
@@ -33,18 +34,8 @@ from service.ogc.sqlparams import SqlParams
 BATCH_ROWS = 5_000
 CACHE_SECONDS = 600
 CACHE_DIR = Path(tempfile.gettempdir()) / "xiangmap-downloads"
-# pg type -> Arrow type name (pyarrow is imported lazily: only file downloads need it)
-ARROW_TYPES: dict[str, str] = {
-    "int2": "int32",
-    "int4": "int32",
-    "int8": "int64",
-    "float4": "float64",
-    "float8": "float64",
-    "numeric": "float64",
-    "bool": "bool_",
-    "date": "date32",
-    "timestamptz": "timestamptz",
-}
+# pg types a file keeps as they are; anything else is written as text
+FILE_KINDS = ("int2", "int4", "int8", "float4", "float8", "numeric", "bool", "date", "timestamptz")
 GDAL_FORMATS = {"gpkg": "GPKG", "fgb": "FlatGeobuf", "shp.zip": "ESRI Shapefile"}
 
 
@@ -175,118 +166,74 @@ def _file_crs(crs: CrsInfo) -> CrsInfo:
 
 
 # --- GDAL formats -----------------------------------------------------------------------------
-def _arrow_type(name: str) -> Any:
-    import pyarrow as pa
-
-    return pa.timestamp("us", tz="UTC") if name == "timestamptz" else getattr(pa, name)()
-
-
-def _arrow_schema(fields: list[Field]) -> Any:
-    import pyarrow as pa
-
-    columns = [pa.field("id", pa.int64())]
-    for f in fields:
-        kind = "string" if f.is_array else ARROW_TYPES.get(f.pg_type, "string")
-        columns.append(pa.field(f.name, _arrow_type(kind)))
-    columns.append(pa.field("geometry", pa.binary(), metadata={"ARROW:extension:name": "geoarrow.wkb"}))
-    return pa.schema(columns)
-
-
-def _arrow_select(fields: list[Field]) -> str:
+def _file_select(fields: list[Field]) -> str:
+    """Field expressions for a file: numbers as double precision, unknown types as text."""
     parts = []
     for f in fields:
-        if f.is_array or f.pg_type in ARROW_TYPES:
-            parts.append(f"CAST({f.sql} AS double precision)" if f.pg_type == "numeric" else f.sql)
+        if f.pg_type == "numeric" and not f.is_array:
+            parts.append(f"CAST({f.sql} AS double precision)")
+        elif f.is_array or f.pg_type in FILE_KINDS:
+            parts.append(f.sql)
         else:
             parts.append(f"CAST({f.sql} AS text)")
     return "".join(", " + p for p in parts)
 
 
-def _batches(engine: Engine, sql: str, params: dict[str, Any], schema: Any) -> Iterator[Any]:
-    import pyarrow as pa
-
-    width = len(schema)
-    for rows in _rows(engine, sql, params):
-        columns = list(zip(*rows, strict=True)) if rows else [()] * width
-        arrays = [pa.array(list(col), type=schema.field(i).type) for i, col in enumerate(columns)]
-        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def _write_layer(
-    engine: Engine,
-    path: Path,
-    layer: str,
-    driver: str,
-    sql: str,
-    params: dict[str, Any],
-    schema: Any,
-    geometry_type: str,
-    srid: int,
-) -> None:
-    import pyarrow as pa
-    import pyogrio
-
-    reader = pa.RecordBatchReader.from_batches(schema, _batches(engine, sql, params, schema))
-    options: dict[str, Any] = {}
-    if driver == "ESRI Shapefile":
-        options["encoding"] = "UTF-8"
-    pyogrio.write_arrow(
-        reader,
-        str(path),
-        layer=layer,
-        driver=driver,
-        geometry_name="geometry",
-        geometry_type=geometry_type,
-        crs=f"EPSG:{srid}",
-        **options,
-    )
+def _kind(f: Field) -> str:
+    return "text" if f.is_array or f.pg_type not in FILE_KINDS else f.pg_type
 
 
 SHAPE_PARTS = ((0, "point", "MultiPoint"), (1, "line", "MultiLineString"), (2, "polygon", "MultiPolygon"))
+SHAPE_DIMENSION = {"MultiPoint": 1, "MultiLineString": 2, "MultiPolygon": 3}
 
 
 def write_file(engine: Engine, collection: Collection, query: ItemsQuery, fmt: str, target: Path) -> None:
-    """Write the filtered collection to ``target`` in ``fmt`` (gpkg, fgb, shp.zip)."""
+    """Write the filtered collection to ``target`` in ``fmt`` (gpkg, fgb, shp.zip) via the child writer."""
     params = SqlParams()
     where = where_sql(collection, query, params)
     fields = _fields(collection, query)
     crs = _file_crs(query.crs)
-    schema = _arrow_schema(fields)
     order = f"ORDER BY {order_sql(collection, query)}{_limit_sql(query)}"
     driver = GDAL_FORMATS[fmt]
+    common = {"driver": driver, "params": params.values, "srid": crs.srid, "names": [f.name for f in fields]}
+    common["kinds"] = [_kind(f) for f in fields]
+    layers: list[dict[str, Any]] = []
     if fmt != "shp.zip":
         geometry_type = "Unknown" if collection.geometry_type == "Geometry" else collection.geometry_type
         sql = (
-            f"SELECT t.id{_arrow_select(fields)}, ST_AsBinary({output_geometry_sql('t.geom', crs)}) "
+            f"SELECT t.id{_file_select(fields)}, ST_AsBinary({output_geometry_sql('t.geom', crs)}) "
             f"FROM {collection.source_sql} WHERE {where} {order}"
         )
-        _write_layer(engine, target, collection.id, driver, sql, params.values, schema, geometry_type, crs.srid)
-        return
-    folder = target.parent / (target.name + ".d")
-    folder.mkdir()
-    parts: list[tuple[str, str, str]] = []  # (layer name, geometry type, extra condition)
-    if collection.geometry_type != "Geometry":
-        parts.append((collection.id, collection.geometry_type, "TRUE"))
-    else:
-        for dim, suffix, kind in SHAPE_PARTS:
-            condition = f"ST_Dimension(t.geom) = {dim}" + (" OR t.geom IS NULL" if dim == 0 else "")
-            parts.append((f"{collection.id}_{suffix}", kind, f"({condition})"))
-    for layer, kind, condition in parts:
-        geometry = output_geometry_sql("t.geom", crs)
-        if collection.geometry_type == "Geometry":
-            geometry = f"ST_Multi(ST_CollectionExtract({geometry}, {SHAPE_DIMENSION[kind]}))"
-        sql = (
-            f"SELECT t.id{_arrow_select(fields)}, ST_AsBinary({geometry}) "
-            f"FROM {collection.source_sql} WHERE {where} AND {condition} {order}"
+        layers.append(
+            {**common, "path": str(target), "layer": collection.id, "geometry_type": geometry_type, "sql": sql}
         )
-        _write_layer(engine, folder / f"{layer}.shp", layer, driver, sql, params.values, schema, kind, crs.srid)
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for member in sorted(folder.iterdir()):
-            archive.write(member, arcname=member.name)
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-SHAPE_DIMENSION = {"MultiPoint": 1, "MultiLineString": 2, "MultiPolygon": 3}
+    else:
+        folder = target.parent / (target.name + ".d")
+        folder.mkdir()
+        parts: list[tuple[str, str, str]] = []  # (layer name, geometry type, extra condition)
+        if collection.geometry_type != "Geometry":
+            parts.append((collection.id, collection.geometry_type, "TRUE"))
+        else:
+            for dim, suffix, kind in SHAPE_PARTS:
+                condition = f"ST_Dimension(t.geom) = {dim}" + (" OR t.geom IS NULL" if dim == 0 else "")
+                parts.append((f"{collection.id}_{suffix}", kind, f"({condition})"))
+        for layer, kind, condition in parts:
+            geometry = output_geometry_sql("t.geom", crs)
+            if collection.geometry_type == "Geometry":
+                geometry = f"ST_Multi(ST_CollectionExtract({geometry}, {SHAPE_DIMENSION[kind]}))"
+            sql = (
+                f"SELECT t.id{_file_select(fields)}, ST_AsBinary({geometry}) "
+                f"FROM {collection.source_sql} WHERE {where} AND {condition} {order}"
+            )
+            path = str(folder / f"{layer}.shp")
+            layers.append({**common, "path": path, "layer": layer, "geometry_type": kind, "sql": sql})
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    run_job({"url": url, "layers": layers})
+    if fmt == "shp.zip":
+        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for member in sorted(folder.iterdir()):
+                archive.write(member, arcname=member.name)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- cache of written files ---------------------------------------------------------------------

@@ -85,6 +85,7 @@ class Collection:
     source_sql: str  # a FROM item aliased ``t``
     fields: tuple[Field, ...]
     temporal: tuple[str, str | None] | None = None  # (start column, end column)
+    table: str = ""  # the base table: extents and statistics come from it
     keywords: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -181,6 +182,7 @@ def _load(engine: Engine) -> dict[str, Collection]:
             description=entry.description or "",
             geometry_type=entry.geometry_type,
             source_sql=f'"{entry.id}" t',
+            table=entry.id,
             fields=fields,
             temporal=temporal,
             keywords=(entry.title_zh, entry.title_en),
@@ -194,6 +196,7 @@ def _load(engine: Engine) -> dict[str, Collection]:
         ),
         geometry_type="Geometry",
         source_sql=PROJECTS_SOURCE,
+        table="projects",
         fields=PROJECT_FIELDS,
         temporal=("deadline", None),
         keywords=("项目", "projects", "两型社会"),

@@ -23,6 +23,8 @@ MVT = "application/vnd.mapbox-vector-tile"
 EXTENT = 4096
 BUFFER = 64
 MAX_ZOOM = 22
+# a tile or a page is a few milliseconds of work: starting parallel workers costs more than it saves
+SERIAL_PLAN = "SET LOCAL max_parallel_workers_per_gather = 0"
 ORIGIN = 20037508.3427892
 WORLD_SCALE_Z0 = 559082264.028717  # scale denominator of zoom 0 at 0.28 mm pixels
 
@@ -67,6 +69,7 @@ def render_tile(engine: Engine, collection: Collection, z: int, y: int, x: int, 
     where = where_sql(collection, query, params)
     values: dict[str, Any] = {**params.values, "z": z, "x": x, "y": y, "layer": collection.id}
     with engine.connect() as conn:
+        conn.exec_driver_sql(SERIAL_PLAN)
         data = conn.exec_driver_sql(tile_sql(collection, where), values).scalar_one()
     return bytes(data) if data is not None else b""
 

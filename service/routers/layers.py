@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from service.domain.layer_catalogue import catalogue
 from service.domain.layer_files import SUFFIXES
 from service.domain.layer_history import recent_loads
 from service.domain.layer_load import load_layer_file
+from service.domain.upload_safety import UploadLimits
 from service.errors import Problem
 from service.models import LAYER_MODELS
 from service.security import Principal
@@ -58,10 +58,13 @@ def _save(upload: UploadFile, folder: Path) -> Path:
         raise Problem(415, f"{name}: unsupported file type; use one of {', '.join(SUFFIXES)}", parameter="file")
     limit = get_settings().max_upload_mb * 1024 * 1024
     path = folder / name
+    written = 0
     with path.open("wb") as out:
-        shutil.copyfileobj(upload.file, out, length=1 << 20)
-    if path.stat().st_size > limit:
-        raise Problem(413, f"{name} is larger than {get_settings().max_upload_mb} MB", parameter="file")
+        for chunk in iter(lambda: upload.file.read(1 << 20), b""):
+            written += len(chunk)
+            if written > limit:
+                raise Problem(413, f"{name} is larger than {get_settings().max_upload_mb} MB", parameter="file")
+            out.write(chunk)
     return path
 
 
@@ -102,6 +105,7 @@ def upload_layer(
                 key_field=key_field,
                 source=source,
                 replace=replace,
+                limits=UploadLimits.from_settings(),
             )
             session.commit()
         except BaseException:

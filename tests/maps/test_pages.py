@@ -69,3 +69,29 @@ def test_overlay_layers_are_geojson(client) -> None:  # type: ignore[no-untyped-
     for layer in ("green_heart", "qingshuitang", "districts", "roads", "streams"):
         r = client.get(f"/maps/data/layers/{layer}.geojson")
         assert r.status_code == 200 and r.json()["type"] == "FeatureCollection"
+
+
+def test_projects_geojson_is_cached_until_the_data_changes(client, auth, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    from tests.progress.world import build_world, drop_world
+
+    world = build_world(engine, "cache")
+    try:
+        params = {"plan": world.plan, "as_of": "2018-06"}
+        first = client.get("/maps/data/projects.geojson", params=params)
+        etag = first.headers["etag"]
+        assert (
+            client.get("/maps/data/projects.geojson", params=params, headers={"If-None-Match": etag}).status_code == 304
+        )
+        point = next(f for f in first.json()["features"] if f["id"] == world.ids["point"])
+        assert point["properties"]["s"] == "滞后"  # nothing reported by June: behind schedule
+        report = {"period": "2018-05", "status": "推进中", "percent": 90}
+        assert (
+            client.post(f"/projects/{world.ids['point']}/progress", json=report, headers=auth["editor"]).status_code
+            == 201
+        )
+        second = client.get("/maps/data/projects.geojson", params=params, headers={"If-None-Match": etag})
+        assert second.status_code == 200 and second.headers["etag"] != etag
+        point = next(f for f in second.json()["features"] if f["id"] == world.ids["point"])
+        assert (point["properties"]["s"], point["properties"]["p"]) == ("推进中", 90)
+    finally:
+        drop_world(engine, world)

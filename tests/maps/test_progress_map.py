@@ -57,7 +57,7 @@ def browser() -> Iterator[Browser]:
 def open_map(browser: Browser, url: str) -> Page:
     page = browser.new_page()
     page.goto(url)
-    page.wait_for("window.XM && XM.state.drawn && XM.state.loads >= 1", timeout=30)
+    page.wait_for("window.XM && XM.state.drawn && XM.state.loads >= 1 && XM.state.facets", timeout=30)
     return page
 
 
@@ -83,8 +83,9 @@ def test_page_works_offline_and_draws_every_located_project(
     assert page.failed == []
     assert any("/static/vendor/leaflet/leaflet.js" in u for u in page.requests)
     assert any("/maps/data/projects.geojson" in u for u in page.requests)
-    # Leaflet, the cluster plugin and Font Awesome came from /static/vendor and work
-    assert page.evaluate("typeof L.markerClusterGroup") == "function"
+    # Leaflet and the clustering library came from /static/vendor and work
+    assert page.evaluate("typeof L.map + typeof Supercluster") == "functionfunction"
+    assert any("/static/vendor/supercluster/supercluster.min.js" in u for u in page.requests)
     page.screenshot(tmp_path / "progress.png")
 
 
@@ -106,7 +107,7 @@ def test_filters_change_what_is_drawn(browser: Browser, live_server: str, world:
 
 def test_time_slider_steps_through_report_periods(browser: Browser, live_server: str, world: World) -> None:
     page = open_map(browser, f"{live_server}/maps/progress?basemap=none&plan={world.plan}&status=已完成")
-    periods = page.evaluate("XM.state.periods")
+    periods = page.wait_for("XM.state.facets && XM.state.periods")
     assert "2018-03" in periods and "2018-06" in periods
     page.evaluate("XM.setPeriod('2018-03')")
     page.wait_for("XM.state.drawn && XM.state.asOf === '2018-03'")
@@ -115,6 +116,13 @@ def test_time_slider_steps_through_report_periods(browser: Browser, live_server:
     page.evaluate("XM.setPeriod('2018-06')")
     page.wait_for("XM.state.drawn && XM.state.asOf === '2018-06'")
     assert page.evaluate("XM.state.features") == 1  # the point project was done in June
+
+
+def test_popup_tells_the_project_in_chinese(browser: Browser, live_server: str, world: World) -> None:
+    page = open_map(browser, f"{live_server}/maps/progress?basemap=none&plan={world.plan}&as_of=2018-06")
+    text = page.evaluate(f"XM.popup({world.ids['line']})")
+    for expected in ("测试项目 line", "完成测试项目line的建设任务", "市住建局、市城管局", "推进中", "50%", "2018-06"):
+        assert expected in text, text
 
 
 def test_district_choropleth_has_completion_rates(client, world: World) -> None:  # type: ignore[no-untyped-def]

@@ -20,6 +20,8 @@ def test_landing_page_links(client: TestClient) -> None:
     rels = {link["rel"] for link in response.json()["links"]}
     assert {"self", "service-desc", "service-doc", "conformance", "data"} <= rels
     assert all(link["href"].startswith("http") for link in response.json()["links"])
+    api = client.get("/openapi.json").json()
+    assert "/collections/{collectionId}/items" in api["paths"]
 
 
 def test_conformance_declares_core_crs_filter_tiles(client: TestClient) -> None:

@@ -6,12 +6,19 @@ from datetime import date
 
 from sqlalchemy import Engine, text
 
-from service.domain.demo_progress import DEMO_FILE, DemoProject, history, load_demo_progress, read_csv
+from service.domain.demo_progress import (
+    DEMO_FILE,
+    DemoProject,
+    history,
+    load_demo_progress,
+    projects_from_register,
+    read_csv,
+)
 from service.settings import get_settings
 
 
 def test_history_is_deterministic_per_key_and_plausible() -> None:
-    project = DemoProject("zhuzhou-2018/annex3/1.1", "碧水蓝天", date(2018, 12, 31), "linear")
+    project = DemoProject("zhuzhou-2018/annex3/1.1", "碧水蓝天", date(2018, 12, 31))
     first, again = history(project), history(project)
     assert first == again
     assert [r.period for r in first] == [f"2018-{m:02d}" for m in range(1, len(first) + 1)]
@@ -19,16 +26,18 @@ def test_history_is_deterministic_per_key_and_plausible() -> None:
     assert percents == sorted(percents)  # progress never goes backwards
     assert all(0 <= p <= 100 for p in percents)
     assert all((r.status == "已完成") == (r.percent == 100) for r in first)
-    other = history(DemoProject("zhuzhou-2018/annex3/1.2", "碧水蓝天", None, "linear"))
+    other = history(DemoProject("zhuzhou-2018/annex3/1.2", "碧水蓝天", None))
     assert other != first
 
 
-def test_bundled_file_is_a_year_of_valid_reports() -> None:
-    path = get_settings().geodata_dir / DEMO_FILE
-    reports = read_csv(path)
-    assert len(reports) > 500
+def test_bundled_file_is_what_the_seeded_script_makes_from_the_register() -> None:
+    geodata = get_settings().geodata_dir
+    bundled = read_csv(geodata / DEMO_FILE)
+    regenerated = [r for p in projects_from_register(geodata / "plans" / "projects.csv") for r in history(p)]
+    assert len(bundled) > 500
+    assert bundled == regenerated  # rerun geodata/progress/generate_demo.py after changing the register
     by_key: dict[str, list] = {}
-    for report in reports:
+    for report in bundled:
         by_key.setdefault(report.project_key, []).append(report)
     for rows in by_key.values():  # consecutive months from January, never backwards, valid statuses
         assert [int(r.period[5:]) for r in rows] == list(range(1, len(rows) + 1))

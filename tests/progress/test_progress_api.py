@@ -117,6 +117,15 @@ def test_garbage_geojson_is_400(client, auth, world: World) -> None:  # type: ig
     assert "done_geom" in r.json()["detail"]
 
 
+def test_swapped_coordinates_are_named(client, auth, world: World) -> None:  # type: ignore[no-untyped-def]
+    line = geojson(LineString([(1000, 2000), (1400, 2000)]))
+    line["coordinates"] = [[lat, lon] for lon, lat in line["coordinates"]]  # latitude first: a common slip
+    body = {"period": "2018-05", "status": "推进中", "percent": 10, "done_geom": line}
+    r = client.post(f"/projects/{world.ids['line']}/progress", json=body, headers=auth["editor"])
+    assert r.status_code == 400, r.text
+    assert "longitude, latitude" in r.json()["detail"]
+
+
 def test_rejected_reports_leave_no_history(client, world: World) -> None:  # type: ignore[no-untyped-def]
     # the rejected reports above left nothing behind for the line project
     body = client.get(f"/projects/{world.ids['line']}/progress").json()

@@ -110,6 +110,11 @@ def test_map_page(client, auth, zones: ScreeningZones) -> None:
     assert client.get("/maps/screening/999999", headers=auth["inspector"]).status_code == 404
     report = client.get(answer["links"]["report_pdf"], headers=auth["inspector"])
     assert report.status_code == 200 and report.content.startswith(b"%PDF")
+    html = client.get(answer["links"]["report_html"], headers=auth["inspector"])
+    assert html.status_code == 200 and "data:image/png;base64," in html.text and "测试核心保护区" in html.text
+    rules = client.get("/screening/rules", headers=auth["inspector"]).json()
+    assert {s["scheme"] for s in rules["schemes"]} >= {"2010-2030", "2024"}
+    assert "closure_remediation" in {c["id"] for c in rules["categories"]}
 
 
 def test_seed_green_heart_tasks_show_up_in_a_batch(client, auth, engine) -> None:  # type: ignore[no-untyped-def]
@@ -133,3 +138,30 @@ def test_seed_green_heart_tasks_show_up_in_a_batch(client, auth, engine) -> None
     for pid in seeded:
         assert pid in flagged, pid
         assert any(h["layer"] == "green_heart" for h in hits[pid]), pid
+
+
+def test_invalid_stored_geometry_is_repaired_in_the_batch_too(client, auth, engine, zones: ScreeningZones) -> None:  # type: ignore[no-untyped-def]
+    a, b, c, d = (metric_point(*xy) for xy in ((-1000, -1000), (1000, 1000), (1000, -1000), (-1000, 1000)))
+    bowtie = f"POLYGON(({a.x} {a.y}, {b.x} {b.y}, {c.x} {c.y}, {d.x} {d.y}, {a.x} {a.y}))"
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO plans (id, title, year) VALUES ('t7-plan', '测试计划', 2018) ON CONFLICT DO NOTHING")
+        )
+        pid = conn.execute(
+            text(
+                "INSERT INTO projects (key, plan_id, title, task_text, geom) VALUES "
+                "('t7-p-bowtie', 't7-plan', '蝴蝶形', '新建化工项目', ST_GeomFromText(:wkt, 4326)) RETURNING id"
+            ),
+            {"wkt": bowtie},
+        ).scalar_one()
+    batch = client.post(
+        "/screening/batch", json={"date": "2018-06-01", "project_ids": [pid]}, headers=auth["inspector"]
+    ).json()
+    single = client.get(f"/projects/{pid}/screening?date=2018-06-01", headers=auth["inspector"]).json()
+    [row] = batch["results"]
+    recorded = client.get(f"/screenings/{row['screening_id']}", headers=auth["inspector"]).json()
+    assert recorded["input"]["repairs"] and single["input"]["repairs"]
+    [x] = [z for e in recorded["layers"] for z in e["zones"] if z["inside"]]
+    [y] = [z for e in single["layers"] for z in e["zones"] if z["inside"]]
+    assert x["verdict"] == y["verdict"] == "prohibited"
+    assert abs(x["overlap_m2"] - y["overlap_m2"]) / y["overlap_m2"] < 1e-3, (x["overlap_m2"], y["overlap_m2"])

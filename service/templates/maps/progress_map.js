@@ -41,7 +41,9 @@
   function shapeStyle(feature) {
     var p = feature.properties, approx = p.q !== 1;
     var color = STATUS_COLORS[p.s] || "#000";
-    return {color: color, weight: 4, opacity: 0.9, fillColor: color, fillOpacity: 0.35, dashArray: approx ? "8 6" : null};
+    var area = feature.geometry.type.indexOf("Polygon") >= 0;
+    return {color: color, weight: area ? 2 : 4, opacity: 0.9, fillColor: color, fillOpacity: area ? 0.15 : 0,
+            dashArray: approx ? "8 6" : null};
   }
 
   function paramsFrom(state) {
@@ -155,9 +157,11 @@
       function ensure() {
         if (fetched) { return; }
         fetched = true;
+        pub.overlaysLoading = (pub.overlaysLoading || 0) + 1;
         fetch("/maps/data/layers/" + o.layer + ".geojson").then(function (r) { return r.json(); })
           .then(function (gj) { layer.addData(gj); if (map.hasLayer(projects)) { projects.bringToFront(); } })
-          .catch(function (e) { pub.errors.push(String(e)); });
+          .catch(function (e) { pub.errors.push(String(e)); })
+          .finally(function () { pub.overlaysLoading -= 1; });
       }
       layer.on("add", ensure);
       if (o.show) { layer.addTo(map); }
@@ -213,7 +217,7 @@
       document.getElementById("xm-pdf").href = "/maps/progress.pdf?" + paramsFrom(state).toString();
     }
 
-    var pending = null;
+    var pending = null, lastFeatures = null;
     var awaitingDraw = false;
     function finishDraw() {
       if (!awaitingDraw) { return; }
@@ -240,6 +244,7 @@
         if (pending !== ticket) { return; }
         pub.timings = {fetchStart: started, fetched: performance.now()};
         var gj = res[0], points = [], shapeFeatures = [];
+        lastFeatures = gj.features;
         gj.features.forEach(function (f) {
           var g = f.geometry;
           if (g.type === "Point") { points.push(f); } else if (g.type === "MultiPoint") {
@@ -289,12 +294,21 @@
 
     function openPopup(layer, latlng) {
       var id = layer.xmId || (layer.feature && layer.feature.id);
-      if (!id) { return; }
+      if (!id) { return Promise.resolve(); }
       var q = state.asOf ? "?as_of=" + state.asOf : "";
-      fetch("/maps/data/projects/" + id + ".json" + q).then(function (r) { return r.json(); }).then(function (d) {
-        L.popup({maxWidth: 380}).setLatLng(latlng).setContent(popupHtml(d)).openOn(map);
+      return fetch("/maps/data/projects/" + id + ".json" + q).then(function (r) { return r.json(); }).then(function (d) {
+        var popup = L.popup({maxWidth: 380}).setLatLng(latlng).setContent(popupHtml(d)).openOn(map);
+        pub.popup = popup.getElement().innerText;
       });
     }
+    /* the same popup a click opens, by project id (tests, links) */
+    XM.popup = function (id) {
+      var found = (lastFeatures || []).filter(function (f) { return f.id === id; })[0];
+      if (!found) { return Promise.resolve(null); }
+      var c = found.geometry.coordinates;
+      while (Array.isArray(c[0])) { c = c[0]; }
+      return openPopup({xmId: id}, L.latLng(c[1], c[0])).then(function () { return pub.popup; });
+    };
     cluster.on("click", function (e) { if (e.layer.xmId) { openPopup(e.layer, e.latlng); } });
     shapes.on("click", function (e) { openPopup(e.layer, e.latlng); });
 

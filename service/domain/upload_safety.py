@@ -1,0 +1,376 @@
+"""Guards for files that strangers send: archives, XML, vertex counts, Shapefile sidecars.
+
+Each check runs before GDAL, pandas or shapely builds anything from the file, and reads only what it
+must: a zip's central directory before any byte is inflated, XML through a streaming parser that
+refuses DTDs and entities, GeoJSON as a byte stream whose positions are counted up to the limit.
+So a zip bomb, an external entity pointing at /etc/passwd or ten million vertices cost a few
+megabytes of memory and end in a 4xx that names the fault, never in a 500 or an exhausted server.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import stat
+import sys
+import tempfile
+import xml.sax
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+import numpy as np
+import shapely
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+from defusedxml.expatreader import create_parser
+
+from service.errors import Problem
+from service.settings import get_settings
+
+MB = 1024 * 1024
+SMALL_MEMBER = MB  # a member this small cannot hurt, whatever its compression ratio
+CHUNK = MB
+XML_SUFFIXES = (".kml", ".gml")
+GEOJSON_SUFFIXES = (".geojson", ".json")
+ARCHIVE_SUFFIXES = (".zip", ".kmz")
+# what to read from an archive, in order of preference (the first .shp wins, as people expect)
+ARCHIVE_DATASETS = (".shp", ".gpkg", ".geojson", ".json", ".kml", ".fgb", ".gml")
+SHAPEFILE_SIDECARS = {".shx": "the index of the shapes", ".dbf": "the attribute table"}
+
+
+class UnsafeUpload(Problem):
+    """A file refused for what it is, not for what it says; ``fault`` names the kind for clients."""
+
+    def __init__(self, status: int, detail: str, fault: str) -> None:
+        super().__init__(status, detail, parameter="file", fault=fault)
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_file_bytes: int
+    max_unzipped_bytes: int
+    max_members: int
+    max_ratio: int
+    max_vertices: int
+
+    @classmethod
+    def from_settings(cls) -> UploadLimits:
+        """Limits for files that come over HTTP."""
+        s = get_settings()
+        return cls(
+            max_file_bytes=s.max_upload_mb * MB,
+            max_unzipped_bytes=s.max_unzipped_mb * MB,
+            max_members=s.max_zip_members,
+            max_ratio=s.max_zip_ratio,
+            max_vertices=s.max_file_vertices,
+        )
+
+    @classmethod
+    def local(cls) -> UploadLimits:
+        """Files an operator loads from disk: no size limits, but still no traversal, bombs or entities."""
+        s = get_settings()
+        return cls(
+            max_file_bytes=sys.maxsize,
+            max_unzipped_bytes=sys.maxsize,
+            max_members=10_000,
+            max_ratio=s.max_zip_ratio,
+            max_vertices=sys.maxsize,
+        )
+
+
+# ---------------------------------------------------------------- zip archives
+
+
+def _unsafe_member_name(name: str) -> bool:
+    """Absolute paths, drive letters, backslashes and '..' would let a member land outside the folder."""
+    if name.startswith(("/", "\\")) or "\\" in name or re.match(r"^[A-Za-z]:", name):
+        return True
+    return ".." in PurePosixPath(name).parts
+
+
+def check_archive(path: Path, name: str, limits: UploadLimits) -> list[zipfile.ZipInfo]:
+    """The members worth extracting, after checking the central directory (nothing is inflated)."""
+    if not zipfile.is_zipfile(path):
+        raise UnsafeUpload(422, f"{name} is not a valid zip archive", "bad_archive")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UnsafeUpload(422, f"{name} is a damaged zip archive ({exc})", "bad_archive") from None
+    if len(members) > limits.max_members:
+        raise UnsafeUpload(
+            413, f"{name} holds {len(members)} files; at most {limits.max_members} are accepted", "too_many_members"
+        )
+    total = 0
+    for member in members:
+        if _unsafe_member_name(member.filename):
+            raise UnsafeUpload(400, f"{name}: member {member.filename!r} points outside the archive", "unsafe_path")
+        if stat.S_ISLNK(member.external_attr >> 16):
+            raise UnsafeUpload(400, f"{name}: member {member.filename!r} is a symbolic link", "unsafe_path")
+        if member.flag_bits & 0x1:
+            raise UnsafeUpload(422, f"{name}: member {member.filename!r} is encrypted", "encrypted")
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > SMALL_MEMBER and ratio > limits.max_ratio:
+            raise UnsafeUpload(
+                413,
+                f"{name}: member {member.filename!r} inflates {ratio:.0f}-fold to {member.file_size / MB:.0f} MB "
+                f"(at most {limits.max_ratio}-fold is accepted): a zip bomb",
+                "zip_bomb",
+            )
+        total += member.file_size
+        if total > limits.max_unzipped_bytes:
+            raise UnsafeUpload(
+                413,
+                f"{name} unpacks to more than {limits.max_unzipped_bytes // MB} MB "
+                f"({member.filename!r} alone declares {member.file_size / MB:.0f} MB)",
+                "too_large_unzipped",
+            )
+    return [m for m in members if not m.is_dir() and not m.filename.startswith("__MACOSX/")]
+
+
+def _copy_limited(source: BinaryIO, target: BinaryIO, budget: int, declared: int, label: str) -> int:
+    """Copy at most ``budget`` bytes and no more than the member declared; a liar is cut off."""
+    written = 0
+    for chunk in iter(lambda: source.read(CHUNK), b""):
+        written += len(chunk)
+        if written > declared or written > budget:
+            raise UnsafeUpload(413, f"{label} inflates beyond what its archive declares", "zip_bomb")
+        target.write(chunk)
+    return written
+
+
+def safe_extract(path: Path, folder: Path, name: str, limits: UploadLimits) -> list[Path]:
+    """Extract every member under ``folder`` within the limits; the paths written, in archive order."""
+    members = check_archive(path, name, limits)
+    root = folder.resolve()
+    budget = limits.max_unzipped_bytes
+    written: list[Path] = []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in members:
+                target = (root / member.filename).resolve()
+                if not target.is_relative_to(root):
+                    raise UnsafeUpload(
+                        400, f"{name}: member {member.filename!r} points outside the archive", "unsafe_path"
+                    )
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as source, target.open("wb") as out:
+                    label = f"{name}: member {member.filename!r}"
+                    budget -= _copy_limited(source, out, budget, member.file_size, label)
+                written.append(target)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as exc:
+        raise UnsafeUpload(422, f"{name} is a damaged or unsupported zip archive ({exc})", "bad_archive") from None
+    return written
+
+
+# ---------------------------------------------------------------- Shapefiles
+
+
+def check_shapefile_sidecars(shp: Path, name: str) -> None:
+    """A .shp alone is unreadable: GDAL needs .shx for the shapes and .dbf for the attributes."""
+    present = {p.suffix.lower() for p in shp.parent.iterdir() if p.stem == shp.stem}
+    for suffix, what in SHAPEFILE_SIDECARS.items():
+        if suffix not in present:
+            raise UnsafeUpload(
+                422,
+                f"{name}: the Shapefile {shp.name} comes without its {suffix} ({what}); "
+                "zip the .shp, .shx, .dbf (and .prj, .cpg) together and send the zip",
+                "missing_sidecar",
+            )
+
+
+# ---------------------------------------------------------------- XML (KML, GML)
+
+
+class _TooManyVertices(Exception):
+    pass
+
+
+class _CoordinateCounter(xml.sax.ContentHandler):
+    """Counts KML/GML coordinate tuples from the character stream, without keeping the text."""
+
+    TUPLE_ELEMENTS = ("coordinates", "pos")
+    NUMBER_ELEMENTS = ("posList",)
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.vertices = 0
+        self.numbers = 0  # posList numbers of the current element
+        self.dimension = 2
+        self.element: str | None = None
+        self.in_token = False
+
+    def startElement(self, name: str, attrs: xml.sax.xmlreader.AttributesImpl) -> None:
+        local = name.rsplit(":", 1)[-1]
+        if local in self.TUPLE_ELEMENTS or local in self.NUMBER_ELEMENTS:
+            self.element = local
+            self.in_token = False
+            self.numbers = 0
+            dimension = attrs.get("srsDimension") or attrs.get("dimension") or "2"
+            self.dimension = int(dimension) if dimension.isdigit() and int(dimension) > 0 else 2
+
+    def endElement(self, name: str) -> None:
+        if self.element is not None and name.rsplit(":", 1)[-1] == self.element:
+            if self.element in self.NUMBER_ELEMENTS:
+                self.vertices += -(-self.numbers // self.dimension)
+                self._check()
+            self.element = None
+
+    def characters(self, content: str) -> None:
+        if self.element is None or not content:
+            return
+        tokens = len(re.findall(r"\S+", content))
+        if tokens and self.in_token and not content[0].isspace():
+            tokens -= 1  # the token continues from the previous chunk
+        self.in_token = not content[-1].isspace()
+        if self.element in self.NUMBER_ELEMENTS:
+            self.numbers += tokens
+            if self.numbers // self.dimension > self.limit:
+                raise _TooManyVertices
+        else:
+            self.vertices += tokens
+            self._check()
+
+    def _check(self) -> None:
+        if self.vertices > self.limit:
+            raise _TooManyVertices
+
+
+def _too_many_vertices(name: str, limit: int) -> UnsafeUpload:
+    return UnsafeUpload(
+        413,
+        f"{name} has more than {limit} vertices; simplify it or split it into several files",
+        "too_many_vertices",
+    )
+
+
+def check_xml(path: Path, name: str, limits: UploadLimits) -> int:
+    """Refuse DTDs, entities and external references; count coordinate tuples up to the limit."""
+    parser = create_parser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    counter = _CoordinateCounter(limits.max_vertices)
+    parser.setContentHandler(counter)
+    parser.setFeature(xml.sax.handler.feature_external_ges, False)
+    parser.setFeature(xml.sax.handler.feature_external_pes, False)
+    try:
+        with path.open("rb") as handle:
+            parser.parse(handle)
+    except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:
+        raise UnsafeUpload(
+            400,
+            f"{name} declares a DTD or entities ({type(exc).__name__}); KML and GML need neither, "
+            "and they are refused because they can read local files or expand without bound",
+            "xml_entities",
+        ) from None
+    except _TooManyVertices:
+        raise _too_many_vertices(name, limits.max_vertices) from None
+    except xml.sax.SAXParseException as exc:
+        raise UnsafeUpload(
+            400,
+            f"{name} is not well-formed XML: {exc.getMessage()} at line {exc.getLineNumber()}, "
+            f"column {exc.getColumnNumber()}",
+            "bad_xml",
+        ) from None
+    return counter.vertices
+
+
+# ---------------------------------------------------------------- GeoJSON
+
+# a position is an array whose first element is a number: "[113.1, 27.8]"
+_POSITION = re.compile(rb"\[\s*[-+0-9]")
+_OPEN_AT_END = re.compile(rb"\[\s*\Z")
+
+
+def check_geojson(path: Path, name: str, limits: UploadLimits) -> int:
+    """Count positions in the byte stream, stopping at the limit, before any JSON parser builds objects.
+
+    The count is an upper bound (a numeric array among the properties counts as one position), so a
+    file is never let through with more vertices than the limit.
+    """
+    vertices = 0
+    carry = b""
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            data = carry + chunk
+            vertices += len(_POSITION.findall(data))
+            if vertices > limits.max_vertices:
+                raise _too_many_vertices(name, limits.max_vertices)
+            carry = b"[" if _OPEN_AT_END.search(data) else b""
+    return vertices
+
+
+# ---------------------------------------------------------------- any OGR format
+
+
+def count_vertices(dataset: str, layer: str | int | None, name: str, limits: UploadLimits) -> int:
+    """Vertices of one layer read in batches of features, stopping at the limit (binary formats)."""
+    import pyogrio
+
+    vertices = 0
+    with pyogrio.open_arrow(dataset, layer=layer, columns=[], batch_size=2_000, use_pyarrow=True) as (meta, reader):
+        column = meta.get("geometry_name") or "wkb_geometry"
+        for batch in reader:
+            wkb = np.asarray(batch.column(column).to_numpy(zero_copy_only=False), dtype=object)
+            vertices += int(shapely.get_num_coordinates(shapely.from_wkb(wkb)).sum())
+            if vertices > limits.max_vertices:
+                raise _too_many_vertices(name, limits.max_vertices)
+    return vertices
+
+
+def check_vertices(dataset: str, layer: str | int | None, name: str, limits: UploadLimits) -> None:
+    """The vertex limit for formats that ``prepared`` did not already count in the byte stream."""
+    if limits.max_vertices == sys.maxsize or dataset.lower().endswith(XML_SUFFIXES + GEOJSON_SUFFIXES):
+        return
+    count_vertices(dataset, layer, name, limits)
+
+
+# ---------------------------------------------------------------- one entry point for uploads
+
+
+def _pick_dataset(files: list[Path], name: str, preferred: tuple[str, ...]) -> Path:
+    for suffix in preferred:
+        found = [f for f in files if f.suffix.lower() == suffix]
+        if found:
+            return found[0]
+    listed = ", ".join(preferred)
+    raise UnsafeUpload(422, f"{name} holds no {listed} file", "no_dataset")
+
+
+def check_file(path: Path, name: str, limits: UploadLimits) -> None:
+    """The checks that depend on the kind of file (after any unzipping)."""
+    suffix = path.suffix.lower()
+    if suffix == ".shp":
+        check_shapefile_sidecars(path, name)
+    elif suffix in XML_SUFFIXES:
+        check_xml(path, name, limits)
+    elif suffix in GEOJSON_SUFFIXES:
+        check_geojson(path, name, limits)
+
+
+@contextmanager
+def prepared(
+    path: Path,
+    name: str,
+    limits: UploadLimits,
+    *,
+    preferred: tuple[str, ...] = ARCHIVE_DATASETS,
+) -> Iterator[Path]:
+    """The checked file to hand to GDAL: archives are extracted safely into a folder removed afterwards."""
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise UnsafeUpload(413, f"{name} is larger than {limits.max_file_bytes // MB} MB", "too_large")
+    if path.suffix.lower() not in ARCHIVE_SUFFIXES:
+        check_file(path, name, limits)
+        yield path
+        return
+    folder = Path(tempfile.mkdtemp(prefix="xiangmap-unzip-"))
+    try:
+        files = safe_extract(path, folder, name, limits)
+        dataset = _pick_dataset(files, name, preferred)
+        check_file(dataset, name, limits)
+        yield dataset
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
