@@ -21,30 +21,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, Text, text
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
-from service.models.base import Base
 from service.models.plans import PROGRESS_STATUSES
 
 STATUS_DONE, STATUS_DELAYED, STATUS_SUSPENDED, STATUS_NOT_STARTED = "已完成", "滞后", "暂停", "未启动"
 METRIC_SRID = 4547
-
-
-class ProjectDistrict(Base):
-    """The district a project lies in; maintained by triggers (migration 0005), never written by Python.
-
-    Declared here so that Base.metadata matches the migrations; it belongs in service/models/ (lead).
-    """
-
-    __tablename__ = "project_districts"
-
-    project_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
-    )
-    adcode: Mapped[str] = mapped_column(Text, nullable=False, index=True)
-    name: Mapped[str] = mapped_column(Text, nullable=False)
-    city: Mapped[str | None] = mapped_column(Text)
 
 
 @dataclass(frozen=True)

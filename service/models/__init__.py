@@ -3,6 +3,7 @@
 from service.models.audit import AuditEntry, User
 from service.models.base import Base
 from service.models.catalogue import LayerEntry
+from service.models.layer_loads import layer_loads
 from service.models.layers import (
     LAYER_MODELS,
     DemoZone,
@@ -15,6 +16,7 @@ from service.models.layers import (
     Stream,
 )
 from service.models.plans import Plan, ProgressReport, Project, ProjectLocation
+from service.models.project_districts import ProjectDistrict
 from service.models.screening import Screening
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "Plan",
     "ProgressReport",
     "Project",
+    "ProjectDistrict",
     "ProjectLocation",
     "QingshuitangArea",
     "Road",
@@ -36,4 +39,5 @@ __all__ = [
     "Site",
     "Stream",
     "User",
+    "layer_loads",
 ]
