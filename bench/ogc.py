@@ -84,6 +84,7 @@ def _fill(url: str, roads: int, projects: int, points: int) -> None:
             """
         )
         conn.execute("VACUUM ANALYZE")
+        conn.execute("CHECKPOINT")  # let the bulk writes settle before timing
 
 
 def _serve(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:

@@ -17,6 +17,8 @@ def import_file(
     actor: str = typer.Option(None, help="Name recorded as the reporter (default: the OS user)."),
 ) -> None:
     """Validate every row like POST /projects/{id}/progress, then append; nothing is written if a row is bad."""
+    from sqlalchemy.exc import OperationalError
+
     from service.database import get_engine
     from service.domain.progress_import import ImportRefused, import_reports
 
@@ -26,6 +28,14 @@ def import_file(
     except ImportRefused as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(2) from exc
+    except OperationalError as exc:
+        # the import is one transaction: a connection lost before its commit leaves nothing behind
+        typer.echo(
+            f"nothing imported: the database is not answering ({str(exc.orig).strip()}); "
+            "run the import again once it is back",
+            err=True,
+        )
+        raise typer.Exit(3) from None
     for error in result.errors:
         typer.echo(f"{file.name}: {error}", err=True)
     if not result.written:

@@ -149,6 +149,8 @@ def read_layer_file(
         sublayer = _choose_sublayer(dataset, layer_name, target_layer, name)
         check_vertices(dataset, sublayer, name, limits or UploadLimits.local())
         frame = _read_frame(dataset, sublayer, encoding, name)
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise LayerFileError(f"{name} has no geometry column (a CSV needs a column named WKT)")
     if len(frame) == 0:
         raise LayerFileError(f"{name} holds no features")
     frame, source_crs = _to_wgs84(frame, crs, name)

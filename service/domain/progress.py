@@ -11,6 +11,7 @@ from sqlalchemy.exc import DataError, InternalError
 from sqlalchemy.orm import Session
 
 from service.domain import audit
+from service.domain.concurrency import IfMatch, bump_version, precondition_failed
 from service.domain.progress_input import ReportIn
 from service.domain.progress_state import ProjectFilter, state_query
 from service.errors import Problem
@@ -25,7 +26,7 @@ def _project_row(session: Session, project_id: int) -> dict[str, Any]:
         session.execute(
             text(
                 "SELECT p.id, p.key, p.plan_id, p.title, p.category, p.lead_units, p.deadline, p.deadline_text,"
-                " COALESCE(p.year, pl.year) AS year, p.precision,"
+                " COALESCE(p.year, pl.year) AS year, p.precision, p.version,"
                 " CASE WHEN p.geom IS NULL THEN NULL"
                 "      WHEN NOT ST_IsEmpty(ST_CollectionExtract(p.geom, 3)) THEN 'areal'"
                 "      WHEN NOT ST_IsEmpty(ST_CollectionExtract(p.geom, 2)) THEN 'linear'"
@@ -90,13 +91,46 @@ def _check_done_geometry(session: Session, project: dict[str, Any], geometry: di
         )
 
 
+def _latest_report(session: Session, project_id: int) -> dict[str, Any] | None:
+    """The newest report's summary (what the audit log keeps as 'before')."""
+    row = (
+        session.execute(
+            text(
+                "SELECT id, to_char(period, 'YYYY-MM') AS period, status, percent::float AS percent"
+                " FROM progress_reports WHERE project_id = :id ORDER BY period DESC, created_at DESC, id DESC LIMIT 1"
+            ),
+            {"id": project_id},
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
 def add_report(
-    session: Session, project_id: int, report: ReportIn, actor: str, *, demo: bool = False
+    session: Session,
+    project_id: int,
+    report: ReportIn,
+    actor: str,
+    *,
+    demo: bool = False,
+    if_match: IfMatch | None = None,
 ) -> dict[str, Any]:
-    """Append a report (a second one for the same month is a correction: it wins, the first stays)."""
+    """Append a report (a second one for the same month is a correction: it wins, the first stays).
+
+    The project's version moves on in the same transaction (its ETag changes), and only if ``if_match``
+    allows the current one: a stale ETag raises 412 with nothing written and the refusal audited.
+    """
     project = _project_row(session, project_id)
     if report.done_geom is not None:
         _check_done_geometry(session, project, report.done_geom)
+    after = report.model_dump(mode="json", exclude={"done_geom"}) | {"has_done_geom": report.done_geom is not None}
+    version = bump_version(session, project_id, if_match)
+    if version is None:
+        if if_match is None:
+            raise Problem(404, f"project {project_id} does not exist", parameter="id")
+        raise precondition_failed(session, actor, "progress.report", project_id, if_match, after)
+    before = {"version": version - 1, "latest_report": _latest_report(session, project_id)}
     new_id = session.execute(
         text(
             "INSERT INTO progress_reports (project_id, period, status, percent, investment_wan, note, done_geom,"
@@ -117,9 +151,16 @@ def add_report(
             "demo": demo,
         },
     ).scalar_one()
-    after = report.model_dump(mode="json", exclude={"done_geom"}) | {"has_done_geom": report.done_geom is not None}
-    audit.record(session, actor, "create", "progress_report", new_id, None, after | {"project_id": project_id})
-    return {"id": new_id, "project_id": project_id, **after}
+    audit.record(
+        session,
+        actor,
+        "progress.report",
+        "progress_report",
+        new_id,
+        before,
+        after | {"project_id": project_id, "version": version, "report_id": new_id},
+    )
+    return {"id": new_id, "project_id": project_id, **after, "version": version}
 
 
 def list_reports(session: Session, project_id: int) -> list[dict[str, Any]]:

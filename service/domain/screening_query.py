@@ -131,7 +131,7 @@ SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(ST_Intersection(ST_Union(p.geom)
 
 
 def _zone_from_row(row: Any) -> ZoneMetrics:
-    m = row._mapping
+    m = row if isinstance(row, dict) else row._mapping
     return ZoneMetrics(
         layer=m["layer"],
         zone_id=int(m["zone_id"]),
@@ -179,20 +179,14 @@ def add_views(
             ).scalar()
 
 
-BATCH_MEASURES = """
-       sum(CASE WHEN dim = 2 THEN ST_Area(inter::geography) ELSE 0 END) AS overlap_m2,
-       sum(CASE WHEN dim = 1 THEN ST_Length(inter::geography) ELSE 0 END) AS overlap_len_m,
-       sum(CASE WHEN dim = 0 THEN ST_NPoints(inter) ELSE 0 END) AS overlap_points"""
-
-BATCH_COLUMNS = "layer, zone_id, zone_key, zone_name, scheme, subzone, valid_from, valid_to, zone_hash"
-
 # Pairs are found on the raw columns (so either GiST index can drive the join); the site is made
-# valid only for the GEOS work that follows (stored project shapes are not always valid).
+# valid only for the GEOS work that follows (stored project shapes are not always valid).  Each
+# pair is measured down to numbers before grouping (MATERIALIZED), so no geometry is ever sorted;
+# zone metadata is attached afterwards from the small zone list.
 BATCH_PAIRS = f"""
 WITH pairs AS (
-    SELECT s.id AS subject, p.layer, p.zone_id, p.zone_key, p.zone_name, p.scheme, p.subzone, p.valid_from,
-           p.valid_to, p.zone_hash, p.geom AS part,
-           CASE WHEN ST_IsValid(s.geom) THEN s.geom ELSE ST_MakeValid(s.geom) END AS g, ST_Dimension(s.geom) AS dim
+    SELECT s.id AS subject, p.layer, p.zone_id, p.geom AS part, ST_Dimension(s.geom) AS dim,
+           CASE WHEN ST_IsValid(s.geom) THEN s.geom ELSE ST_MakeValid(s.geom) END AS g
       FROM (SELECT id, geom FROM {{source}}) s
       JOIN screening_zone_parts p ON {{{{join}}}}
      WHERE {DATE_FILTER}
@@ -200,18 +194,21 @@ WITH pairs AS (
 # the part of the site inside a part: the site itself when it is a point or lies wholly inside
 OVERLAP = """CASE WHEN GeometryType(g) = 'POINT' OR (dim > 0 AND ST_Covers(part, g)) THEN g
                 ELSE ST_Intersection(part, g) END"""
+MEASURES = """CASE WHEN dim = 2 THEN ST_Area(inter::geography) ELSE 0 END AS area,
+           CASE WHEN dim = 1 THEN ST_Length(inter::geography) ELSE 0 END AS len,
+           CASE WHEN dim = 0 THEN ST_NPoints(inter) ELSE 0 END AS pts"""
+TOTALS = "sum(area) AS overlap_m2, sum(len) AS overlap_len_m, sum(pts) AS overlap_points"
 
 # hits only (no buffer): nothing but the overlap is measured
 BATCH_HITS_SQL = (
     BATCH_PAIRS.replace("{{join}}", "p.geom && s.geom")
-    + f""", measured AS (
-    SELECT pairs.*, {OVERLAP} AS inter
-      FROM pairs
-     WHERE ST_Intersects(part, g)
+    + f""", measured AS MATERIALIZED (
+    SELECT subject, layer, zone_id, {MEASURES}
+      FROM (SELECT subject, layer, zone_id, dim, {OVERLAP} AS inter FROM pairs WHERE ST_Intersects(part, g)) x
 )
-SELECT subject, {BATCH_COLUMNS}, true AS hit, 0.0 AS distance_m, {BATCH_MEASURES}
+SELECT subject, layer, zone_id, true AS hit, 0.0 AS distance_m, {TOTALS}
   FROM measured
- GROUP BY subject, {BATCH_COLUMNS}
+ GROUP BY subject, layer, zone_id
 """
 )
 
@@ -220,18 +217,22 @@ BATCH_BUFFER_SQL = (
     BATCH_PAIRS.replace("{{join}}", "ST_DWithin(p.geom, s.geom, :margin)")
     + f""", tested AS (
     SELECT pairs.*, ST_Intersects(part, g) AS hit FROM pairs
-), measured AS (
-    SELECT tested.*,
-           CASE WHEN hit THEN {OVERLAP} END AS inter,
+), measured AS MATERIALIZED (
+    SELECT subject, layer, zone_id, hit, {MEASURES},
            CASE WHEN hit THEN 0 ELSE ST_Distance(part::geography, g::geography) END AS dist
-      FROM tested
+      FROM (SELECT tested.*, CASE WHEN hit THEN {OVERLAP} END AS inter FROM tested) x
 )
-SELECT subject, {BATCH_COLUMNS}, bool_or(hit) AS hit, min(dist) AS distance_m, {BATCH_MEASURES}
+SELECT subject, layer, zone_id, bool_or(hit) AS hit, min(dist) AS distance_m, {TOTALS}
   FROM measured
- GROUP BY subject, {BATCH_COLUMNS}
+ GROUP BY subject, layer, zone_id
 HAVING min(dist) <= :buffer
 """
 )
+
+ZONE_LIST_SQL = """
+SELECT DISTINCT layer, zone_id, zone_key, zone_name, scheme, subzone, valid_from, valid_to, zone_hash
+  FROM screening_zone_parts
+"""
 
 
 def batch_zones(conn: Connection, source_sql: str, on: date, buffer_m: float, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
@@ -247,9 +248,12 @@ def batch_zones(conn: Connection, source_sql: str, on: date, buffer_m: float, pa
         text(template.format(source=source_sql)),
         {"margin": margin, "on": on, "buffer": float(buffer_m), **(params or {})},
     ).all()
+    zones = {(z["layer"], z["zone_id"]): dict(z) for z in conn.execute(text(ZONE_LIST_SQL)).mappings()}
     found: dict[int, list[ZoneMetrics]] = {}
     for r in rows:
-        found.setdefault(int(r._mapping["subject"]), []).append(_zone_from_row(r))
+        m = r._mapping
+        meta = zones[(m["layer"], m["zone_id"])]
+        found.setdefault(int(m["subject"]), []).append(_zone_from_row({**meta, **m}))
     return found
 
 

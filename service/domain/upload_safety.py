@@ -310,13 +310,21 @@ def count_vertices(dataset: str, layer: str | int | None, name: str, limits: Upl
     import pyogrio
 
     vertices = 0
-    with pyogrio.open_arrow(dataset, layer=layer, columns=[], batch_size=2_000, use_pyarrow=True) as (meta, reader):
-        column = meta.get("geometry_name") or "wkb_geometry"
-        for batch in reader:
-            wkb = np.asarray(batch.column(column).to_numpy(zero_copy_only=False), dtype=object)
-            vertices += int(shapely.get_num_coordinates(shapely.from_wkb(wkb)).sum())
-            if vertices > limits.max_vertices:
-                raise _too_many_vertices(name, limits.max_vertices)
+    try:
+        with pyogrio.open_arrow(dataset, layer=layer, columns=[], batch_size=2_000, use_pyarrow=True) as opened:
+            meta, reader = opened
+            column = meta.get("geometry_name") or "wkb_geometry"
+            if column not in reader.schema.names:
+                return 0  # no geometry at all: the reader says so in its own words
+            for batch in reader:
+                wkb = np.asarray(batch.column(column).to_numpy(zero_copy_only=False), dtype=object)
+                vertices += int(shapely.get_num_coordinates(shapely.from_wkb(wkb)).sum())
+                if vertices > limits.max_vertices:
+                    raise _too_many_vertices(name, limits.max_vertices)
+    except pyogrio.errors.DataSourceError as exc:
+        raise UnsafeUpload(422, f"{name} cannot be read as a GIS file: {exc}", "unreadable") from None
+    except pyogrio.errors.DataLayerError as exc:
+        raise UnsafeUpload(422, f"{name} cannot be read: {exc}", "unreadable") from None
     return vertices
 
 
@@ -346,7 +354,7 @@ def check_file(path: Path, name: str, limits: UploadLimits) -> None:
         check_shapefile_sidecars(path, name)
     elif suffix in XML_SUFFIXES:
         check_xml(path, name, limits)
-    elif suffix in GEOJSON_SUFFIXES:
+    elif suffix in GEOJSON_SUFFIXES and limits.max_vertices != sys.maxsize:
         check_geojson(path, name, limits)
 
 

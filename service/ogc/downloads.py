@@ -242,7 +242,8 @@ _locks_guard = threading.Lock()
 
 
 def data_stamp(engine: Engine, collection: Collection) -> str:
-    """Changes whenever the collection's tables are written (row counters from pg_stat)."""
+    """Changes whenever the collection's tables are written: pg_stat row counters, the latest
+    ``updated_at``, the row count and (projects) the newest progress report."""
     tables = ["projects", "progress_reports"] if collection.id == "projects" else [collection.id]
     with engine.connect() as conn:
         row = conn.exec_driver_sql(
@@ -250,8 +251,11 @@ def data_stamp(engine: Engine, collection: Collection) -> str:
             "FROM pg_stat_user_tables WHERE relname = ANY(%(tables)s)",
             {"tables": tables},
         ).scalar_one()
-        latest = conn.exec_driver_sql(f"SELECT max(t.updated_at)::text, count(*) FROM {collection.source_sql}").one()
-    return f"{row}|{latest[0]}|{latest[1]}"
+        latest = conn.exec_driver_sql(f'SELECT max(updated_at)::text, count(*) FROM "{collection.table}"').one()
+        reports = ""
+        if collection.id == "projects":  # pg_stat lags by up to a second: the newest report id does not
+            reports = str(conn.exec_driver_sql("SELECT max(id) FROM progress_reports").scalar())
+    return f"{row}|{latest[0]}|{latest[1]}|{reports}"
 
 
 def cached_file(engine: Engine, collection: Collection, query: ItemsQuery, fmt: str, request_key: str) -> Path:

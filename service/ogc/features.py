@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from service.errors import Problem
 from service.ogc.crs import CrsInfo, output_geometry_sql
-from service.ogc.query import ItemsQuery, order_sql, where_sql
+from service.ogc.query import ItemsQuery, order_sql, order_terms, where_sql
 from service.ogc.registry import Collection, Field
 from service.ogc.sqlparams import SqlParams
 from service.settings import get_settings
@@ -83,18 +83,37 @@ def page_sql(collection: Collection, query: ItemsQuery, *, with_count: bool = Fa
     """(page SQL, WHERE, parameters).
 
     The SQL returns one row: the exact count when ``with_count`` (else NULL), the number of rows
-    fetched (``limit + 1`` at most, so ``next`` is known) and the comma-joined features.
+    fetched (``limit + 1`` at most, so ``next`` is known) and the comma-joined features.  The page
+    is cut on ids and sort keys, then joined back by primary key to build only its own features
+    (deep offsets stay cheap); with a count, the filter is evaluated once: the matching ids and
+    sort keys are materialised, counted, and the page is cut from them.
     """
     params = SqlParams()
     where = where_sql(collection, query, params)
     feature = feature_text_sql(collection, query.crs, query.properties)
     limit, offset = int(query.limit), int(query.offset)
-    count = f"(SELECT count(*) FROM {collection.source_sql} WHERE {where})" if with_count else "NULL::bigint"
+    terms = order_terms(collection, query)
+    keys = ", ".join(f"{expr} AS k{i}" for i, (expr, _) in enumerate(terms))
+    key_order = ", ".join(f"k{i} {direction}" for i, (_, direction) in enumerate(terms))
+    # the page is cut by id and sort keys first, so rows skipped by OFFSET never build a feature
+    if with_count:
+        pick = (
+            f"m AS MATERIALIZED (SELECT t.id AS id, {keys} FROM {collection.source_sql} WHERE {where}), "
+            f"p AS (SELECT id, row_number() OVER (ORDER BY {key_order}) - {offset} AS n FROM m "
+            f"ORDER BY {key_order} LIMIT {limit + 1} OFFSET {offset})"
+        )
+        count = "(SELECT count(*) FROM m)"
+    else:
+        pick = (
+            f"p AS (SELECT id, row_number() OVER (ORDER BY {key_order}) AS n FROM ("
+            f"SELECT t.id AS id, {keys} FROM {collection.source_sql} WHERE {where} "
+            f"ORDER BY {order_sql(collection, query)} LIMIT {limit + 1} OFFSET {offset}) q)"
+        )
+        count = "NULL::bigint"
     sql = (
-        f"SELECT {count}, count(*), COALESCE(string_agg(f, ',') FILTER (WHERE n <= {limit}), '') FROM ("
-        f"SELECT row_number() OVER () AS n, f FROM ("
-        f"SELECT {feature} AS f FROM {collection.source_sql} WHERE {where} "
-        f"ORDER BY {order_sql(collection, query)} LIMIT {limit + 1} OFFSET {offset}) q) r"
+        f"WITH {pick} SELECT {count}, count(*), "
+        f"COALESCE(string_agg(f, ',' ORDER BY n) FILTER (WHERE n <= {limit}), '') FROM ("
+        f"SELECT p.n, {feature} AS f FROM p JOIN {collection.source_sql} ON t.id = p.id) r"
     )
     return sql, where, params.values
 

@@ -229,14 +229,19 @@ def where_sql(collection: Collection, query: ItemsQuery, params: SqlParams) -> s
     return " AND ".join(parts) if parts else "TRUE"
 
 
-def order_sql(collection: Collection, query: ItemsQuery) -> str:
+def order_terms(collection: Collection, query: ItemsQuery) -> list[tuple[str, str]]:
+    """(expression over ``t``, direction) for ORDER BY; ``t.id`` always closes it so paging is stable."""
     terms = []
     for name, descending in query.sortby:
         expr = "t.id" if name == "id" else collection.field_map[name].sql
-        terms.append(f"{expr} {'DESC NULLS LAST' if descending else 'ASC NULLS LAST'}")
+        terms.append((expr, "DESC NULLS LAST" if descending else "ASC NULLS LAST"))
     if not any(name == "id" for name, _ in query.sortby):
-        terms.append("t.id")
-    return ", ".join(terms)
+        terms.append(("t.id", "ASC"))
+    return terms
 
 
-__all__ = ["ItemsQuery", "input_geometry_sql", "order_sql", "parse_items_query", "where_sql"]
+def order_sql(collection: Collection, query: ItemsQuery) -> str:
+    return ", ".join(f"{expr} {direction}" for expr, direction in order_terms(collection, query))
+
+
+__all__ = ["ItemsQuery", "input_geometry_sql", "order_sql", "order_terms", "parse_items_query", "where_sql"]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -19,6 +20,8 @@ from service.errors import Problem
 from service.maps import cache, data, pages
 from service.routers.progress import parse_as_of, project_filter
 from service.settings import get_settings
+
+ProjectId = Annotated[int, PathParam(ge=1, le=2_147_483_647, description="project id")]
 
 router = APIRouter(tags=["maps"], dependencies=[Depends(current_principal)])
 
@@ -69,7 +72,9 @@ def progress_map(basemap: Basemap = None, session: Session = Depends(get_session
 
 
 @router.get("/maps/projects/{project_id}", response_class=HTMLResponse, summary="Web map of one project")
-def project_map(project_id: int, basemap: Basemap = None, session: Session = Depends(get_session)) -> HTMLResponse:
+def project_map(
+    project_id: ProjectId, basemap: Basemap = None, session: Session = Depends(get_session)
+) -> HTMLResponse:
     row = (
         session.execute(
             text(
@@ -117,7 +122,7 @@ def projects_data(
 
 
 @router.get("/maps/data/projects/{project_id}.json", summary="What a project's popup shows")
-def project_popup(project_id: int, as_of: AsOf = None, session: Session = Depends(get_session)) -> dict:
+def project_popup(project_id: ProjectId, as_of: AsOf = None, session: Session = Depends(get_session)) -> dict:
     return data.project_popup(session, project_id, parse_as_of(as_of), get_settings().delay_threshold_pct)
 
 
@@ -125,7 +130,7 @@ def project_popup(project_id: int, as_of: AsOf = None, session: Session = Depend
     "/maps/data/projects/{project_id}/features.geojson", summary="A project's planned, done, located parts and zones"
 )
 def project_features(
-    request: Request, project_id: int, as_of: AsOf = None, session: Session = Depends(get_session)
+    request: Request, project_id: ProjectId, as_of: AsOf = None, session: Session = Depends(get_session)
 ) -> Response:
     return compressed(request, data.project_features(session, project_id, parse_as_of(as_of)), GEOJSON)
 

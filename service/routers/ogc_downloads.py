@@ -20,9 +20,9 @@ from service.ogc.registry import get_collection
 router = APIRouter(tags=["OGC API - downloads"])
 
 
-@router.api_route(
+@router.head("/collections/{collectionId}/download.{fmt}", include_in_schema=False)
+@router.get(
     "/collections/{collectionId}/download.{fmt}",
-    methods=["GET", "HEAD"],
     summary="The whole collection as geojson, geojsonseq, gpkg, shp.zip, kml, csv or fgb (items filters apply)",
 )
 def download(request: Request, collectionId: str, fmt: str) -> Response:

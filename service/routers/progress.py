@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from service.dependencies import current_principal, get_session, require_role
+from service.domain.concurrency import parse_if_match, project_etag
 from service.domain.progress import add_report, project_progress, project_state
 from service.domain.progress_input import ReportIn, parse_period, parse_status
 from service.domain.progress_state import ProjectFilter, month_end
@@ -17,6 +18,8 @@ from service.domain.stats import GROUPINGS, stats
 from service.errors import Problem
 from service.security import Principal
 from service.settings import get_settings
+
+ProjectId = Annotated[int, Path(ge=1, le=2_147_483_647, description="project id")]
 
 router = APIRouter(tags=["progress"])
 
@@ -65,25 +68,40 @@ def project_filter(
     summary="Append a monthly progress report (history is kept; the latest report is the state)",
 )
 def post_progress(
-    project_id: int,
+    project_id: ProjectId,
     report: ReportIn,
     session: Session = Depends(get_session),
     principal: Principal = Depends(require_role("editor")),
+    if_match: Annotated[
+        str | None,
+        Header(
+            description="The project's ETag as read (GET /projects/{id} or its progress); a stale one gets 412. "
+            "Without it the report is appended unconditionally."
+        ),
+    ] = None,
 ) -> JSONResponse:
-    saved = add_report(session, project_id, report, principal.name)
+    condition = parse_if_match(if_match, project_id)
+    saved = add_report(session, project_id, report, principal.name, if_match=condition)
     session.commit()
     body = saved | {"state": project_state(session, project_id)}
-    return JSONResponse(body, status_code=201, headers={"Location": f"/projects/{project_id}/progress"})
+    headers = {"Location": f"/projects/{project_id}/progress", "ETag": project_etag(project_id, saved["version"])}
+    return JSONResponse(body, status_code=201, headers=headers)
 
 
-@router.get("/projects/{project_id}/progress", summary="A project's reports (newest first) and derived state")
+@router.get(
+    "/projects/{project_id}/progress",
+    summary="A project's reports (newest first) and derived state; the ETag is the project's",
+)
 def get_progress(
-    project_id: int,
+    project_id: ProjectId,
+    response: Response,
     as_of: Annotated[str | None, Query(description="state at this date (YYYY-MM or YYYY-MM-DD); default today")] = None,
     session: Session = Depends(get_session),
     _: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
-    return project_progress(session, project_id, parse_as_of(as_of))
+    found = project_progress(session, project_id, parse_as_of(as_of))
+    response.headers["ETag"] = project_etag(project_id, found["project"]["version"])
+    return found
 
 
 @router.get("/stats", summary="Project counts by status, mean percent, investment, spatial progress, grouped")

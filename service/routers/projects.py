@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from service.dependencies import get_session, require_role
+from service.domain.concurrency import lock_version, parse_if_match, precondition_failed, project_etag
 from service.domain.plan_locations import LocationIn, set_manual_location
 from service.domain.plan_queries import ProjectQuery, get_project, list_projects, review_queue
 from service.errors import Problem
@@ -17,6 +18,7 @@ router = APIRouter(tags=["projects"])
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+ProjectId = Annotated[int, Path(ge=1, le=2_147_483_647, description="project id")]
 
 
 def _links(request: Request, page: dict[str, Any], limit: int, offset: int) -> list[dict[str, str]]:
@@ -61,31 +63,39 @@ def review(
 
 
 @router.get("/projects/{project_id}", summary="One project with its geometry and every location")
-def project(project_id: int, response: Response, session: Annotated[Session, Depends(get_session)]) -> dict[str, Any]:
+def project(
+    project_id: ProjectId, response: Response, session: Annotated[Session, Depends(get_session)]
+) -> dict[str, Any]:
     found = get_project(session, project_id)
     if found is None:
         raise Problem(404, f"no project with id {project_id}", parameter="project_id")
-    response.headers["ETag"] = f'"{found["version"]}"'
+    response.headers["ETag"] = project_etag(project_id, found["version"])
     return found
 
 
 @router.put("/projects/{project_id}/location", summary="Place a project by features or a drawn geometry (editor)")
 def put_location(
-    project_id: int,
+    project_id: ProjectId,
     body: LocationIn,
     response: Response,
     session: Annotated[Session, Depends(get_session)],
     principal: Annotated[Principal, Depends(require_role("editor"))],
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: Annotated[
+        str | None,
+        Header(description="The project's ETag as read; a stale one gets 412. Without it the location is replaced."),
+    ] = None,
 ) -> dict[str, Any]:
-    current = get_project(session, project_id)
-    if current is None:
+    condition = parse_if_match(if_match, project_id)
+    # the row lock holds a concurrent writer until this transaction ends; it then sees the new version
+    version = lock_version(session, project_id)
+    if version is None:
         raise Problem(404, f"no project with id {project_id}", parameter="project_id")
-    if if_match is not None and if_match.strip().strip('"') != str(current["version"]):
-        raise Problem(412, f"project {project_id} changed since version {if_match}; reload it", parameter="If-Match")
+    if condition is not None and not condition.allows(version):
+        attempt = body.model_dump(mode="json")
+        raise precondition_failed(session, principal.name, "project.location", project_id, condition, attempt)
     set_manual_location(session, project_id, body, principal.name)
     session.commit()
     updated = get_project(session, project_id)
     assert updated is not None
-    response.headers["ETag"] = f'"{updated["version"]}"'
+    response.headers["ETag"] = project_etag(project_id, updated["version"])
     return updated

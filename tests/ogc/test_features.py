@@ -164,3 +164,33 @@ def test_errors_are_problems_naming_the_parameter(client: TestClient, ogc_rows: 
     _problem(client, "/collections/roads/items?filter=name%20%3D", 400, "filter")
     _problem(client, "/collections/roads/items?filter=secret%20%3D%201", 400, "filter")
     _problem(client, "/collections/roads/items?filter-lang=xpath&filter=a", 400, "filter-lang")
+
+
+def test_number_matched_estimate_is_flagged_and_paging_still_works(
+    client: TestClient, engine: Engine, ogc_rows: dict
+) -> None:
+    from service.settings import get_settings
+
+    settings = get_settings()
+    saved = settings.ogc_exact_count_below
+    settings.ogc_exact_count_below = 1  # every count is "big": the planner's estimate is used
+    try:
+        first = client.get("/collections/roads/items?limit=2").json()
+        assert first["numberMatchedIsEstimate"] is True
+        assert first["numberMatched"] >= 3  # never less than the page proves exists
+        seen: list[int] = []
+        url: str | None = "/collections/roads/items?limit=2"
+        while url:
+            page = client.get(url).json()
+            seen += _ids(page["features"])
+            url = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)
+    finally:
+        settings.ogc_exact_count_below = saved
+    with engine.connect() as conn:
+        assert seen == list(conn.execute(text("SELECT id FROM roads ORDER BY id")).scalars())
+
+
+def test_head_on_a_file_download(client: TestClient, ogc_rows: dict) -> None:
+    response = client.head("/collections/roads/download.gpkg", params={"source": "ogc test"})
+    assert response.status_code == 200
+    assert int(response.headers["content-length"]) > 0

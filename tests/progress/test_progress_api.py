@@ -86,6 +86,9 @@ def test_unknown_project_is_404(client, auth) -> None:  # type: ignore[no-untype
     )
     assert r.status_code == 404 and "987654321" in r.json()["detail"]
     assert client.get("/projects/987654321/progress").status_code == 404
+    # ids beyond the integer column are a clear 400, never a database error
+    huge = client.get("/projects/99999999999999999999/progress")
+    assert huge.status_code == 400 and "project_id" in huge.json()["detail"]
 
 
 @pytest.mark.parametrize(

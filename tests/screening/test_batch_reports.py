@@ -165,3 +165,37 @@ def test_invalid_stored_geometry_is_repaired_in_the_batch_too(client, auth, engi
     [y] = [z for e in single["layers"] for z in e["zones"] if z["inside"]]
     assert x["verdict"] == y["verdict"] == "prohibited"
     assert abs(x["overlap_m2"] - y["overlap_m2"]) / y["overlap_m2"] < 1e-3, (x["overlap_m2"], y["overlap_m2"])
+
+
+def test_batch_with_a_buffer_matches_single_screenings(client, auth, engine, zones: ScreeningZones) -> None:  # type: ignore[no-untyped-def]
+    sites = {"t7-p-near-point": metric_point(0, 3500), "t7-p-near-box": metric_box(-500, 3300, 500, 4000)}
+    ids = []
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO plans (id, title, year) VALUES ('t7-plan', '测试计划', 2018) ON CONFLICT DO NOTHING")
+        )
+        for key, geom in sites.items():
+            ids.append(
+                conn.execute(
+                    text(
+                        "INSERT INTO projects (key, plan_id, title, task_text, geom) VALUES "
+                        "(:key, 't7-plan', :key, '道路建设', ST_GeomFromText(:wkt, 4326)) RETURNING id"
+                    ),
+                    {"key": key, "wkt": geom.wkt},
+                ).scalar_one()
+            )
+    batch = client.post(
+        "/screening/batch", json={"date": "2018-06-01", "buffer_m": 1000, "project_ids": ids}, headers=auth["inspector"]
+    ).json()
+    assert batch["flagged"] == 2
+    for row in batch["results"]:
+        recorded = client.get(f"/screenings/{row['screening_id']}", headers=auth["inspector"]).json()
+        single = client.get(
+            f"/projects/{row['project_id']}/screening?date=2018-06-01&buffer_m=1000", headers=auth["inspector"]
+        ).json()
+        [a] = [z for e in recorded["layers"] for z in e["zones"] if z["zone_key"] == "t7-old-prohibited"]
+        [b] = [z for e in single["layers"] for z in e["zones"] if z["zone_key"] == "t7-old-prohibited"]
+        assert a["inside"] is b["inside"] is False and a["verdict"] == "outside"
+        assert abs(a["distance_m"] - b["distance_m"]) < 0.01 and 250 < a["distance_m"] < 550
+        with_map = client.get(f"/screenings/{row['screening_id']}?include_map=true", headers=auth["inspector"]).json()
+        assert with_map["map"]["green_heart/t7-old-prohibited"]["shortest_line"]

@@ -155,7 +155,7 @@ def test_zip_bomb_is_refused_without_inflating(server: Server, clean_tmp: None, 
     assert server.peak_growth_mb(upload) < MEMORY_BOUND_MB
 
 
-def test_two_gigabyte_declared_body_is_refused_before_it_arrives(server: Server) -> None:
+def test_two_gigabyte_declared_body_is_refused_before_it_arrives(server: Server, clean_tmp: None) -> None:
     """A raw socket declares 2 GB, sends 64 kB and waits: the answer is a 413 without reading the rest."""
     port = int(server.url.rsplit(":", 1)[1])
     head = (
@@ -428,3 +428,13 @@ def test_sidecar_check_names_what_is_missing(tmp_path: Path) -> None:
     assert ".dbf" in refused.detail and "attribute table" in refused.detail
     (tmp_path / "roads.dbf").write_bytes(b"")
     check_shapefile_sidecars(tmp_path / "roads.shp", "roads.zip")
+
+
+def test_files_without_geometry_are_a_4xx_not_a_500(client, auth) -> None:  # type: ignore[no-untyped-def]
+    files = {"file": ("names.csv", "name,x\n甲,1\n".encode(), "text/csv")}
+    response = client.post("/layers/sites/uploads", files=files, headers=auth["editor"])
+    assert response.status_code == 422, response.text
+    assert "names.csv has no geometry column" in response.json()["detail"]
+    fake = {"file": ("fake.gpkg", b"not a geopackage at all", "application/geopackage+sqlite3")}
+    response = client.post("/layers/sites/uploads", files=fake, headers=auth["editor"])
+    assert response.status_code == 422 and "fake.gpkg" in response.json()["detail"]
