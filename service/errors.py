@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -154,6 +155,12 @@ def install_error_handlers(app: FastAPI) -> None:
                 instance=request.url.path,
                 headers={"Retry-After": "5"},
             )
+        if isinstance(exc.orig, psycopg.errors.DataError):
+            # SQLSTATE class 22: a value the client sent cannot be used (NUL byte, number out of range,
+            # impossible date ...).  Values are always bound parameters, so this is the client's input.
+            reason = str(exc.orig).strip().splitlines()[0]
+            log.info("rejected request value on %s: %s", request.url.path, reason)
+            return problem_response(400, f"a value in the request cannot be used: {reason}", instance=request.url.path)
         log.exception("database error on %s", request.url.path)
         return problem_response(500, "internal error (logged)", instance=request.url.path)
 

@@ -131,6 +131,9 @@ class CqlToSql:
 
     def _comparison(self, node: ast.Comparison) -> str:
         field = self._field_of(node.lhs) or self._field_of(node.rhs)
+        left, right = _kind(node.lhs, self), _kind(node.rhs, self)
+        if left and right and left != right and not _coercible(node.lhs, node.rhs, left, right):
+            raise _bad(f"cannot compare a {left} with a {right}")
         return f"({self.expression(node.lhs, field)} {COMPARISON_SQL[node.op]} {self.expression(node.rhs, field)})"
 
     def expression(self, node: Any, field: Field | None) -> str:
@@ -154,7 +157,9 @@ class CqlToSql:
         if isinstance(node, bool):
             return self.params.add(node, "boolean")
         if isinstance(node, int | float):
-            cast = field.cast if field is not None and field.cast not in ("text",) else "double precision"
+            if field is not None and field.cast == "text":
+                return self.params.add(str(node), "text")  # name = 1 compares with the text '1'
+            cast = field.cast if field is not None else "double precision"
             return self.params.add(node, cast)
         if isinstance(node, str):
             cast = field.cast if field is not None else "text"
@@ -207,6 +212,47 @@ class CqlToSql:
         if name in simple:
             return f"({lhs} {simple[name]} {value})"
         raise _bad(f"T_{name} with an instant is not supported")
+
+
+NUMERIC_CASTS = ("integer", "bigint", "double precision", "numeric")
+TIME_OR_BOOL = {"boolean": "boolean", "date": "time", "timestamptz": "time", "timestamp": "time"}
+
+
+def _coercible(lhs: Any, rhs: Any, left: str, right: str) -> bool:
+    """A text literal is parsed into the type of the property it meets ('2018-06-01' for a date; a bad
+    value is a 400 from the database), and a number literal meeting a text property is compared as text."""
+    pairs = ((lhs, rhs, right), (rhs, lhs, left))
+    return any(
+        isinstance(attr, ast.Attribute)
+        and ((isinstance(lit, str)) or (isinstance(lit, int | float) and kind == "text"))
+        for lit, attr, kind in ((a, b, k) for a, b, k in pairs)
+    )
+
+
+def _kind(node: Any, walker: CqlToSql) -> str | None:
+    """What a comparison operand is, where that is known without the database: number, text, time, boolean.
+
+    A literal takes the type of the property it meets, so only attribute-vs-attribute and
+    literal-vs-literal mismatches can be told here; those would otherwise fail inside PostgreSQL.
+    """
+    if isinstance(node, ast.Attribute):
+        field = walker._field_of(node)
+        if field is None:
+            return None
+        if field.cast in NUMERIC_CASTS:
+            return "number"
+        return {"boolean": "boolean", "date": "time", "timestamptz": "time", "timestamp": "time"}.get(
+            field.cast, "text"
+        )
+    if isinstance(node, bool):
+        return "boolean"
+    if isinstance(node, int | float):
+        return "number"
+    if isinstance(node, str):
+        return "text"
+    if isinstance(node, date):
+        return "time"
+    return None
 
 
 def filter_sql(

@@ -45,10 +45,29 @@ def _limit_sql(query: ItemsQuery) -> str:
 
 
 def _rows(engine: Engine, sql: str, params: dict[str, Any]) -> Iterator[list[Any]]:
-    """Batches of rows from a server-side cursor: never more than BATCH_ROWS in Python at once."""
-    with engine.connect() as conn:
+    """Batches of rows from a server-side cursor: never more than BATCH_ROWS in Python at once.
+
+    The query runs and its first batch is fetched *now*, before the caller yields anything, so that
+    a bad value or filter becomes a problem+json answer instead of a response cut off mid-stream.
+    """
+    conn = engine.connect()
+    try:
         result = conn.execution_options(stream_results=True, max_row_buffer=BATCH_ROWS).exec_driver_sql(sql, params)
-        yield from result.partitions(BATCH_ROWS)
+        partitions = result.partitions(BATCH_ROWS)
+        first = next(partitions, None)
+    except BaseException:
+        conn.close()
+        raise
+
+    def batches() -> Iterator[list[Any]]:
+        try:
+            if first is not None:
+                yield list(first)
+            yield from partitions
+        finally:
+            conn.close()
+
+    return batches()
 
 
 def _primed(chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -73,13 +92,14 @@ def geojson_stream(engine: Engine, collection: Collection, query: ItemsQuery, *,
     )
 
     def generate() -> Iterator[bytes]:
+        batches = _rows(engine, sql, params.values)
         if sequence:
-            for batch in _rows(engine, sql, params.values):
+            for batch in batches:
                 yield "".join(f"\x1e{row[0]}\n" for row in batch).encode()
             return
         yield b'{"type":"FeatureCollection","name":"' + collection.id.encode() + b'","features":['
         separator = ""
-        for batch in _rows(engine, sql, params.values):
+        for batch in batches:
             yield (separator + ",".join(row[0] for row in batch)).encode()
             separator = ","
         yield b"]}"
@@ -104,11 +124,12 @@ def csv_stream(engine: Engine, collection: Collection, query: ItemsQuery) -> Ite
     )
 
     def generate() -> Iterator[bytes]:
+        batches = _rows(engine, sql, params.values)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["WKT", "id", *(f.name for f in fields)])
         yield ("\ufeff" + buffer.getvalue()).encode()
-        for batch in _rows(engine, sql, params.values):
+        for batch in batches:
             buffer.seek(0)
             buffer.truncate()
             writer.writerows(["" if v is None else v for v in row] for row in batch)
@@ -143,11 +164,12 @@ def kml_stream(engine: Engine, collection: Collection, query: ItemsQuery) -> Ite
         )
 
     def generate() -> Iterator[bytes]:
+        batches = _rows(engine, sql, params.values)
         yield (
             '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
             f"<name>{escape(collection.title)}</name>\n"
         ).encode()
-        for batch in _rows(engine, sql, params.values):
+        for batch in batches:
             yield "".join(placemark(row) for row in batch).encode()
         yield b"</Document></kml>\n"
 
