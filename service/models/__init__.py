@@ -17,7 +17,7 @@ from service.models.layers import (
 )
 from service.models.plans import Plan, ProgressReport, Project, ProjectLocation
 from service.models.project_districts import ProjectDistrict
-from service.models.screening import Screening
+from service.models.screening import Screening, ScreeningZonePart
 
 __all__ = [
     "LAYER_MODELS",
@@ -35,6 +35,7 @@ __all__ = [
     "QingshuitangArea",
     "Road",
     "Screening",
+    "ScreeningZonePart",
     "SewagePlant",
     "Site",
     "Stream",

@@ -26,3 +26,24 @@ class Screening(Base):
     params: Mapped[dict] = mapped_column(JSONB, nullable=False)
     scheme_versions: Mapped[dict] = mapped_column(JSONB, nullable=False)
     result: Mapped[dict] = mapped_column(JSONB, nullable=False)
+
+
+class ScreeningZonePart(Base):
+    """Protected zones cut into parts of at most 256 vertices (ST_Subdivide), GiST-indexed.
+
+    Written only by the triggers of migration 0006, which keep it current when a protected layer changes.
+    """
+
+    __tablename__ = "screening_zone_parts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    layer: Mapped[str] = mapped_column(Text, nullable=False)
+    zone_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    zone_key: Mapped[str] = mapped_column(Text, nullable=False)
+    zone_name: Mapped[str | None] = mapped_column(Text)
+    scheme: Mapped[str | None] = mapped_column(Text)
+    subzone: Mapped[str | None] = mapped_column(Text)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    zone_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    geom: Mapped[object] = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=False), nullable=False)
