@@ -8,9 +8,9 @@ make a screening lie, so every repair is reported and every guess that cannot be
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 from service.domain.chinese_crs import outside_china, to_wgs84_geometry
+from service.domain.upload_safety import UploadLimits, check_vertices, prepared
 from service.errors import Problem
 from service.settings import get_settings
 
@@ -203,7 +204,7 @@ def geometry_from_wkt(text: str) -> BaseGeometry:
 # ---------------------------------------------------------------- uploads (KML / KMZ / zipped Shapefile / GeoPackage)
 
 
-def _upload_path(workdir: Path, filename: str, data: bytes) -> str:
+def _check_suffix(filename: str) -> str:
     suffix = Path(filename).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         raise Problem(
@@ -211,36 +212,32 @@ def _upload_path(workdir: Path, filename: str, data: bytes) -> str:
             f"file {filename!r}: unsupported type {suffix or '(none)'}; send {', '.join(UPLOAD_SUFFIXES)}",
             parameter="file",
         )
-    path = workdir / f"upload{suffix}"
-    path.write_bytes(data)
-    if suffix not in (".zip", ".kmz"):
-        return str(path)
-    try:
-        names = zipfile.ZipFile(path).namelist()
-    except zipfile.BadZipFile as exc:
-        raise Problem(400, f"file {filename!r}: not a readable zip archive", parameter="file") from exc
-    for wanted in (".shp", ".gpkg", ".kml", ".geojson"):
-        found = [n for n in names if n.lower().endswith(wanted) and not n.startswith("__MACOSX")]
-        if found:
-            return f"/vsizip/{path}/{found[0]}"
-    raise Problem(400, f"file {filename!r}: the archive holds no .shp, .gpkg, .kml or .geojson", parameter="file")
+    return suffix
 
 
 def geometry_from_upload(filename: str, data: bytes) -> tuple[BaseGeometry, str | None]:
-    """The union of the file's features and the CRS the file declares (None when it declares none)."""
+    """The union of the file's features and the CRS the file declares (None when it declares none).
+
+    The file goes through the same guards as layer uploads (service.domain.upload_safety: zip bombs,
+    unsafe archive members, missing Shapefile sidecars, XML entities, vertex counts while reading)
+    before GDAL sees it, with the screening vertex limit applied while reading.
+    """
     import pyogrio
 
-    limit = get_settings().max_upload_mb
-    if len(data) > limit * 1024 * 1024:
-        raise Problem(413, f"file {filename!r} is over the {limit} MB upload limit", parameter="file")
+    suffix = _check_suffix(filename)
     if not data:
         raise Problem(422, f"file {filename!r} is empty (empty geometry)", parameter="file")
+    limits = dataclasses.replace(UploadLimits.from_settings(), max_vertices=get_settings().max_vertices)
     with tempfile.TemporaryDirectory(prefix="xm-screen-") as tmp:
-        path = _upload_path(Path(tmp), filename, data)
-        try:
-            frame = pyogrio.read_dataframe(path)
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-            raise Problem(400, f"file {filename!r}: GDAL cannot read it ({exc})", parameter="file") from exc
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+        with prepared(path, filename, limits, preferred=(".shp", ".gpkg", ".kml", ".geojson")) as dataset:
+            check_vertices(str(dataset), None, filename, limits)
+            try:
+                frame = pyogrio.read_dataframe(dataset)
+            except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+                reason = str(exc).replace(str(dataset), Path(filename).name)
+                raise Problem(400, f"file {filename!r}: GDAL cannot read it ({reason})", parameter="file") from exc
     geoms = [g for g in frame.geometry if g is not None and not g.is_empty]
     if not geoms:
         raise Problem(422, f"file {filename!r} holds no geometry (empty geometry)", parameter="file")

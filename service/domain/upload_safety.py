@@ -322,9 +322,10 @@ def count_vertices(dataset: str, layer: str | int | None, name: str, limits: Upl
                 if vertices > limits.max_vertices:
                     raise _too_many_vertices(name, limits.max_vertices)
     except pyogrio.errors.DataSourceError as exc:
-        raise UnsafeUpload(422, f"{name} cannot be read as a GIS file: {exc}", "unreadable") from None
+        reason = str(exc).replace(dataset, name)  # never show the server's temporary paths
+        raise UnsafeUpload(422, f"{name} cannot be read as a GIS file: {reason}", "unreadable") from None
     except pyogrio.errors.DataLayerError as exc:
-        raise UnsafeUpload(422, f"{name} cannot be read: {exc}", "unreadable") from None
+        raise UnsafeUpload(422, f"{name} cannot be read: {str(exc).replace(dataset, name)}", "unreadable") from None
     return vertices
 
 

@@ -438,3 +438,25 @@ def test_files_without_geometry_are_a_4xx_not_a_500(client, auth) -> None:  # ty
     fake = {"file": ("fake.gpkg", b"not a geopackage at all", "application/geopackage+sqlite3")}
     response = client.post("/layers/sites/uploads", files=fake, headers=auth["editor"])
     assert response.status_code == 422 and "fake.gpkg" in response.json()["detail"]
+
+
+def test_screening_uploads_go_through_the_same_guards(client, auth, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """POST /screening takes files too: a zip bomb and a KML with an external entity are refused there as well."""
+    bomb = tmp_path / "site.zip"
+    with (
+        zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open("site.geojson", "w", force_zip64=True) as member,
+    ):
+        for _ in range(64):
+            member.write(bytes(MB))
+    r = client.post("/screening", files={"file": ("site.zip", bomb.read_bytes())}, headers=auth["inspector"])
+    assert r.status_code == 413 and r.json()["fault"] == "zip_bomb", r.text
+
+    kml = (
+        '<?xml version="1.0"?>\n<!DOCTYPE kml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+        '<kml xmlns="http://www.opengis.net/kml/2.2"><Placemark><name>&xxe;</name>'
+        "<Point><coordinates>113.1,27.8,0</coordinates></Point></Placemark></kml>"
+    )
+    r = client.post("/screening", files={"file": ("site.kml", kml.encode())}, headers=auth["inspector"])
+    assert r.status_code == 400 and r.json()["fault"] == "xml_entities", r.text
+    assert PASSWD_MARK not in r.text
