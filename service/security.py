@@ -34,6 +34,19 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def user_state(session: Session, name: str) -> dict[str, object] | None:
+    """What the audit log records of a user (never the token hash)."""
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        return None
+    return {
+        "name": user.name,
+        "role": user.role,
+        "revoked": user.revoked_at is not None,
+        "expires_at": user.expires_at.isoformat() if user.expires_at else None,
+    }
+
+
 def create_user(session: Session, name: str, role: str, days: int | None = 365) -> str:
     """Create (or re-key) a user and return the new token; only its hash is stored."""
     if role not in ROLES:

@@ -16,12 +16,13 @@ def add(
     """Create a user (or give an existing one a new token); prints the token once."""
     from service.database import session_scope
     from service.domain.audit import record
-    from service.security import create_user
+    from service.security import create_user, user_state
 
     try:
         with session_scope() as session:
+            before = user_state(session, name)
             token = create_user(session, name, role, days or None)
-            record(session, "cli", "user.add", "user", name, after={"name": name, "role": role})
+            record(session, "cli", "user.add", "user", name, before=before, after=user_state(session, name))
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--role") from exc
     typer.echo(token)
@@ -32,13 +33,15 @@ def revoke(name: str = typer.Argument(..., help="User name.")) -> None:
     """Revoke a user's token."""
     from service.database import session_scope
     from service.domain.audit import record
-    from service.security import revoke_user
+    from service.security import revoke_user, user_state
 
     with session_scope() as session:
+        before = user_state(session, name)
         if not revoke_user(session, name):
             typer.echo(f"no user {name!r}", err=True)
             raise typer.Exit(1)
-        record(session, "cli", "user.revoke", "user", name)
+        session.flush()
+        record(session, "cli", "user.revoke", "user", name, before=before, after=user_state(session, name))
     typer.echo(f"revoked {name}")
 
 

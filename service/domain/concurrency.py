@@ -19,11 +19,20 @@ from sqlalchemy.orm import Session
 
 from service.database import session_scope
 from service.domain import audit
-from service.errors import Problem
+from service.errors import PROBLEM_JSON, Problem, ProblemDetail
 
 # entity-tag = [ weak ] opaque-tag ; opaque-tag = DQUOTE *etagc DQUOTE (RFC 9110 §8.8.3); etagc allows commas
 _ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
 _OURS = re.compile(r"^p(\d+)-v(\d+)$")
+
+# for the OpenAPI description of every write that honours If-Match
+PRECONDITION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    412: {
+        "description": "If-Match does not name the project's current ETag; nothing was written. "
+        "The detail and `current_etag` give the current one.",
+        "content": {PROBLEM_JSON: {"schema": ProblemDetail.model_json_schema()}},
+    }
+}
 
 
 def project_etag(project_id: int, version: int) -> str:

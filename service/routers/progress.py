@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from service.dependencies import current_principal, get_session, require_role
-from service.domain.concurrency import parse_if_match, project_etag
+from service.domain.concurrency import PRECONDITION_RESPONSES, parse_if_match, project_etag
 from service.domain.progress import add_report, project_progress, project_state
 from service.domain.progress_input import ReportIn, parse_period, parse_status
 from service.domain.progress_state import ProjectFilter, month_end
@@ -66,6 +66,7 @@ def project_filter(
     "/projects/{project_id}/progress",
     status_code=201,
     summary="Append a monthly progress report (history is kept; the latest report is the state)",
+    responses=PRECONDITION_RESPONSES,
 )
 def post_progress(
     project_id: ProjectId,

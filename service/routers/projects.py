@@ -8,7 +8,13 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from service.dependencies import get_session, require_role
-from service.domain.concurrency import lock_version, parse_if_match, precondition_failed, project_etag
+from service.domain.concurrency import (
+    PRECONDITION_RESPONSES,
+    lock_version,
+    parse_if_match,
+    precondition_failed,
+    project_etag,
+)
 from service.domain.plan_locations import LocationIn, set_manual_location
 from service.domain.plan_queries import ProjectQuery, get_project, list_projects, review_queue
 from service.errors import Problem
@@ -73,7 +79,11 @@ def project(
     return found
 
 
-@router.put("/projects/{project_id}/location", summary="Place a project by features or a drawn geometry (editor)")
+@router.put(
+    "/projects/{project_id}/location",
+    summary="Place a project by features or a drawn geometry (editor)",
+    responses=PRECONDITION_RESPONSES,
+)
 def put_location(
     project_id: ProjectId,
     body: LocationIn,

@@ -174,7 +174,7 @@ def test_progress_carries_the_project_etag_and_honours_if_match(
 # --- real races through uvicorn ---
 
 
-def _waiting_on_lock(engine: Engine, count: int) -> None:
+def _waiting_on_lock(engine: Engine, count: int, threads: list[threading.Thread]) -> None:
     """Block until ``count`` other backends wait for a lock (the requests reached the database)."""
     deadline = time.monotonic() + 30
     with engine.connect() as conn:
@@ -185,10 +185,16 @@ def _waiting_on_lock(engine: Engine, count: int) -> None:
                     " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
                 )
             ).scalar_one()
+            conn.rollback()  # pg_stat_activity is a snapshot per transaction: take a fresh one each time
             if waiting >= count:
                 return
+            if not all(thread.is_alive() for thread in threads):
+                raise AssertionError("a request finished while the project's row was held")
             if time.monotonic() > deadline:
-                raise AssertionError(f"only {waiting} of {count} requests reached the project's row lock")
+                activity = conn.execute(
+                    text("SELECT state, wait_event_type, wait_event, left(query, 80) FROM pg_stat_activity")
+                ).all()
+                raise AssertionError(f"only {waiting} of {count} requests reached the project's row lock: {activity}")
             time.sleep(0.02)
 
 
@@ -214,7 +220,13 @@ def _race(
             holder.execute(text("SELECT 1 FROM projects WHERE id = :id FOR UPDATE"), {"id": project_id})
             for thread in threads:
                 thread.start()
-            _waiting_on_lock(engine, 2)
+            try:
+                _waiting_on_lock(engine, 2, threads)
+            except AssertionError as exc:
+                holder.rollback()
+                for thread in threads:
+                    thread.join(timeout=60)
+                raise AssertionError(f"{exc}: {responses} {errors}") from None
             holder.commit()  # changes nothing: the two requests now meet at the version check
     else:
         for thread in threads:
@@ -238,7 +250,7 @@ def test_two_editors_report_progress_at_once(
         marker = _audit_marker(engine)
         tag = f"{forced}-{round_}"
 
-        def send(http: httpx.Client, n: int) -> httpx.Response:
+        def send(http: httpx.Client, n: int, tag: str = tag, etag: str = etag) -> httpx.Response:
             body = {"period": "2018-07", "status": "推进中", "percent": 40 + n, "note": f"editor{n}-{tag}"}
             headers = {**auth["editor"], "If-Match": etag}
             return http.post(f"{live_server}/projects/{pid}/progress", json=body, headers=headers)
@@ -275,9 +287,10 @@ def test_two_editors_place_a_project_at_once(
         version = _version(engine, pid)
         etag = project_etag(pid, version)
         marker = _audit_marker(engine)
-        spots = [[113.6 + 0.01 * (round_ + 1), 24.0], [113.6, 24.0 + 0.01 * (round_ + 1)]]
+        step = round(0.01 * (round_ + 1), 6)
+        spots = [[round(113.6 + step, 6), 24.0], [113.6, round(24.0 + step, 6)]]
 
-        def send(http: httpx.Client, n: int) -> httpx.Response:
+        def send(http: httpx.Client, n: int, spots: list[list[float]] = spots, etag: str = etag) -> httpx.Response:
             body = {"geometry": {"type": "Point", "coordinates": spots[n]}, "precision": 2, "note": f"editor{n}"}
             headers = {**auth["editor"], "If-Match": etag}
             return http.put(f"{live_server}/projects/{pid}/location", json=body, headers=headers)
