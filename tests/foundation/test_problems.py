@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi import Request
 from fastapi.testclient import TestClient
 
@@ -39,7 +40,16 @@ def test_bad_parameter_is_400_naming_it(client, auth) -> None:  # type: ignore[n
     assert "limit" in body["detail"]
 
 
-def test_unexpected_error_is_500_problem_without_traceback(app) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def own_app(engine):  # type: ignore[no-untyped-def]
+    """A fresh app for tests that add routes, so the shared one (and its OpenAPI) stays as shipped."""
+    from service.app import create_app
+
+    return create_app()
+
+
+def test_unexpected_error_is_500_problem_without_traceback(own_app) -> None:  # type: ignore[no-untyped-def]
+    app = own_app
     from fastapi import APIRouter
 
     router = APIRouter()
@@ -68,7 +78,8 @@ def test_security_headers_on_every_response(client) -> None:  # type: ignore[no-
         assert r.headers["x-frame-options"] == "SAMEORIGIN"
 
 
-def test_oversize_body_is_413_problem_declared_or_streamed(app) -> None:  # type: ignore[no-untyped-def]
+def test_oversize_body_is_413_problem_declared_or_streamed(own_app) -> None:  # type: ignore[no-untyped-def]
+    app = own_app
     from fastapi import APIRouter
 
     from service.settings import get_settings
