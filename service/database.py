@@ -23,8 +23,10 @@ def get_engine(url: str | None = None) -> Engine:
     return create_engine(
         url or settings.resolved_database_url(),
         pool_pre_ping=True,
+        # every worker thread (anyio's default limiter: 40) can hold a connection without starving the others
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        max_overflow=max(settings.db_pool_size, 40 - settings.db_pool_size),
+        pool_timeout=10,
         pool_recycle=1800,
         connect_args={
             "connect_timeout": settings.db_connect_timeout_s,

@@ -22,7 +22,20 @@ def get_session() -> Iterator[Session]:
         session.close()
 
 
-def current_principal(request: Request, session: Session = Depends(get_session)) -> Principal:
+def _lookup_token(token: str) -> Principal | None:
+    """Look the token up in a short session of its own.
+
+    The request's session is not used on purpose: a connection held (idle in transaction) for the
+    whole request while the endpoint checks out another one starves the pool under load.
+    """
+    session = new_session()
+    try:
+        return principal_for_token(session, token)
+    finally:
+        session.close()
+
+
+def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     if not header:
         principal = Principal(ANONYMOUS, None)
@@ -34,7 +47,7 @@ def current_principal(request: Request, session: Session = Depends(get_session))
                 "Authorization header must be 'Bearer <token>'",
                 headers={"WWW-Authenticate": 'Bearer realm="xiangmap"'},
             )
-        found = principal_for_token(session, token.strip())
+        found = _lookup_token(token.strip())
         if found is None:
             raise Problem(
                 401,

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -144,6 +145,13 @@ def install_error_handlers(app: FastAPI) -> None:
             "the database is not answering; try again shortly",
             instance=request.url.path,
             headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_busy(request: Request, exc: PoolTimeout) -> JSONResponse:
+        log.warning("no database connection free for %s", request.url.path)
+        return problem_response(
+            503, "the service is busy; try again shortly", instance=request.url.path, headers={"Retry-After": "2"}
         )
 
     @app.exception_handler(DBAPIError)

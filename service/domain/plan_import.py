@@ -22,21 +22,12 @@ from service.domain.audit import record
 from service.domain.plan_parser import ProjectRecord
 from service.domain.plan_register import UpsertCounts, upsert_plans, upsert_projects
 from service.domain.plan_text import CATEGORIES, extract_deadline, extract_targets, parse_targets_cell, split_units
+from service.domain.row_errors import RowError
 
 REQUIRED = ("plan", "number", "title", "task_text", "category", "lead_units")
 OPTIONAL = ("key", "section", "responsible_units", "targets", "deadline", "deadline_text", "year", "notes", "source")
 MOJIBAKE = re.compile(r"[\ufffd]|Ã.|Â.|â€|æ[\x80-\xbf]|ç[\x80-\xbf]|è[\x80-\xbf]|é[\x80-\xbf]")
 PLAN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
-
-
-@dataclass
-class RowError:
-    row: int  # spreadsheet row number (the header is row 1)
-    column: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.reason}"
 
 
 @dataclass

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from service.domain.progress import add_report
 from service.domain.progress_input import ReportIn
+from service.domain.row_errors import RowError
 from service.errors import Problem
 
 ALIASES = {
@@ -39,16 +40,6 @@ ALIASES = {
     "note": ("note", "备注", "进展情况"),
     "done_geom": ("done_geom", "完成范围", "done_wkt"),
 }
-
-
-@dataclass
-class RowError:
-    row: int  # spreadsheet row number (the header is row 1)
-    column: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.reason}"
 
 
 @dataclass
