@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from service.database import new_session
+from service.database import get_engine, new_session
 from service.errors import Problem
 from service.security import ANONYMOUS, Principal, principal_for_token
 from service.settings import get_settings
@@ -23,16 +23,13 @@ def get_session() -> Iterator[Session]:
 
 
 def _lookup_token(token: str) -> Principal | None:
-    """Look the token up in a short session of its own.
+    """Look the token up on a connection of its own, returned to the pool at once.
 
     The request's session is not used on purpose: a connection held (idle in transaction) for the
     whole request while the endpoint checks out another one starves the pool under load.
     """
-    session = new_session()
-    try:
-        return principal_for_token(session, token)
-    finally:
-        session.close()
+    with get_engine().connect() as conn:
+        return principal_for_token(conn, token)
 
 
 def current_principal(request: Request) -> Principal:

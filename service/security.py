@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from service.models import User
@@ -71,10 +71,13 @@ def revoke_user(session: Session, name: str) -> bool:
     return True
 
 
-def principal_for_token(session: Session, token: str) -> Principal | None:
-    user = session.scalar(select(User).where(User.token_hash == hash_token(token)))
-    if user is None or user.revoked_at is not None:
+def principal_for_token(db: Session | Connection, token: str) -> Principal | None:
+    """The holder of ``token`` if it is known, not revoked and not expired (one indexed lookup)."""
+    row = db.execute(
+        select(User.name, User.role, User.revoked_at, User.expires_at).where(User.token_hash == hash_token(token))
+    ).first()
+    if row is None or row.revoked_at is not None:
         return None
-    if user.expires_at is not None and user.expires_at <= datetime.now(UTC):
+    if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
         return None
-    return Principal(user.name, user.role)
+    return Principal(row.name, row.role)

@@ -3,6 +3,7 @@ page from /maps/data/... so a page stays a few kilobytes whatever the number of 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import folium
@@ -113,8 +114,13 @@ def _page(
     return localise(m.get_root().render())
 
 
+@lru_cache(maxsize=64)
 def progress_page(basemap: str, tianditu_key: str | None, basemap_param: str | None, has_demo: bool) -> str:
-    """/maps/progress: every project by status, filters, time slider, choropleth, reference layers."""
+    """/maps/progress: every project by status, filters, time slider, choropleth, reference layers.
+
+    The page holds no data (the map fetches it from the API), so it depends only on its arguments and
+    is rendered once per combination: Folium's rendering is the costly part of serving it.
+    """
     config = {
         "title": "长株潭两型社会建设项目进展图",
         "choropleth": True,
