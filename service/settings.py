@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     # planners: a project is delayed when percent lags elapsed time by this many points
     delay_threshold_pct: float = 20.0
     tianditu_key: str | None = None
+    secret_key: str | None = None  # signs shareable links; unset: a key generated once and kept in the database
     map_basemap: str = "osm"  # default basemap of the web maps: osm | tianditu-vec | tianditu-img | none
     # OGC API: numberMatched is counted exactly when the planner expects fewer rows than this
     ogc_exact_count_below: int = 50_000

@@ -18,9 +18,11 @@ from service.models.layers import (
 from service.models.plans import Plan, ProgressReport, Project, ProjectLocation
 from service.models.project_districts import ProjectDistrict
 from service.models.screening import Screening, ScreeningZonePart
+from service.models.secrets import AppSecret
 
 __all__ = [
     "LAYER_MODELS",
+    "AppSecret",
     "AuditEntry",
     "Base",
     "DemoZone",

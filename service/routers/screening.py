@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from service.dependencies import get_session, require_role
+from service.database import get_engine
+from service.dependencies import current_principal, get_session, require_role
 from service.domain import audit
 from service.domain.screening import MAX_BUFFER_M, check_buffer, choose_category, screen, today
 from service.domain.screening_batch import (
@@ -30,6 +31,7 @@ from service.domain.screening_batch import (
 from service.domain.screening_input import SUPPORTED_CRS, input_from_request
 from service.domain.screening_records import list_screenings, public_answer, recheck, record, stored
 from service.domain.screening_rules import VERDICTS, load_rules
+from service.domain.signed_links import sign, verify
 from service.errors import Problem
 from service.models import Project
 from service.security import Principal
@@ -142,7 +144,14 @@ def _screen_and_record(session: Session, principal: Principal, req: ScreeningReq
     row = record(session, principal.name, site, answer)
     audit.record(session, principal.name, "screen", "screening", row.id, after={"verdict": answer["verdict"]})
     session.commit()
-    return public_answer(row.result)
+    return _with_share_link(public_answer(row.result))
+
+
+def _with_share_link(answer: dict[str, Any]) -> dict[str, Any]:
+    """Add ``links.map_shared``: the map as a signed link that opens in a browser without a token (7 days)."""
+    if answer.get("id") is not None and "links" in answer:
+        answer["links"]["map_shared"] = sign(get_engine(), f"/maps/screening/{answer['id']}")
+    return answer
 
 
 @router.post("/screening", openapi_extra=_MULTIPART_DOC, summary="Screen a site against the protected zones")
@@ -238,7 +247,7 @@ def get_screening(
     session: Session = Depends(get_session),
     principal: Principal = Depends(inspector),
 ) -> dict[str, Any]:
-    return public_answer(stored(session, screening_id).result, include_map=include_map)
+    return _with_share_link(public_answer(stored(session, screening_id).result, include_map=include_map))
 
 
 @router.get("/screenings/{screening_id}/recheck", summary="Re-run a recorded screening on today's layers and rules")
@@ -275,13 +284,31 @@ def get_project_screening(
     answer["project"] = project_summary(project, answer["input"]["area_m2"])
     row = record(session, principal.name, site, answer, project_id=project.id)
     session.commit()
-    return public_answer(row.result)
+    return _with_share_link(public_answer(row.result))
 
 
 @router.get("/maps/screening/{screening_id}", response_class=HTMLResponse, summary="Map of a recorded screening")
 def get_screening_map(
-    screening_id: int, session: Session = Depends(get_session), principal: Principal = Depends(inspector)
+    screening_id: int,
+    expires: int | None = Query(None, ge=0, le=2**62, description="expiry of a shared link (links.map_shared)"),
+    sig: str | None = Query(None, max_length=128, description="signature of a shared link"),
+    session: Session = Depends(get_session),
+    principal: Principal = Depends(current_principal),
 ) -> HTMLResponse:
+    """For an inspector's token, or for anyone holding the signed link from ``links.map_shared``."""
     from service.reports.web_map import screening_map_html
+
+    if not principal.has("inspector"):
+        if sig is not None or expires is not None:
+            if not verify(get_engine(), f"/maps/screening/{screening_id}", expires, sig):
+                raise Problem(403, "this shared link is invalid or has expired; ask for a new one", parameter="sig")
+        elif principal.role is None:
+            raise Problem(
+                401,
+                "this map needs an inspector's token or a shared link (links.map_shared)",
+                headers={"WWW-Authenticate": 'Bearer realm="xiangmap"'},
+            )
+        else:
+            raise Problem(403, f"role '{principal.role}' may not do this; needs inspector")
 
     return HTMLResponse(screening_map_html(stored(session, screening_id).result))
