@@ -424,6 +424,8 @@ def drawn_geometry(spec: dict[str, Any], derived: dict[str, Callable[[dict], Any
         return Point(spec["point"])
     if "line" in spec:
         return LineString(spec["line"])
+    if "lines" in spec:  # a trunk with branches (the intercity railway's Xiangtan branch)
+        return MultiLineString(spec["lines"])
     if "polygon" in spec:
         return Polygon(spec["polygon"])
     if "circle" in spec:

@@ -90,13 +90,34 @@ def test_projects_filters_and_paging(client: TestClient) -> None:
     assert client.get("/projects", params={"limit": 0}).status_code == 400
 
 
-def test_review_queue_says_why(client: TestClient) -> None:
+@pytest.fixture
+def review_project(engine: Engine) -> Iterator[int]:
+    """A project naming a road no layer has (the bundled plans no longer leave one in review)."""
+    record = ProjectRecord(
+        plan=TEST_PLAN, key=f"{TEST_PLAN}/review", section="test", number="2", title="测试",
+        task_text="启动星辉大道前期工作", category="基础设施", lead_units=["市住建局"], year=2018,
+    )  # fmt: skip
+    with engine.begin() as conn:
+        upsert_plans(conn, [{"id": TEST_PLAN, "title": "test", "year": 2018, "city": "株洲市"}])
+        upsert_projects(conn, [record])
+        project_id = conn.execute(text("SELECT id FROM projects WHERE key = :k"), {"k": record.key}).scalar_one()
+    geocode_projects(engine, plan=TEST_PLAN)
+    try:
+        yield project_id
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM plans WHERE id = :p"), {"p": TEST_PLAN})
+
+
+def test_review_queue_says_why(client: TestClient, review_project: int) -> None:
     queue = client.get("/projects/review").json()
-    assert queue["items"], "the 2010 transport key point names roads the layers lack"
+    assert review_project in [item["id"] for item in queue["items"]], "an unknown road must go to review"
     for item in queue["items"]:
         assert item["location_status"] in ("review", "unresolved")
         reasons = item["reasons"]
         assert reasons["ambiguous"] or reasons["unresolved"] or reasons["nothing_found"]
+    mine = next(item for item in queue["items"] if item["id"] == review_project)
+    assert "星辉大道" in str(mine["reasons"]["unresolved"])
 
 
 def test_project_detail_has_its_locations(client: TestClient) -> None:

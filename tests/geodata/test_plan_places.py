@@ -50,12 +50,37 @@ def test_every_named_place_has_a_feature(engine: Engine) -> None:
     assert not missing, "\n".join(missing)
 
 
-def test_unplaced_names_are_in_the_plans_and_say_why() -> None:
+def test_every_named_place_is_placed_and_any_exception_says_why() -> None:
     for entry in PLACES["unplaced"]:
         assert entry["reason"]
         source = plan_text(entry["plan"])
         if source is not None:
             assert entry["name"] in source, entry["name"]
+    assert PLACES["unplaced"] == [], "every place the plans name has a feature since the 2010 transport links"
+
+
+# the 2010 transport key point's links and railways: drawn without a known alignment
+APPROXIMATED = {
+    "roads": ["黄桥大道", "伏林大道", "麓东大道", "益宁城际干道", "洞株公路", "板霞城际干道", "京港澳高速长沙连接线"],
+    "sites": ["城际铁路长株潭线", "沪昆高铁湖南段"],
+}
+
+
+def test_approximated_lines_claim_no_precision_they_lack(engine: Engine) -> None:
+    rows = []
+    with engine.connect() as conn:
+        for layer, names in APPROXIMATED.items():
+            rows += conn.execute(
+                text(
+                    f"SELECT name, accuracy_m, verified, method, GeometryType(geom) AS kind FROM {layer} "
+                    "WHERE name = ANY(:names)"
+                ),
+                {"names": names},
+            ).all()
+    assert sorted(r.name for r in rows) == sorted(n for names in APPROXIMATED.values() for n in names)
+    for row in rows:
+        assert row.accuracy_m >= 5000 and row.verified is False, row.name
+        assert "unknown" in row.method and "LINESTRING" in row.kind, row.name
 
 
 def test_feature_names_are_unique_within_each_layer(engine: Engine) -> None:
