@@ -117,7 +117,7 @@ def main(argv: list[str]) -> None:
     from service.pgcluster import Cluster
 
     cluster = Cluster.throwaway_cluster().ensure()
-    env = {**os.environ, "DATABASE_URL": cluster.url(), "XIANGMAP_DB_POOL_SIZE": "20"}
+    env = {**os.environ, "DATABASE_URL": cluster.url()}
     server = None
     try:
         xm = str(ROOT / ".venv" / "bin" / "xiangmap")

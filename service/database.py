@@ -1,31 +1,40 @@
 """Engine and sessions: one SQLAlchemy engine (psycopg 3) per process, created lazily.
 
-``pool_pre_ping`` plus a short connect timeout is what lets the service ride out a database
-restart: dead pooled connections are dropped on checkout and new ones are opened when the
-server is back, with no restart of xiangmap.
+Riding out a database restart, with no restart of xiangmap: a connection that sat idle in the pool
+for more than a few seconds is pinged on checkout and replaced when dead; a connection that fails
+in use is recognised as a disconnect, and SQLAlchemy then replaces every connection of the pool
+made before it.  Busy connections are not pinged: a ping on every checkout was two extra round
+trips per request under load (docs/decisions/0083-responses-cached-by-data-version.md).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+import psycopg
+from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from service.settings import get_settings
+
+IDLE_PING_SECONDS = 5.0
 
 
 @lru_cache
 def get_engine(url: str | None = None) -> Engine:
     settings = get_settings()
-    return create_engine(
+    engine = create_engine(
         url or settings.resolved_database_url(),
-        pool_pre_ping=True,
-        # every worker thread (anyio's default limiter: 40) can hold a connection without starving the others
-        pool_size=settings.db_pool_size,
-        max_overflow=max(settings.db_pool_size, 40 - settings.db_pool_size),
+        # every worker thread (settings.worker_threads) can hold a connection without waiting, and the
+        # pool never shrinks under load: a new PostGIS backend costs far more than the query it serves
+        pool_size=settings.pool_size,
+        max_overflow=4,
         pool_timeout=10,
         pool_recycle=1800,
         connect_args={
@@ -34,6 +43,28 @@ def get_engine(url: str | None = None) -> Engine:
             "application_name": "xiangmap",
         },
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection on checkout only when it has been idle: a dead one is then replaced."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(
+        dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+    ) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError(f"pooled connection failed its ping: {error}") from error
 
 
 @lru_cache
@@ -57,6 +88,33 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def read_one(sql: str, params: dict[str, Any] | None = None, engine: Engine | None = None) -> tuple[Any, ...] | None:
+    """One row of a one-statement read, on a pooled connection in autocommit, past SQLAlchemy's execution layer.
+
+    For the reads made on every request (the caller's token, the data version): the Core path costs
+    about 300 µs a call here, the driver's cursor about 120 µs.  Errors come out as SQLAlchemy's, so
+    the 503 handlers apply; a failed connection is dropped and the pool renewed, as Core would do.
+    """
+    engine = engine or get_engine()
+    proxied = engine.raw_connection()
+    try:
+        connection = proxied.driver_connection
+        connection.autocommit = True
+        try:
+            return connection.execute(sql, params).fetchone()
+        finally:
+            if not connection.closed:
+                connection.autocommit = False
+    except psycopg.Error as error:
+        lost = connection.closed or connection.broken
+        if lost:
+            proxied.invalidate(error)
+            engine.dispose(close=False)  # every pooled connection predates the loss: open new ones
+        raise exc.DBAPIError.instance(sql, params, error, psycopg.Error, connection_invalidated=lost) from error
+    finally:
+        proxied.close()
 
 
 def versions(engine: Engine) -> dict[str, str]:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from service.database import get_engine, new_session
+from service.database import new_session
 from service.errors import Problem
 from service.security import ANONYMOUS, Principal, principal_for_token
 from service.settings import get_settings
@@ -22,16 +22,6 @@ def get_session() -> Iterator[Session]:
         session.close()
 
 
-def _lookup_token(token: str) -> Principal | None:
-    """Look the token up on a connection of its own, returned to the pool at once.
-
-    The request's session is not used on purpose: a connection held (idle in transaction) for the
-    whole request while the endpoint checks out another one starves the pool under load.
-    """
-    with get_engine().connect() as conn:
-        return principal_for_token(conn, token)
-
-
 def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     if not header:
@@ -44,7 +34,9 @@ def current_principal(request: Request) -> Principal:
                 "Authorization header must be 'Bearer <token>'",
                 headers={"WWW-Authenticate": 'Bearer realm="xiangmap"'},
             )
-        found = _lookup_token(token.strip())
+        # on a connection of its own, returned to the pool at once: a connection held for the whole
+        # request while the endpoint checks out another one starves the pool under load
+        found = principal_for_token(token.strip())
         if found is None:
             raise Problem(
                 401,

@@ -11,10 +11,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from service.database import read_one
 from service.models import User
 from service.models.audit import ROLES
 
@@ -28,6 +30,13 @@ class Principal:
 
     def has(self, *roles: str) -> bool:
         return self.role == "admin" or (self.role is not None and self.role in roles)
+
+
+class Row(NamedTuple):
+    name: str
+    role: str
+    revoked_at: datetime | None
+    expires_at: datetime | None
 
 
 def hash_token(token: str) -> str:
@@ -71,12 +80,16 @@ def revoke_user(session: Session, name: str) -> bool:
     return True
 
 
-def principal_for_token(db: Session | Connection, token: str) -> Principal | None:
-    """The holder of ``token`` if it is known, not revoked and not expired (one indexed lookup)."""
-    row = db.execute(
-        select(User.name, User.role, User.revoked_at, User.expires_at).where(User.token_hash == hash_token(token))
-    ).first()
-    if row is None or row.revoked_at is not None:
+TOKEN_SQL = "SELECT name, role, revoked_at, expires_at FROM users WHERE token_hash = %(hash)s"
+
+
+def principal_for_token(token: str, engine: Engine | None = None) -> Principal | None:
+    """The holder of ``token`` if it is known, not revoked and not expired (one indexed lookup per request)."""
+    found = read_one(TOKEN_SQL, {"hash": hash_token(token)}, engine=engine)
+    if found is None:
+        return None
+    row = Row(*found)
+    if row.revoked_at is not None:
         return None
     if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
         return None

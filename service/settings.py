@@ -29,8 +29,13 @@ class Settings(BaseSettings):
     port: int = 8000
     public_url: str | None = None
     db_connect_timeout_s: int = 3
-    db_pool_size: int = 10
+    # sync endpoints run on this many threads per worker process; each may hold one pooled connection,
+    # so the pool is kept this large and never opens and closes connections under load (decision 0083)
+    worker_threads: int = 16
+    db_pool_size: int | None = None  # default: worker_threads + 4
     db_statement_timeout_ms: int = 30_000
+    # tiles and feature pages kept per worker, keyed by data version (service/response_cache.py); 0: off
+    response_cache_mb: int = 64
 
     layers_dir: Path = PROJECT_ROOT / "layers"
     geodata_dir: Path = PROJECT_ROOT / "geodata"
@@ -56,6 +61,10 @@ class Settings(BaseSettings):
     map_basemap: str = "osm"  # default basemap of the web maps: osm | tianditu-vec | tianditu-img | none
     # OGC API: numberMatched is counted exactly when the planner expects fewer rows than this
     ogc_exact_count_below: int = 50_000
+
+    @property
+    def pool_size(self) -> int:
+        return self.db_pool_size or self.worker_threads + 4
 
     def resolved_database_url(self) -> str:
         """The URL to use: ``DATABASE_URL`` when given, else the managed cluster's."""

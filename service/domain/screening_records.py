@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from service.domain.screening import CategoryChoice, screen
@@ -31,7 +31,10 @@ def record(
     extra_params: dict[str, Any] | None = None,
 ) -> Screening:
     """Store the screening as seen; the stored answer gains its id and who/when."""
+    # the id is drawn first so that the answer is stored once, already stamped with it
+    row_id = session.execute(text("SELECT nextval(pg_get_serial_sequence('screenings', 'id'))")).scalar_one()
     row = Screening(
+        id=row_id,
         actor=actor,
         project_id=project_id,
         on_date=date.fromisoformat(answer["date"]),
@@ -47,14 +50,10 @@ def record(
             **(extra_params or {}),
         },
         scheme_versions=answer["scheme_versions"],
-        result=answer,
+        result={**answer, "id": row_id, "actor": actor, "project_id": project_id},
     )
     session.add(row)
-    session.flush()
-    stamped = {**answer, "id": row.id, "actor": actor, "project_id": project_id}
-    row.result = stamped
-    session.flush()
-    session.refresh(row)
+    session.flush()  # INSERT ... RETURNING created_at (eager defaults on the model)
     return row
 
 

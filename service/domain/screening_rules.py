@@ -8,6 +8,7 @@ re-read when they change (mtime), so an edited rule applies at the next request.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -233,7 +234,20 @@ def _load(directory: Path, fingerprint: tuple[tuple[str, float], ...]) -> RuleBo
     return RuleBook(categories, schemes)
 
 
+RECHECK_SECONDS = 1.0
+_checked: dict[Path, tuple[float, tuple[tuple[str, float], ...]]] = {}
+
+
 def load_rules(directory: Path | None = None) -> RuleBook:
-    """The rule book, re-read whenever a file under ``geodata/rules/`` changes."""
+    """The rule book, re-read whenever a file under ``geodata/rules/`` changes.
+
+    The files' times are looked at no more than once a second: walking the directory on every
+    screening cost more than the screening's own Python work under load.
+    """
     directory = directory or rules_dir()
-    return _load(directory, _fingerprint(directory))
+    now = time.monotonic()
+    checked = _checked.get(directory)
+    if checked is None or now - checked[0] > RECHECK_SECONDS:
+        checked = (now, _fingerprint(directory))
+        _checked[directory] = checked
+    return _load(directory, checked[1])

@@ -3,6 +3,7 @@
 from service.models.audit import AuditEntry, User
 from service.models.base import Base
 from service.models.catalogue import LayerEntry
+from service.models.data_version import DataVersion, DataVersionPending
 from service.models.layer_loads import layer_loads
 from service.models.layers import (
     LAYER_MODELS,
@@ -25,6 +26,8 @@ __all__ = [
     "AppSecret",
     "AuditEntry",
     "Base",
+    "DataVersion",
+    "DataVersionPending",
     "DemoZone",
     "District",
     "GreenHeartZone",

@@ -13,11 +13,14 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from service import data_version
 from service.assets import STATIC_DIR
+from service.database import read_one
 from service.dependencies import current_principal, get_session
 from service.domain.progress_state import ProjectFilter
 from service.errors import Problem
-from service.maps import cache, data, pages
+from service.maps import data, pages
+from service.response_cache import Built, response_cache
 from service.routers.progress import parse_as_of, project_filter
 from service.settings import get_settings
 
@@ -60,15 +63,20 @@ def parse_bbox(value: str) -> tuple[float, float, float, float]:
     return x0, y0, x1, y1
 
 
-def _has_demo(session: Session) -> bool:
-    return bool(session.execute(text("SELECT EXISTS (SELECT 1 FROM progress_reports WHERE demo)")).scalar_one())
+HAS_DEMO_SQL = "SELECT EXISTS (SELECT 1 FROM progress_reports WHERE demo)"
 
 
 @router.get("/maps/progress", response_class=HTMLResponse, summary="Web map of every project by status")
-def progress_map(basemap: Basemap = None, session: Session = Depends(get_session)) -> HTMLResponse:
+def progress_map(request: Request, basemap: Basemap = None) -> Response:
     settings = get_settings()
     chosen = pages.resolve_basemap(basemap, settings.map_basemap, settings.tianditu_key)
-    return HTMLResponse(pages.progress_page(chosen, settings.tianditu_key, basemap, _has_demo(session)))
+
+    def build() -> Built:
+        has_demo = bool((read_one(HAS_DEMO_SQL) or (False,))[0])  # the page notes demo progress when there is some
+        page = pages.progress_page(chosen, settings.tianditu_key, basemap, has_demo)
+        return Built(page.encode(), "text/html; charset=utf-8")
+
+    return response_cache().respond(request, data_version.current(), ("map-progress-page", chosen, basemap), build)
 
 
 @router.get("/maps/projects/{project_id}", response_class=HTMLResponse, summary="Web map of one project")
@@ -111,14 +119,13 @@ def projects_data(
     session: Session = Depends(get_session),
 ) -> Response:
     day, threshold = parse_as_of(as_of), get_settings().delay_threshold_pct
-    key = ("projects", day.isoformat(), threshold, repr(filters))
-    entry = cache.cached(session, key, lambda: data.projects_geojson(session, day, threshold, filters))
-    headers = {"Cache-Control": "no-cache", "Vary": "Accept-Encoding", "ETag": entry.etag}
-    if request.headers.get("if-none-match") == entry.etag:
-        return Response(status_code=304, headers=headers)
-    if "gzip" in request.headers.get("accept-encoding", ""):
-        return Response(entry.gzipped, media_type=GEOJSON, headers=headers | {"Content-Encoding": "gzip"})
-    return Response(entry.raw, media_type=GEOJSON, headers=headers)
+    key = ("map-projects", day.isoformat(), threshold, repr(filters))
+
+    def build() -> Built:
+        body = data.projects_geojson(session, day, threshold, filters).encode()
+        return Built(body, GEOJSON, {"Cache-Control": "no-cache"}, compress=True)
+
+    return response_cache().respond(request, data_version.current(), key, build)
 
 
 @router.get("/maps/data/projects/{project_id}.json", summary="What a project's popup shows")

@@ -14,15 +14,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from service import data_version
 from service.database import get_engine
 from service.errors import Problem
 from service.ogc import documents
 from service.ogc.crs import content_crs_header, parse_crs
-from service.ogc.features import read_feature, read_page
+from service.ogc.features import Page, read_feature, read_page
 from service.ogc.links import GEOJSON, HTML, JSON, base_url, link, page_href, with_format
 from service.ogc.negotiate import wants_html
-from service.ogc.query import parse_items_query
-from service.ogc.registry import collections, get_collection
+from service.ogc.query import ItemsQuery, parse_items_query
+from service.ogc.registry import Collection, collections, get_collection
+from service.response_cache import Built, response_cache
 from service.routers import ogc_downloads, ogc_tiles
 from service.settings import PROJECT_ROOT
 
@@ -89,7 +91,25 @@ def items(request: Request, collectionId: str) -> Response:
     collection = get_collection(engine, collectionId)
     html = wants_html(request)
     query = parse_items_query(request.query_params, collection)
-    page = read_page(engine, collection, query)
+    if html:
+        page = read_page(engine, collection, query)
+        head = _page_head(request, collection, query, page)
+        features = json.loads(f"[{page.features_json}]")
+        return _html(request, "items.html", collection=collection, head=head, features=features, query=query)
+
+    def build() -> Built:
+        page = read_page(engine, collection, query)
+        head = json.dumps(_page_head(request, collection, query, page), ensure_ascii=False)
+        body = b"".join((head[:-1].encode(), b',"features":[', page.features_json.encode(), b"]}"))
+        return Built(body, GEOJSON, content_crs_header(query.crs))
+
+    version = data_version.current(engine)  # before the data: see service/data_version.py
+    key = ("items", collection.id, base_url(request), tuple(sorted(request.query_params.multi_items())))
+    return response_cache().respond(request, version, key, build)
+
+
+def _page_head(request: Request, collection: Collection, query: ItemsQuery, page: Page) -> dict[str, Any]:
+    """The FeatureCollection's members other than the features: counts, time stamp and paging links."""
     links = [
         link(page_href(request, query.offset), "self", GEOJSON, "this page"),
         link(with_format(request, "html"), "alternate", HTML, "this page as HTML"),
@@ -108,11 +128,7 @@ def items(request: Request, collectionId: str) -> Response:
         head["numberMatched"] = page.number_matched
         head["numberMatchedIsEstimate"] = page.matched_is_estimate
     head["links"] = links
-    if html:
-        features = json.loads(f"[{page.features_json}]")
-        return _html(request, "items.html", collection=collection, head=head, features=features, query=query)
-    body = json.dumps(head, ensure_ascii=False)[:-1] + ',"features":[' + page.features_json + "]}"
-    return Response(body.encode(), media_type=GEOJSON, headers=content_crs_header(query.crs))
+    return head
 
 
 @router.get(

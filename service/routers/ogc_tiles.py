@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from service import data_version
 from service.database import get_engine
 from service.errors import Problem
 from service.ogc.features import extent
@@ -14,6 +15,7 @@ from service.ogc.links import JSON, base_url, link
 from service.ogc.query import parse_items_query
 from service.ogc.registry import Collection, get_collection
 from service.ogc.tiles import MAX_ZOOM, MVT, TMS_ID, TMS_URI, check_tile, render_tile, tile_matrix_set, zoom_for_bbox
+from service.response_cache import Built, response_cache
 
 router = APIRouter(tags=["OGC API - Tiles"])
 TEMPLATE = "{tileMatrix}/{tileRow}/{tileCol}"
@@ -142,4 +144,8 @@ def tile(
     collection = get_collection(engine, collectionId)
     z, y, x = check_tile(tileMatrix, tileRow, tileCol)
     query = parse_items_query(request.query_params, collection, paged=False)
-    return Response(render_tile(engine, collection, z, y, x, query), media_type=MVT)
+    version = data_version.current(engine)  # before the data: see service/data_version.py
+    key = ("tile", collection.id, z, y, x, tuple(sorted(request.query_params.multi_items())))
+    return response_cache().respond(
+        request, version, key, lambda: Built(render_tile(engine, collection, z, y, x, query), MVT)
+    )
