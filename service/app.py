@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -42,6 +43,10 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # sync endpoints run on anyio's thread pool: sized to the connection pool, not anyio's default 40
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        # what was loaded at start-up (GDAL, pandas, Folium ...) lives for the whole process: keeping it
+        # out of the collector's generations makes each full collection short, not a pause of every request
+        gc.collect()
+        gc.freeze()
         yield
 
     return lifespan

@@ -1,11 +1,17 @@
-"""FastAPI dependencies: a database session per request, the caller, and role checks."""
+"""FastAPI dependencies: a database session per request, the caller, and role checks.
+
+They are ``async`` on purpose: FastAPI runs a plain ``def`` dependency on the thread pool, and each
+such hop cost more than the work of an anonymous caller or a role check.  The one blocking step,
+the token lookup, is sent to the thread pool explicitly (docs/decisions/0084-threads-and-pool.md).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from service.database import new_session
 from service.errors import Problem
@@ -13,16 +19,23 @@ from service.security import ANONYMOUS, Principal, principal_for_token
 from service.settings import get_settings
 
 
-def get_session() -> Iterator[Session]:
-    """One session per request; routers commit explicitly, anything uncommitted is rolled back."""
+async def get_session() -> AsyncIterator[Session]:
+    """One session per request; routers commit explicitly, anything uncommitted is rolled back.
+
+    Making the session does no I/O; closing it does only when it still holds a connection (a read
+    left its transaction open), and then it is done off the event loop.
+    """
     session = new_session()
     try:
         yield session
     finally:
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     if not header:
         principal = Principal(ANONYMOUS, None)
@@ -36,7 +49,7 @@ def current_principal(request: Request) -> Principal:
             )
         # on a connection of its own, returned to the pool at once: a connection held for the whole
         # request while the endpoint checks out another one starves the pool under load
-        found = principal_for_token(token.strip())
+        found = await run_in_threadpool(principal_for_token, token.strip())
         if found is None:
             raise Problem(
                 401,
@@ -56,7 +69,7 @@ def current_principal(request: Request) -> Principal:
 def require_role(*roles: str) -> Callable[..., Principal]:
     """Dependency factory: 401 without a token, 403 with a role not in ``roles`` (admin always passes)."""
 
-    def check(principal: Principal = Depends(current_principal)) -> Principal:
+    async def check(principal: Principal = Depends(current_principal)) -> Principal:
         if principal.role is None:
             raise Problem(
                 401,

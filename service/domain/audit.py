@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from service.models import AuditEntry
@@ -18,9 +19,12 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Add an audit row in the caller's transaction, so the entry exists exactly when the write does."""
-    session.add(
-        AuditEntry(
+    """Insert an audit row in the caller's transaction, so the entry exists exactly when the write does.
+
+    A Core INSERT, not ``session.add``: the ORM's flush of one row cost about a millisecond, on every write.
+    """
+    session.execute(
+        insert(AuditEntry).values(
             actor=actor,
             action=action,
             entity=entity,

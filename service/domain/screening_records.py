@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.orm import Session
 
 from service.domain.screening import CategoryChoice, screen
@@ -31,17 +31,18 @@ def record(
     extra_params: dict[str, Any] | None = None,
 ) -> Screening:
     """Store the screening as seen; the stored answer gains its id and who/when."""
-    # the id is drawn first so that the answer is stored once, already stamped with it
+    # the id is drawn first so that the answer is stored once, already stamped with it; a Core INSERT:
+    # the ORM's unit of work was a third of a screening's Python time
     row_id = session.execute(text("SELECT nextval(pg_get_serial_sequence('screenings', 'id'))")).scalar_one()
-    row = Screening(
-        id=row_id,
-        actor=actor,
-        project_id=project_id,
-        on_date=date.fromisoformat(answer["date"]),
-        input_hash=answer["input"]["input_hash"],
-        input_geom=from_shape(site.geometry, srid=4326),
-        buffer_m=round(answer["buffer_m"]) if answer["buffer_m"] else None,
-        params={
+    values: dict[str, Any] = {
+        "id": row_id,
+        "actor": actor,
+        "project_id": project_id,
+        "on_date": date.fromisoformat(answer["date"]),
+        "input_hash": answer["input"]["input_hash"],
+        "input_geom": from_shape(site.geometry, srid=4326),
+        "buffer_m": round(answer["buffer_m"]) if answer["buffer_m"] else None,
+        "params": {
             "date": answer["date"],
             "buffer_m": answer["buffer_m"],
             "category": answer["category"],
@@ -49,11 +50,11 @@ def record(
             "source": site.source,
             **(extra_params or {}),
         },
-        scheme_versions=answer["scheme_versions"],
-        result={**answer, "id": row_id, "actor": actor, "project_id": project_id},
-    )
-    session.add(row)
-    session.flush()  # INSERT ... RETURNING created_at (eager defaults on the model)
+        "scheme_versions": answer["scheme_versions"],
+        "result": {**answer, "id": row_id, "actor": actor, "project_id": project_id},
+    }
+    created_at = session.execute(insert(Screening).values(values).returning(Screening.created_at)).scalar_one()
+    row = Screening(**values, created_at=created_at)
     return row
 
 

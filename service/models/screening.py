@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar
 
 from geoalchemy2 import Geometry
 from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, Text, func
@@ -15,8 +14,6 @@ from service.models.base import SRID, Base
 
 class Screening(Base):
     __tablename__ = "screenings"
-    # created_at comes back with the INSERT (RETURNING), no second query
-    __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": True}
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
