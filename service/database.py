@@ -98,9 +98,12 @@ def read_one(sql: str, params: dict[str, Any] | None = None, engine: Engine | No
     the 503 handlers apply; a failed connection is dropped and the pool renewed, as Core would do.
     """
     engine = engine or get_engine()
-    proxied = engine.raw_connection()
     try:
-        connection = proxied.driver_connection
+        proxied = engine.raw_connection()
+    except psycopg.Error as error:  # the pool could not connect: the database is down
+        raise exc.OperationalError(sql, params, error) from error
+    connection = proxied.driver_connection
+    try:
         connection.autocommit = True
         try:
             return connection.execute(sql, params).fetchone()

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     db_connect_timeout_s: int = 3
     # sync endpoints run on this many threads per worker process; each may hold one pooled connection,
     # so the pool is kept this large and never opens and closes connections under load (decision 0083)
-    worker_threads: int = 16
+    worker_threads: int = 8
     db_pool_size: int | None = None  # default: worker_threads + 4
     db_statement_timeout_ms: int = 30_000
     # tiles and feature pages kept per worker, keyed by data version (service/response_cache.py); 0: off
