@@ -7,7 +7,8 @@
 2. xiangmap and tipg (pip-installed into the venv here, never a project dependency), each one
    uvicorn process on the same database;
 3. ``/collections/roads/items?limit=1000&bbox=...`` in the densest area, an MVT tile at z14 there,
-   and the SQL xiangmap sends for that page run directly with psycopg (the floor);
+   and the SQL xiangmap sends for that page run directly with psycopg (the floor); xiangmap is timed
+   with its response cache off (every answer built, like tipg's), and once more with it on;
 4. a 1,000,000-feature GeoPackage download, with the xiangmap process's peak memory (VmHWM).
 """
 
@@ -200,8 +201,11 @@ def main(argv: list[str]) -> None:
             took = time.perf_counter() - t0
             _say(f"synthetic data: {roads:,} roads, {projects:,} projects, {points:,} sites ({took:.0f}s)")
 
-        xm_port, tipg_port = free_port(), free_port()
-        servers.append(_serve(["service.app:create_app", "--factory"], {"DATABASE_URL": sqlalchemy_url}, xm_port))
+        xm_port, tipg_port, cached_port = free_port(), free_port(), free_port()
+        # the comparison is of building answers: xiangmap's response cache (decision 0083) is off here, and
+        # a second xiangmap process with it on shows what a repeated request costs
+        xm_env = {"DATABASE_URL": sqlalchemy_url, "XIANGMAP_RESPONSE_CACHE_MB": "0"}
+        servers.append(_serve(["service.app:create_app", "--factory"], xm_env, xm_port))
         servers.append(
             _serve(
                 ["tipg.main:app"],
@@ -209,7 +213,9 @@ def main(argv: list[str]) -> None:
                 tipg_port,
             )
         )
+        servers.append(_serve(["service.app:create_app", "--factory"], {"DATABASE_URL": sqlalchemy_url}, cached_port))
         xm, tp = f"http://127.0.0.1:{xm_port}", f"http://127.0.0.1:{tipg_port}"
+        xm_cached = f"http://127.0.0.1:{cached_port}"
         bbox = ",".join(str(v) for v in BBOX)
         x, y = _tile_xy(*CENTRE, 14)
         client = httpx.Client(timeout=900)
@@ -223,6 +229,7 @@ def main(argv: list[str]) -> None:
             {
                 "tipg": _get(client, f"{tp}/collections/public.roads/items?limit=1000&bbox={bbox}", expected),
                 "xiangmap": _get(client, f"{xm}{items}", expected),
+                "xiangmap, repeated (cached)": _get(client, f"{xm_cached}{items}", expected),
                 "raw SQL: page + count (xiangmap's)": page_and_count,
                 "raw SQL: page only": page_only,
             },
@@ -230,6 +237,7 @@ def main(argv: list[str]) -> None:
         )
         tipg_items = _row("tipg", timed["tipg"])
         xm_items = _row("xiangmap", timed["xiangmap"], tipg_items)
+        _row("xiangmap, repeated (cached)", timed["xiangmap, repeated (cached)"], tipg_items)
         floor = _row("raw SQL: page + count (xiangmap's)", timed["raw SQL: page + count (xiangmap's)"])
         bare = _row("raw SQL: page only", timed["raw SQL: page only"])
         _say(
@@ -242,9 +250,18 @@ def main(argv: list[str]) -> None:
         xm_tile_url = f"{xm}/collections/roads/tiles/WebMercatorQuad/14/{y}/{x}"
         counts = (_tile_features(client, tipg_tile_url), _tile_features(client, xm_tile_url))
         _say(f"\nMVT tile z14 {y}/{x} (densest area; features tipg {counts[0]}, xiangmap {counts[1]})")
-        timed = _time_interleaved({"tipg": _get(client, tipg_tile_url), "xiangmap": _get(client, xm_tile_url)}, runs)
+        cached_tile_url = xm_tile_url.replace(xm, xm_cached)
+        timed = _time_interleaved(
+            {
+                "tipg": _get(client, tipg_tile_url),
+                "xiangmap": _get(client, xm_tile_url),
+                "xiangmap, repeated (cached)": _get(client, cached_tile_url),
+            },
+            runs,
+        )
         tipg_tile = _row("tipg", timed["tipg"])
         _row("xiangmap", timed["xiangmap"], tipg_tile)
+        _row("xiangmap, repeated (cached)", timed["xiangmap, repeated (cached)"], tipg_tile)
 
         _say(f"\nGeoPackage download of {points:,} sites")
         before = _peak_rss_mb(servers[0].pid)

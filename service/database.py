@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
@@ -34,7 +34,7 @@ def get_engine(url: str | None = None) -> Engine:
         # every worker thread (settings.worker_threads) can hold a connection without waiting, and the
         # pool never shrinks under load: a new PostGIS backend costs far more than the query it serves
         pool_size=settings.pool_size,
-        max_overflow=4,
+        max_overflow=8,
         pool_timeout=10,
         pool_recycle=1800,
         connect_args={
@@ -120,11 +120,13 @@ def read_one(sql: str, params: dict[str, Any] | None = None, engine: Engine | No
         proxied.close()
 
 
+VERSIONS_SQL = (
+    "SELECT current_setting('server_version'), (SELECT extversion FROM pg_extension WHERE extname = 'postgis')"
+)
+
+
 def versions(engine: Engine) -> dict[str, str]:
-    """PostgreSQL and PostGIS versions; raises when the database does not answer."""
-    with engine.connect() as conn:
-        pg = conn.execute(text("SHOW server_version")).scalar_one()
-        postgis = conn.execute(
-            text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
-        ).scalar_one_or_none()
+    """PostgreSQL and PostGIS versions; raises (SQLAlchemy's errors) when the database does not answer."""
+    row = read_one(VERSIONS_SQL, engine=engine)
+    pg, postgis = row if row is not None else (None, None)
     return {"postgresql": str(pg), "postgis": str(postgis) if postgis else "not installed"}

@@ -7,6 +7,7 @@ the token lookup, is sent to the thread pool explicitly (docs/decisions/0084-thr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 
 from fastapi import Depends, Request
@@ -22,15 +23,20 @@ from service.settings import get_settings
 async def get_session() -> AsyncIterator[Session]:
     """One session per request; routers commit explicitly, anything uncommitted is rolled back.
 
-    Making the session does no I/O; closing it does only when it still holds a connection (a read
-    left its transaction open), and then it is done off the event loop.
+    Routes declare it with ``scope="function"``, so the session is closed as soon as the endpoint
+    returns, before the response is serialised.  A connection must never be held while the request
+    waits for one of the endpoints' threads: with the threads all waiting for a pooled connection
+    and the connections all held by requests waiting for a thread, everything stood still until the
+    pool timeout (found with 80 concurrent requests and 4 threads; tests/trust/test_pool_under_load.py).
+    For the same reason the close, which may need a round trip, runs on the event loop's executor,
+    not on the endpoints' threads.  Making the session does no I/O.
     """
     session = new_session()
     try:
         yield session
     finally:
         if session.in_transaction():
-            await run_in_threadpool(session.close)
+            await asyncio.get_running_loop().run_in_executor(None, session.close)
         else:
             session.close()
 

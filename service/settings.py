@@ -31,8 +31,8 @@ class Settings(BaseSettings):
     db_connect_timeout_s: int = 3
     # sync endpoints run on this many threads per worker process; each may hold one pooled connection,
     # so the pool is kept this large and never opens and closes connections under load (decision 0083)
-    worker_threads: int = 8
-    db_pool_size: int | None = None  # default: worker_threads + 4
+    worker_threads: int = 4
+    db_pool_size: int | None = None  # default: worker_threads + 8
     db_statement_timeout_ms: int = 30_000
     # tiles and feature pages kept per worker, keyed by data version (service/response_cache.py); 0: off
     response_cache_mb: int = 64
@@ -64,7 +64,7 @@ class Settings(BaseSettings):
 
     @property
     def pool_size(self) -> int:
-        return self.db_pool_size or self.worker_threads + 4
+        return self.db_pool_size or self.worker_threads + 8
 
     def resolved_database_url(self) -> str:
         """The URL to use: ``DATABASE_URL`` when given, else the managed cluster's."""

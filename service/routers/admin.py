@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from service.dependencies import get_session, require_role
 from service.models import AuditEntry
+from service.routing import SessionReleasingRoute
 from service.security import Principal
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(route_class=SessionReleasingRoute, tags=["admin"])
 
 
 @router.get("/audit", summary="The audit log, newest first (admin)")
@@ -21,7 +22,7 @@ def audit_log(
     offset: int = Query(0, ge=0, le=2_000_000_000),
     entity: str | None = Query(None, description="Only entries for this entity type (project, layer, user ...)."),
     entity_id: str | None = Query(None),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _: Principal = Depends(require_role("admin")),
 ) -> dict[str, object]:
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)

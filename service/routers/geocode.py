@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from service.dependencies import get_session
 from service.domain.geocoding_service import geocode_text
 from service.errors import Problem
+from service.routing import SessionReleasingRoute
 
-router = APIRouter(tags=["geocode"])
+router = APIRouter(route_class=SessionReleasingRoute, tags=["geocode"])
 MAX_TEXT = 20_000
 
 
@@ -23,7 +24,7 @@ class GeocodeIn(BaseModel):
 
 
 @router.post("/geocode", summary="Find the places a text names, with the IATI / AidData precision code")
-def geocode(body: GeocodeIn, session: Annotated[Session, Depends(get_session)]) -> dict[str, Any]:
+def geocode(body: GeocodeIn, session: Annotated[Session, Depends(get_session, scope="function")]) -> dict[str, Any]:
     if not body.text.strip():
         raise Problem(400, "text: empty; give the task text to geocode", parameter="text")
     if len(body.text) > MAX_TEXT:

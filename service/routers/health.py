@@ -9,8 +9,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from service import __version__
 from service.database import get_engine, versions
 from service.errors import problem_response
+from service.routing import SessionReleasingRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=SessionReleasingRoute, tags=["health"])
 
 
 @router.get("/healthz", summary="Service and database health")

@@ -20,19 +20,20 @@ from service.domain.layer_load import load_layer_file
 from service.domain.upload_safety import UploadLimits
 from service.errors import Problem
 from service.models import LAYER_MODELS
+from service.routing import SessionReleasingRoute
 from service.security import Principal
 from service.settings import get_settings
 
-router = APIRouter(tags=["layers"])
+router = APIRouter(route_class=SessionReleasingRoute, tags=["layers"])
 
 
 @router.get("/layers", summary="The layer catalogue with feature counts, extent and last load")
-def list_layers(session: Session = Depends(get_session)) -> dict[str, Any]:
+def list_layers(session: Session = Depends(get_session, scope="function")) -> dict[str, Any]:
     return jsonable_encoder({"layers": catalogue(session)})
 
 
 @router.get("/layers/{layer_id}", summary="One layer: catalogue entry and its recent loads")
-def get_layer(layer_id: str, session: Session = Depends(get_session)) -> dict[str, Any]:
+def get_layer(layer_id: str, session: Session = Depends(get_session, scope="function")) -> dict[str, Any]:
     entry = next((e for e in catalogue(session) if e["id"] == layer_id), None)
     if entry is None:
         raise Problem(404, f"no layer {layer_id!r}; layers are {', '.join(LAYER_MODELS)}", parameter="layer_id")
@@ -84,7 +85,7 @@ def upload_layer(
     encoding: str | None = Form(None, description="attribute encoding when the file does not say (GBK ...)"),
     layer_name: str | None = Form(None, description="layer of a multi-layer file"),
     principal: Principal = Depends(require_role("editor")),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> JSONResponse:
     if layer_id not in LAYER_MODELS:
         raise Problem(404, f"no layer {layer_id!r}; layers are {', '.join(LAYER_MODELS)}", parameter="layer_id")

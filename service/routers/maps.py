@@ -22,11 +22,12 @@ from service.errors import Problem
 from service.maps import data, pages
 from service.response_cache import Built, response_cache
 from service.routers.progress import parse_as_of, project_filter
+from service.routing import SessionReleasingRoute
 from service.settings import get_settings
 
 ProjectId = Annotated[int, PathParam(ge=1, le=2_147_483_647, description="project id")]
 
-router = APIRouter(tags=["maps"], dependencies=[Depends(current_principal)])
+router = APIRouter(route_class=SessionReleasingRoute, tags=["maps"], dependencies=[Depends(current_principal)])
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "maps"
 PAGE_ASSETS = {"progress_map.js": "text/javascript", "project_map.js": "text/javascript", "maps.css": "text/css"}
@@ -81,7 +82,7 @@ def progress_map(request: Request, basemap: Basemap = None) -> Response:
 
 @router.get("/maps/projects/{project_id}", response_class=HTMLResponse, summary="Web map of one project")
 def project_map(
-    project_id: ProjectId, basemap: Basemap = None, session: Session = Depends(get_session)
+    project_id: ProjectId, basemap: Basemap = None, session: Session = Depends(get_session, scope="function")
 ) -> HTMLResponse:
     row = (
         session.execute(
@@ -116,7 +117,7 @@ def projects_data(
     request: Request,
     as_of: AsOf = None,
     filters: ProjectFilter = Depends(project_filter),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     day, threshold = parse_as_of(as_of), get_settings().delay_threshold_pct
     key = ("map-projects", day.isoformat(), threshold, repr(filters))
@@ -129,7 +130,9 @@ def projects_data(
 
 
 @router.get("/maps/data/projects/{project_id}.json", summary="What a project's popup shows")
-def project_popup(project_id: ProjectId, as_of: AsOf = None, session: Session = Depends(get_session)) -> dict:
+def project_popup(
+    project_id: ProjectId, as_of: AsOf = None, session: Session = Depends(get_session, scope="function")
+) -> dict:
     return data.project_popup(session, project_id, parse_as_of(as_of), get_settings().delay_threshold_pct)
 
 
@@ -137,7 +140,10 @@ def project_popup(project_id: ProjectId, as_of: AsOf = None, session: Session = 
     "/maps/data/projects/{project_id}/features.geojson", summary="A project's planned, done, located parts and zones"
 )
 def project_features(
-    request: Request, project_id: ProjectId, as_of: AsOf = None, session: Session = Depends(get_session)
+    request: Request,
+    project_id: ProjectId,
+    as_of: AsOf = None,
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     return compressed(request, data.project_features(session, project_id, parse_as_of(as_of)), GEOJSON)
 
@@ -147,19 +153,19 @@ def districts_data(
     request: Request,
     as_of: AsOf = None,
     filters: ProjectFilter = Depends(project_filter),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     body = data.districts_choropleth(session, parse_as_of(as_of), get_settings().delay_threshold_pct, filters)
     return compressed(request, body, GEOJSON)
 
 
 @router.get("/maps/data/layers/{layer}.geojson", summary="A reference layer for the maps, simplified")
-def layer_data(request: Request, layer: str, session: Session = Depends(get_session)) -> Response:
+def layer_data(request: Request, layer: str, session: Session = Depends(get_session, scope="function")) -> Response:
     return compressed(request, data.overlay_geojson(session, layer), GEOJSON)
 
 
 @router.get("/maps/data/facets.json", summary="Filter choices and report periods for the map page")
-def facets(session: Session = Depends(get_session)) -> dict:
+def facets(session: Session = Depends(get_session, scope="function")) -> dict:
     return data.facets(session)
 
 
@@ -173,7 +179,7 @@ def printable(
     title: Annotated[str | None, Query(max_length=80, description="map title")] = None,
     bbox: Annotated[str | None, Query(description="extent minlon,minlat,maxlon,maxlat (default: all projects)")] = None,
     filters: ProjectFilter = Depends(project_filter),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     from service.maps import printable as printing
 

@@ -26,9 +26,10 @@ from service.ogc.query import ItemsQuery, parse_items_query
 from service.ogc.registry import Collection, collections, get_collection
 from service.response_cache import Built, response_cache
 from service.routers import ogc_downloads, ogc_tiles
+from service.routing import SessionReleasingRoute
 from service.settings import PROJECT_ROOT
 
-router = APIRouter(tags=["OGC API"])
+router = APIRouter(route_class=SessionReleasingRoute, tags=["OGC API"])
 router.include_router(ogc_tiles.router)
 router.include_router(ogc_downloads.router)
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "service" / "templates"))

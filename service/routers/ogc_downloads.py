@@ -16,8 +16,9 @@ from service.ogc.crs import content_crs_header
 from service.ogc.documents import DOWNLOAD_FORMATS
 from service.ogc.query import parse_items_query
 from service.ogc.registry import get_collection
+from service.routing import SessionReleasingRoute
 
-router = APIRouter(tags=["OGC API - downloads"])
+router = APIRouter(route_class=SessionReleasingRoute, tags=["OGC API - downloads"])
 
 
 @router.head("/collections/{collectionId}/download.{fmt}", include_in_schema=False)

@@ -16,8 +16,9 @@ from service.ogc.query import parse_items_query
 from service.ogc.registry import Collection, get_collection
 from service.ogc.tiles import MAX_ZOOM, MVT, TMS_ID, TMS_URI, check_tile, render_tile, tile_matrix_set, zoom_for_bbox
 from service.response_cache import Built, response_cache
+from service.routing import SessionReleasingRoute
 
-router = APIRouter(tags=["OGC API - Tiles"])
+router = APIRouter(route_class=SessionReleasingRoute, tags=["OGC API - Tiles"])
 TEMPLATE = "{tileMatrix}/{tileRow}/{tileCol}"
 
 

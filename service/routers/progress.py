@@ -16,12 +16,13 @@ from service.domain.progress_input import ReportIn, parse_period, parse_status
 from service.domain.progress_state import ProjectFilter, month_end
 from service.domain.stats import GROUPINGS, stats
 from service.errors import Problem
+from service.routing import SessionReleasingRoute
 from service.security import Principal
 from service.settings import get_settings
 
 ProjectId = Annotated[int, Path(ge=1, le=2_147_483_647, description="project id")]
 
-router = APIRouter(tags=["progress"])
+router = APIRouter(route_class=SessionReleasingRoute, tags=["progress"])
 
 
 def parse_as_of(value: str | None) -> date:
@@ -71,7 +72,7 @@ def project_filter(
 def post_progress(
     project_id: ProjectId,
     report: ReportIn,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(require_role("editor")),
     if_match: Annotated[
         str | None,
@@ -97,7 +98,7 @@ def get_progress(
     project_id: ProjectId,
     response: Response,
     as_of: Annotated[str | None, Query(description="state at this date (YYYY-MM or YYYY-MM-DD); default today")] = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
     found = project_progress(session, project_id, parse_as_of(as_of))
@@ -110,7 +111,7 @@ def get_stats(
     by: Annotated[str, Query(description=f"grouping: {' | '.join(GROUPINGS)}")],
     as_of: Annotated[str | None, Query(description="state at this date (YYYY-MM or YYYY-MM-DD); default today")] = None,
     filters: ProjectFilter = Depends(project_filter),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
     if by not in GROUPINGS:

@@ -18,9 +18,10 @@ from service.domain.concurrency import (
 from service.domain.plan_locations import LocationIn, set_manual_location
 from service.domain.plan_queries import ProjectQuery, get_project, list_projects, review_queue
 from service.errors import Problem
+from service.routing import SessionReleasingRoute
 from service.security import Principal
 
-router = APIRouter(tags=["projects"])
+router = APIRouter(route_class=SessionReleasingRoute, tags=["projects"])
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, description="rows to skip")]
@@ -39,7 +40,7 @@ def _links(request: Request, page: dict[str, Any], limit: int, offset: int) -> l
 @router.get("/projects", summary="Projects of the register, filtered and paged")
 def projects(
     request: Request,
-    session: Annotated[Session, Depends(get_session)],
+    session: Annotated[Session, Depends(get_session, scope="function")],
     plan: Annotated[str | None, Query(description="plan id, e.g. zhuzhou-2018")] = None,
     category: Annotated[str | None, Query(description="category, e.g. 碧水蓝天")] = None,
     lead_unit: Annotated[str | None, Query(description="a lead unit (牵头单位), e.g. 市住建局")] = None,
@@ -62,7 +63,10 @@ def projects(
 
 @router.get("/projects/review", summary="The review queue: projects a person must place, with the reasons")
 def review(
-    request: Request, session: Annotated[Session, Depends(get_session)], limit: Limit = 100, offset: Offset = 0
+    request: Request,
+    session: Annotated[Session, Depends(get_session, scope="function")],
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     page = review_queue(session, limit, offset)
     return {**page, "limit": limit, "offset": offset, "links": _links(request, page, limit, offset)}
@@ -70,7 +74,7 @@ def review(
 
 @router.get("/projects/{project_id}", summary="One project with its geometry and every location")
 def project(
-    project_id: ProjectId, response: Response, session: Annotated[Session, Depends(get_session)]
+    project_id: ProjectId, response: Response, session: Annotated[Session, Depends(get_session, scope="function")]
 ) -> dict[str, Any]:
     found = get_project(session, project_id)
     if found is None:
@@ -88,7 +92,7 @@ def put_location(
     project_id: ProjectId,
     body: LocationIn,
     response: Response,
-    session: Annotated[Session, Depends(get_session)],
+    session: Annotated[Session, Depends(get_session, scope="function")],
     principal: Annotated[Principal, Depends(require_role("editor"))],
     if_match: Annotated[
         str | None,

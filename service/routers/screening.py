@@ -34,9 +34,10 @@ from service.domain.screening_rules import VERDICTS, load_rules
 from service.domain.signed_links import sign, verify
 from service.errors import Problem
 from service.models import Project
+from service.routing import SessionReleasingRoute
 from service.security import Principal
 
-router = APIRouter(tags=["screening"])
+router = APIRouter(route_class=SessionReleasingRoute, tags=["screening"])
 inspector = require_role("inspector")
 
 
@@ -157,7 +158,7 @@ def _with_share_link(answer: dict[str, Any]) -> dict[str, Any]:
 @router.post("/screening", openapi_extra=_MULTIPART_DOC, summary="Screen a site against the protected zones")
 async def post_screening(
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(inspector),
 ) -> JSONResponse:
     fields, upload = await _read_request(request)
@@ -179,7 +180,7 @@ def get_rules(principal: Principal = Depends(inspector)) -> dict[str, Any]:
 @router.post("/screening/batch", status_code=201, summary="Screen every project (or the listed ones)")
 def post_batch(
     body: BatchRequest | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(inspector),
 ) -> dict[str, Any]:
     body = body or BatchRequest()
@@ -213,7 +214,10 @@ def _row_brief(result: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/screening/batches/{batch}/report.{fmt}", summary="A batch report: csv, html or pdf")
 def get_batch_report(
-    batch: str, fmt: str, session: Session = Depends(get_session), principal: Principal = Depends(inspector)
+    batch: str,
+    fmt: str,
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(inspector),
 ) -> Response:
     from service.reports import render_batch
 
@@ -228,7 +232,7 @@ def get_screenings(
     verdict: str | None = Query(None, description=f"one of {', '.join(VERDICTS)}"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(inspector),
 ) -> dict[str, Any]:
     if verdict is not None and verdict not in VERDICTS:
@@ -244,7 +248,7 @@ def get_screenings(
 def get_screening(
     screening_id: int,
     include_map: bool = Query(False, description="include the zone geometries kept for the map"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(inspector),
 ) -> dict[str, Any]:
     return _with_share_link(public_answer(stored(session, screening_id).result, include_map=include_map))
@@ -252,14 +256,19 @@ def get_screening(
 
 @router.get("/screenings/{screening_id}/recheck", summary="Re-run a recorded screening on today's layers and rules")
 def get_recheck(
-    screening_id: int, session: Session = Depends(get_session), principal: Principal = Depends(inspector)
+    screening_id: int,
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(inspector),
 ) -> dict[str, Any]:
     return recheck(session.connection(), stored(session, screening_id))
 
 
 @router.get("/screenings/{screening_id}/report.{fmt}", summary="One screening as an html or pdf report")
 def get_screening_report(
-    screening_id: int, fmt: str, session: Session = Depends(get_session), principal: Principal = Depends(inspector)
+    screening_id: int,
+    fmt: str,
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(inspector),
 ) -> Response:
     from service.reports import render_batch
 
@@ -272,7 +281,7 @@ def get_project_screening(
     project_id: int,
     date: dt.date | None = None,
     buffer_m: float = Query(0.0, ge=0, le=MAX_BUFFER_M),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(inspector),
 ) -> dict[str, Any]:
     project = session.get(Project, project_id)
@@ -292,7 +301,7 @@ def get_screening_map(
     screening_id: int,
     expires: int | None = Query(None, ge=0, le=2**62, description="expiry of a shared link (links.map_shared)"),
     sig: str | None = Query(None, max_length=128, description="signature of a shared link"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(current_principal),
 ) -> HTMLResponse:
     """For an inspector's token, or for anyone holding the signed link from ``links.map_shared``."""

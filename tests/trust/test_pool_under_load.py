@@ -2,8 +2,11 @@
 
 Regression test: the caller's token used to be looked up on the request's own session, which then held
 its connection (idle in transaction) while the endpoint checked out a second one; with every worker
-thread doing that, the pool ran dry and requests hung until the pool timeout.  Here 80 authenticated
-tile and item requests run at once against the live server and every one must answer 200.
+thread doing that, the pool ran dry and requests hung until the pool timeout.  Second regression: a
+plain-``def`` endpoint's session kept its connection while FastAPI waited for a thread to serialise
+the answer; with the threads all waiting for connections, nothing moved (service/routing.py).  Here
+80 authenticated requests, half of them on a session, run at once against the live server (more
+than the pool holds) and every one must answer 200.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ PATHS = [
     "/collections/roads/items?limit=100&bbox=113.10,27.80,113.16,27.86",
     "/collections/districts/tiles/WebMercatorQuad/10/429/833",
     "/projects?limit=20",
+    "/projects?limit=5",
 ]
 
 
