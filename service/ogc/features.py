@@ -58,7 +58,7 @@ def feature_text_sql(collection: Collection, crs: CrsInfo, properties: list[str]
 
 @dataclass
 class Page:
-    features_json: str  # the comma-joined features, without brackets
+    features_json: bytes  # the comma-joined features, without brackets, UTF-8 as PostgreSQL sent them
     returned: int
     has_more: bool
     number_matched: int | None
@@ -112,7 +112,8 @@ def page_sql(collection: Collection, query: ItemsQuery, *, with_count: bool = Fa
         count = "NULL::bigint"
     sql = (
         f"WITH {pick} SELECT {count}, count(*), "
-        f"COALESCE(string_agg(f, ',' ORDER BY n) FILTER (WHERE n <= {limit}), '') FROM ("
+        # bytea: the features reach the response as the bytes PostgreSQL built, never decoded and re-encoded
+        f"convert_to(COALESCE(string_agg(f, ',' ORDER BY n) FILTER (WHERE n <= {limit}), ''), 'UTF8') FROM ("
         f"SELECT p.n, {feature} AS f FROM p JOIN {collection.source_sql} ON t.id = p.id) r"
     )
     return sql, where, params.values
@@ -144,7 +145,7 @@ def read_page(engine: Engine, collection: Collection, query: ItemsQuery) -> Page
         matched, is_estimate = _exact_count(engine, collection, where, params), False
     else:
         matched, is_estimate = max(estimate, offset + returned + int(has_more)), True
-    return Page(features_json, returned, has_more, matched, is_estimate)
+    return Page(bytes(features_json), returned, has_more, matched, is_estimate)
 
 
 def read_feature(engine: Engine, collection: Collection, feature_id: str, crs: CrsInfo) -> str:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-BATCH_ROWS = 20_000
+BATCH_ROWS = 5_000  # rows per Arrow batch: the writer's memory beyond GDAL's own is one batch
 INTEGER_KINDS = ("int2", "int4", "int8")
 FLOAT_KINDS = ("float4", "float8", "numeric")
 

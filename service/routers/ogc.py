@@ -95,13 +95,13 @@ def items(request: Request, collectionId: str) -> Response:
     if html:
         page = read_page(engine, collection, query)
         head = _page_head(request, collection, query, page)
-        features = json.loads(f"[{page.features_json}]")
+        features = json.loads(b"[" + page.features_json + b"]")
         return _html(request, "items.html", collection=collection, head=head, features=features, query=query)
 
     def build() -> Built:
         page = read_page(engine, collection, query)
         head = json.dumps(_page_head(request, collection, query, page), ensure_ascii=False)
-        body = b"".join((head[:-1].encode(), b',"features":[', page.features_json.encode(), b"]}"))
+        body = b"".join((head[:-1].encode(), b',"features":[', page.features_json, b"]}"))
         return Built(body, GEOJSON, content_crs_header(query.crs))
 
     version = data_version.current(engine)  # before the data: see service/data_version.py
