@@ -303,7 +303,10 @@ def _raw_sql(url: str, bbox: str) -> tuple[Callable[[], object], Callable[[], ob
     bare_sql, _, params = page_sql(roads, query)
     counted_sql, _, _ = page_sql(roads, query, with_count=True)
     conn = psycopg.connect(url, autocommit=True)
-    return (lambda: conn.execute(bare_sql, params).fetchone()), (lambda: conn.execute(counted_sql, params).fetchone())
+    return (
+        lambda: conn.execute(bare_sql, params, binary=True).fetchone(),
+        lambda: conn.execute(counted_sql, params, binary=True).fetchone(),
+    )
 
 
 class _ChildPeak(threading.Thread):

@@ -14,7 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
+import psycopg
+from sqlalchemy import Engine, exc
 
 from service.errors import Problem
 from service.ogc.crs import CrsInfo, output_geometry_sql
@@ -133,7 +134,16 @@ def read_page(engine: Engine, collection: Collection, query: ItemsQuery) -> Page
         estimate = _estimate(conn, collection, where, params)
         cheap = estimate < get_settings().ogc_exact_count_below
         sql, _, params = page_sql(collection, query, with_count=cheap and estimate > limit)
-        counted, fetched, features_json = conn.exec_driver_sql(sql, params).one()
+        # binary results: the features' bytea arrives as it is, not hex-escaped (twice the size) and decoded
+        try:
+            with conn.connection.driver_connection.cursor(binary=True) as cursor:
+                cursor.execute(sql, params)
+                counted, fetched, features_json = cursor.fetchone()
+        except psycopg.Error as error:  # as SQLAlchemy would raise it, so the problem handlers apply
+            lost = conn.connection.driver_connection.closed
+            if lost:
+                conn.invalidate(error)
+            raise exc.DBAPIError.instance(sql, params, error, psycopg.Error, connection_invalidated=lost) from error
     fetched = int(fetched)
     returned = min(fetched, limit)
     has_more = fetched > limit
