@@ -4,7 +4,7 @@ Riding out a database restart, with no restart of xiangmap: a connection that sa
 for more than a few seconds is pinged on checkout and replaced when dead; a connection that fails
 in use is recognised as a disconnect, and SQLAlchemy then replaces every connection of the pool
 made before it.  Busy connections are not pinged: a ping on every checkout was two extra round
-trips per request under load (docs/decisions/0083-responses-cached-by-data-version.md).
+trips per request under load (docs/decisions/0084-threads-and-pool.md).
 """
 
 from __future__ import annotations

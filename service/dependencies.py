@@ -23,13 +23,13 @@ from service.settings import get_settings
 async def get_session() -> AsyncIterator[Session]:
     """One session per request; routers commit explicitly, anything uncommitted is rolled back.
 
-    Routes declare it with ``scope="function"``, so the session is closed as soon as the endpoint
-    returns, before the response is serialised.  A connection must never be held while the request
-    waits for one of the endpoints' threads: with the threads all waiting for a pooled connection
-    and the connections all held by requests waiting for a thread, everything stood still until the
-    pool timeout (found with 80 concurrent requests and 4 threads; tests/trust/test_pool_under_load.py).
-    For the same reason the close, which may need a round trip, runs on the event loop's executor,
-    not on the endpoints' threads.  Making the session does no I/O.
+    A connection must never be held while the request waits for one of the endpoints' threads: with
+    the threads all waiting for a pooled connection and the connections all held by requests waiting
+    for a thread, everything stood still until the pool timeout (80 concurrent requests, 4 threads;
+    tests/trust/test_pool_under_load.py).  So a plain-``def`` endpoint's session is closed in its own
+    thread by ``service.routing.SessionReleasingRoute``; what is left here, for ``async`` endpoints,
+    closes on the event loop's executor, never on the endpoints' threads.  Routes declare it with
+    ``scope="function"`` so that happens before the response is sent.  Making the session does no I/O.
     """
     session = new_session()
     try:
