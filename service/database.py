@@ -10,7 +10,7 @@ trips per request under load (docs/decisions/0084-threads-and-pool.md).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -90,6 +90,24 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def driver_errors(
+    sql: str, params: dict[str, Any] | None, connection: Any, on_lost: Callable[[BaseException], None]
+) -> Iterator[None]:
+    """Re-raise the driver's errors as SQLAlchemy's, for code that uses the psycopg connection itself.
+
+    The 503 and 400 problem handlers know SQLAlchemy's errors; ``on_lost`` drops what a connection
+    found closed or broken leaves behind, as Core does for its own statements.
+    """
+    try:
+        yield
+    except psycopg.Error as error:
+        lost = bool(connection.closed or connection.broken)
+        if lost:
+            on_lost(error)
+        raise exc.DBAPIError.instance(sql, params, error, psycopg.Error, connection_invalidated=lost) from error
+
+
 def read_one(sql: str, params: dict[str, Any] | None = None, engine: Engine | None = None) -> tuple[Any, ...] | None:
     """One row of a one-statement read, on a pooled connection in autocommit, past SQLAlchemy's execution layer.
 
@@ -103,19 +121,19 @@ def read_one(sql: str, params: dict[str, Any] | None = None, engine: Engine | No
     except psycopg.Error as error:  # the pool could not connect: the database is down
         raise exc.OperationalError(sql, params, error) from error
     connection = proxied.driver_connection
+
+    def renew_pool(error: BaseException) -> None:
+        proxied.invalidate(error)
+        engine.dispose(close=False)  # every pooled connection predates the loss: open new ones
+
     try:
-        connection.autocommit = True
-        try:
-            return connection.execute(sql, params).fetchone()
-        finally:
-            if not connection.closed:
-                connection.autocommit = False
-    except psycopg.Error as error:
-        lost = connection.closed or connection.broken
-        if lost:
-            proxied.invalidate(error)
-            engine.dispose(close=False)  # every pooled connection predates the loss: open new ones
-        raise exc.DBAPIError.instance(sql, params, error, psycopg.Error, connection_invalidated=lost) from error
+        with driver_errors(sql, params, connection, renew_pool):
+            connection.autocommit = True
+            try:
+                return connection.execute(sql, params).fetchone()
+            finally:
+                if not connection.closed:
+                    connection.autocommit = False
     finally:
         proxied.close()
 

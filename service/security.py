@@ -11,7 +11,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -30,13 +29,6 @@ class Principal:
 
     def has(self, *roles: str) -> bool:
         return self.role == "admin" or (self.role is not None and self.role in roles)
-
-
-class Row(NamedTuple):
-    name: str
-    role: str
-    revoked_at: datetime | None
-    expires_at: datetime | None
 
 
 def hash_token(token: str) -> str:
@@ -88,9 +80,9 @@ def principal_for_token(token: str, engine: Engine | None = None) -> Principal |
     found = read_one(TOKEN_SQL, {"hash": hash_token(token)}, engine=engine)
     if found is None:
         return None
-    row = Row(*found)
-    if row.revoked_at is not None:
+    name, role, revoked_at, expires_at = found
+    if revoked_at is not None:
         return None
-    if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
+    if expires_at is not None and expires_at <= datetime.now(UTC):
         return None
-    return Principal(row.name, row.role)
+    return Principal(name, role)

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     public_url: str | None = None
     db_connect_timeout_s: int = 3
     # sync endpoints run on this many threads per worker process; each may hold one pooled connection,
-    # so the pool is kept this large and never opens and closes connections under load (decision 0083)
+    # so the pool is kept larger and never opens and closes connections under load (decision 0084)
     worker_threads: int = 4
     db_pool_size: int | None = None  # default: worker_threads + 8
     db_statement_timeout_ms: int = 30_000

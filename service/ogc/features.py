@@ -14,9 +14,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-from sqlalchemy import Engine, exc
+from sqlalchemy import Engine
 
+from service.database import driver_errors
 from service.errors import Problem
 from service.ogc.crs import CrsInfo, output_geometry_sql
 from service.ogc.query import ItemsQuery, order_sql, order_terms, where_sql
@@ -135,15 +135,10 @@ def read_page(engine: Engine, collection: Collection, query: ItemsQuery) -> Page
         cheap = estimate < get_settings().ogc_exact_count_below
         sql, _, params = page_sql(collection, query, with_count=cheap and estimate > limit)
         # binary results: the features' bytea arrives as it is, not hex-escaped (twice the size) and decoded
-        try:
-            with conn.connection.driver_connection.cursor(binary=True) as cursor:
-                cursor.execute(sql, params)
-                counted, fetched, features_json = cursor.fetchone()
-        except psycopg.Error as error:  # as SQLAlchemy would raise it, so the problem handlers apply
-            lost = conn.connection.driver_connection.closed
-            if lost:
-                conn.invalidate(error)
-            raise exc.DBAPIError.instance(sql, params, error, psycopg.Error, connection_invalidated=lost) from error
+        driver = conn.connection.driver_connection
+        with driver_errors(sql, params, driver, conn.invalidate), driver.cursor(binary=True) as cursor:
+            cursor.execute(sql, params)
+            counted, fetched, features_json = cursor.fetchone()
     fetched = int(fetched)
     returned = min(fetched, limit)
     has_more = fetched > limit
