@@ -44,7 +44,7 @@ SHAPEFILE_SIDECARS = {".shx": "the index of the shapes", ".dbf": "the attribute 
 
 # an absolute path of two or more parts (GDAL and the OS name the files they opened: never show the
 # server's temporary folders to a client)
-_SERVER_PATH = re.compile(r"(?<!/)(?:/vsi[a-z0-9_]+/?)?(?:/[^\s'\"/:,;()\[\]]+){2,}/?")
+_SERVER_PATH = re.compile(r"(?<![/.\w])(?:/vsi[a-z0-9_]+/?)?(?:/[^\s'\"/:,;()\[\]]+){2,}/?")
 
 
 def scrub_paths(text: str) -> str:
@@ -428,8 +428,11 @@ def _plain_path(dataset: str, name: str) -> None:
         raise UnsafeUpload(400, f"{name}: only plain files are read, not {dataset.split(':')[0]}: paths", "unsafe_path")
 
 
-def check_driver(dataset: str, name: str) -> str:
-    """The GDAL driver that opens ``dataset`` must be the one its format calls for; returns it."""
+def check_driver(dataset: str, name: str) -> str | None:
+    """The GDAL driver that opens ``dataset`` must be the one its format calls for; returns it.
+
+    A file no driver opens is left to the reader, which says why in its own words (None).
+    """
     import pyogrio
 
     harden_gdal()
@@ -438,8 +441,8 @@ def check_driver(dataset: str, name: str) -> str:
     claimed, drivers = FORMATS.get(suffix, (suffix, ()))
     try:
         driver = str(pyogrio.read_info(dataset)["driver"])
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise UnsafeUpload(422, f"{name} cannot be read as a {claimed} file: {exc}", "unreadable") from None
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return None
     if drivers and driver not in drivers:
         raise _format_mismatch(name, claimed, f"read by GDAL's {driver} driver")
     return driver
