@@ -102,7 +102,7 @@ def _decode_all(frame: gpd.GeoDataFrame, codec: str) -> tuple[gpd.GeoDataFrame, 
     decoded = frame.rename(columns=columns)
     for original, column in columns.items():
         values = frame[original]
-        if values.dtype != object:
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
             continue
         out = []
         for index, value in enumerate(values):
