@@ -428,6 +428,11 @@ def _plain_path(dataset: str, name: str) -> None:
         raise UnsafeUpload(400, f"{name}: only plain files are read, not {dataset.split(':')[0]}: paths", "unsafe_path")
 
 
+def _any_bytes(dataset: str) -> str | None:
+    """An encoding under which any bytes read, for formats whose text may be in any encoding (field names)."""
+    return "ISO-8859-1" if dataset.lower().endswith((".shp", ".csv")) else None
+
+
 def check_driver(dataset: str, name: str) -> str | None:
     """The GDAL driver that opens ``dataset`` must be the one its format calls for; returns it.
 
@@ -440,8 +445,8 @@ def check_driver(dataset: str, name: str) -> str | None:
     suffix = Path(dataset).suffix.lower()
     claimed, drivers = FORMATS.get(suffix, (suffix, ()))
     try:
-        driver = str(pyogrio.read_info(dataset)["driver"])
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        driver = str(pyogrio.read_info(dataset, encoding=_any_bytes(dataset))["driver"])
+    except Exception:  # pyogrio's errors for unreadable files vary; the reader reports them
         return None
     if drivers and driver not in drivers:
         raise _format_mismatch(name, claimed, f"read by GDAL's {driver} driver")
@@ -504,7 +509,14 @@ def count_vertices(dataset: str, layer: str | int | None, name: str, limits: Upl
 
     vertices = 0
     try:
-        with pyogrio.open_arrow(dataset, layer=layer, columns=[], batch_size=2_000, use_pyarrow=True) as opened:
+        with pyogrio.open_arrow(
+            dataset,
+            layer=layer,
+            columns=[],
+            batch_size=2_000,
+            use_pyarrow=True,
+            encoding="ISO-8859-1" if dataset.lower().endswith(".shp") else None,  # Arrow reads recode only these
+        ) as opened:
             meta, reader = opened
             column = meta.get("geometry_name") or "wkb_geometry"
             if column not in reader.schema.names:
@@ -522,6 +534,8 @@ def count_vertices(dataset: str, layer: str | int | None, name: str, limits: Upl
         raise UnsafeUpload(422, f"{name} cannot be read as a GIS file: {reason}", "unreadable") from None
     except pyogrio.errors.DataLayerError as exc:
         raise UnsafeUpload(422, f"{name} cannot be read: {str(exc).replace(dataset, name)}", "unreadable") from None
+    except (ValueError, IndexError, OSError, shapely.errors.GEOSException) as exc:  # a damaged file, not a 500
+        raise UnsafeUpload(422, f"{name} is damaged: {type(exc).__name__}: {exc}", "unreadable") from None
     return vertices
 
 
