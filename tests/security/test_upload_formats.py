@@ -38,7 +38,7 @@ def secret_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def vrt(source: str) -> bytes:
     return (
         '<OGRVRTDataSource><OGRVRTLayer name="sites">'
-        f"<SrcDataSource>{source}</SrcDataSource>"
+        f"<SrcDataSource>{source}</SrcDataSource><SrcLayer>secret</SrcLayer>"
         '<GeometryField encoding="WKT" field="WKT"/><LayerSRS>EPSG:4326</LayerSRS>'
         "</OGRVRTLayer></OGRVRTDataSource>"
     ).encode()
