@@ -375,7 +375,8 @@ SNIFF_BYTES = 64 * 1024
 def _format_mismatch(name: str, claimed: str, found: str) -> UnsafeUpload:
     return UnsafeUpload(
         422,
-        f"{name} is named as {claimed} but is {found}; only real {claimed} files are read under that name",
+        f"{name} cannot be read as {claimed}: it is named so but is {found}; "
+        f"only real {claimed} files are read under that name",
         "format_mismatch",
     )
 
