@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     max_zip_members: int = 100
     max_zip_ratio: int = 200  # uncompressed / compressed, per member over 1 MB
     max_file_vertices: int = 2_000_000  # all features of one uploaded layer file together
+    max_geometry_vertices: int = 100_000  # one geometry of an uploaded file: GDAL builds it whole (decision 0090)
 
     # planners: a project is delayed when percent lags elapsed time by this many points
     delay_threshold_pct: float = 20.0

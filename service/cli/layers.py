@@ -38,6 +38,12 @@ def load(
     ),
     source: str | None = typer.Option(None, help="Provenance to record on every feature (default: the file name)."),
     replace: bool = typer.Option(False, "--replace", help="Remove the layer's features that the file does not have."),
+    yes: bool = typer.Option(
+        False, "--yes", help="With --replace: remove them without asking (without it, a removing replace stops)."
+    ),
+    orphan_projects: bool = typer.Option(
+        False, "--orphan-projects", help="With --replace: also remove features that projects are located on."
+    ),
     key_field: str | None = typer.Option(None, help="Field holding the stable key (default: key, then name)."),
     mapping: list[str] = typer.Option([], "--map", help="Map a file field onto a column: FIELD=column (repeatable)."),
     encoding: str | None = typer.Option(None, help="Attribute encoding when the file does not say (e.g. GBK)."),
@@ -46,7 +52,7 @@ def load(
 ) -> None:
     """Load FILE into LAYER in one transaction: upsert by key, repair geometries, re-derive projects."""
     from service.database import get_engine
-    from service.domain.layer_load import load_layer_file
+    from service.domain.layer_load import CONFIRM_ANY, load_layer_file
 
     with Progress(
         TextColumn(f"[bold]{layer}[/]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
@@ -72,10 +78,16 @@ def load(
                     source=source,
                     replace=replace,
                     progress=progress,
+                    confirm_remove=CONFIRM_ANY if yes else None,
+                    orphan_projects=orphan_projects,
                 )
         except Problem as exc:
             bar.stop()
-            console.print(f"[red]✗ nothing loaded:[/] {exc.detail}")
+            detail = exc.detail
+            if exc.extra.get("fault") == "confirm_remove":
+                detail = detail.replace(f"Send confirm_remove={exc.extra['would_remove']}", "Add --yes")
+            detail = detail.replace("Send orphan_projects=true as well", "Add --orphan-projects")
+            console.print(f"[red]✗ nothing loaded:[/] {detail}")
             raise typer.Exit(2) from None
         except OperationalError as exc:
             bar.stop()

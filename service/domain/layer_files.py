@@ -7,7 +7,7 @@ says what it is: guessing would silently put features kilometres off.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,18 +17,23 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from service.domain.chinese_crs import to_wgs84_geometry
-from service.domain.upload_safety import UploadLimits, check_vertices, prepared
+from service.domain.crs_area import check_area_of_use, check_service_area
+from service.domain.upload_safety import UploadLimits, check_vertices, prepared, scrub_paths
 from service.errors import Problem
 
 CHINESE_CRS = {"gcj02": "GCJ-02 (AMap / Tencent)", "bd09": "BD-09 (Baidu)"}
 SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".fgb", ".gml", ".csv")
+# formats whose text may come in any encoding; the others are UTF-8 by definition
+DETECTED_ENCODINGS = (".shp", ".csv")
+LOSSLESS = "ISO-8859-1"  # every byte is one character: the file's bytes come back with .encode(LOSSLESS)
+CANDIDATES = ("UTF-8", "GB18030")  # GB18030 contains GBK and GB2312
 
 
 class LayerFileError(Problem):
     """The file cannot be used as it is; the detail says why and what to pass instead."""
 
     def __init__(self, detail: str, status: int = 422, **extra: object) -> None:
-        super().__init__(status, detail, **extra)
+        super().__init__(status, scrub_paths(detail), **extra)
 
 
 @dataclass
@@ -36,6 +41,8 @@ class LayerFile:
     frame: gpd.GeoDataFrame  # EPSG:4326, one row per feature in file order
     source_crs: str  # what the coordinates were in, as a person would say it
     sublayer: str | None
+    encoding: str | None = None  # of the attributes: given, from the .cpg, or detected
+    warnings: list[str] = field(default_factory=list)
 
 
 def _choose_sublayer(dataset: str, wanted: str | None, target_layer: str, name: str) -> str | None:
@@ -74,6 +81,61 @@ def _read_frame(dataset: str, sublayer: str | None, encoding: str | None, name: 
         raise LayerFileError(f"{name} cannot be read: {exc}") from exc
 
 
+def _needs_detection(dataset: str, encoding: str | None) -> bool:
+    """No encoding given, a format that does not fix one, and (a Shapefile) no .cpg saying which."""
+    path = Path(dataset)
+    if encoding or path.suffix.lower() not in DETECTED_ENCODINGS:
+        return False
+    return not any(p.suffix.lower() == ".cpg" and p.stem == path.stem for p in path.parent.iterdir())
+
+
+def _decode_all(frame: gpd.GeoDataFrame, codec: str) -> tuple[gpd.GeoDataFrame, tuple[int, str] | None]:
+    """The text (field names and values) decoded from its bytes with ``codec``, or the first (row, field) failing."""
+    columns = {}
+    for column in frame.columns:
+        if column == frame.geometry.name:
+            continue
+        try:
+            columns[column] = column.encode(LOSSLESS).decode(codec)
+        except UnicodeError:
+            return frame, (0, column)
+    decoded = frame.rename(columns=columns)
+    for original, column in columns.items():
+        values = frame[original]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        out = []
+        for index, value in enumerate(values):
+            if isinstance(value, str):
+                try:
+                    value = value.encode(LOSSLESS).decode(codec)
+                except UnicodeError:
+                    return frame, (index + 1, column)
+            out.append(value)
+        decoded[column] = pd.Series(out, index=frame.index, dtype=object)
+    return decoded, None
+
+
+def _detected(frame: gpd.GeoDataFrame, name: str) -> tuple[gpd.GeoDataFrame, str]:
+    """Strict UTF-8 first, then GB18030 (GBK); the text read as bytes, never guessed into mojibake."""
+    failures = []
+    for codec in CANDIDATES:
+        decoded, failed = _decode_all(frame, codec)
+        if failed is None:
+            return decoded, codec
+        failures.append(failed)
+    row, column = failures[-1]
+    where = f"the field name {column!r}" if row == 0 else f"row {row}, field {column!r}"
+    raise LayerFileError(
+        f"{name}: {where} is text in neither UTF-8 nor GB18030/GBK; send a .cpg with the Shapefile or pass "
+        "encoding (e.g. encoding=Big5)",
+        parameter="encoding",
+        fault="undecodable_text",
+        row=row or None,
+        field=column,
+    )
+
+
 def parse_crs(crs: str) -> CRS:
     try:
         return CRS.from_user_input(crs)
@@ -85,7 +147,19 @@ def parse_crs(crs: str) -> CRS:
         ) from exc
 
 
-def _to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, name: str) -> tuple[gpd.GeoDataFrame, str]:
+def _to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, name: str) -> tuple[gpd.GeoDataFrame, str, list[str]]:
+    """Reproject to EPSG:4326, then check the data lies where its CRS is used and where xiangmap serves."""
+    source_bounds = tuple(float(v) for v in frame.total_bounds)
+    source_crs = None if crs and crs.lower() in CHINESE_CRS else (parse_crs(crs) if crs else frame.crs)
+    wgs84, label = _reprojected(frame, crs, name)
+    lonlat = tuple(float(v) for v in wgs84.total_bounds)
+    if source_crs is not None:
+        check_area_of_use(source_bounds, source_crs, label, name, lonlat=lonlat)  # type: ignore[arg-type]
+    warnings = check_service_area(lonlat, label, name)  # type: ignore[arg-type]
+    return wgs84, label, warnings
+
+
+def _reprojected(frame: gpd.GeoDataFrame, crs: str | None, name: str) -> tuple[gpd.GeoDataFrame, str]:
     """Reproject to EPSG:4326; ``crs`` overrides what the file says (or says nothing)."""
     if crs and crs.lower() in CHINESE_CRS:
         if frame.crs is not None and not frame.crs.is_geographic:
@@ -148,10 +222,18 @@ def read_layer_file(
         dataset = str(unpacked)
         sublayer = _choose_sublayer(dataset, layer_name, target_layer, name)
         check_vertices(dataset, sublayer, name, limits or UploadLimits.local())
-        frame = _read_frame(dataset, sublayer, encoding, name)
+        detect = _needs_detection(dataset, encoding)
+        frame = _read_frame(dataset, sublayer, LOSSLESS if detect else encoding, name)
+        used = encoding
+        if detect and isinstance(frame, gpd.GeoDataFrame):
+            frame, used = _detected(frame, name)
+        elif used is None and dataset.lower().endswith(".shp"):
+            used = pyogrio.read_info(dataset, layer=sublayer).get("encoding")
     if not isinstance(frame, gpd.GeoDataFrame):
         raise LayerFileError(f"{name} has no geometry column (a CSV needs a column named WKT)")
     if len(frame) == 0:
         raise LayerFileError(f"{name} holds no features")
-    frame, source_crs = _to_wgs84(frame, crs, name)
-    return LayerFile(frame=frame.reset_index(drop=True), source_crs=source_crs, sublayer=sublayer)
+    frame, source_crs, warnings = _to_wgs84(frame, crs, name)
+    return LayerFile(
+        frame=frame.reset_index(drop=True), source_crs=source_crs, sublayer=sublayer, encoding=used, warnings=warnings
+    )

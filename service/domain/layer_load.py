@@ -52,6 +52,8 @@ class LoadReport:
     skipped_verified: list[str] = field(default_factory=list)
     changed_keys: list[str] = field(default_factory=list)
     load_id: int | None = None
+    encoding: str | None = None  # of the attributes: given, from the .cpg, or detected (UTF-8 / GB18030)
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         return (
@@ -126,6 +128,61 @@ def _geometry_error(layer: str, check: dict[str, Any]) -> str | None:
     return None
 
 
+SHOWN_KEYS = 50  # keys and projects named in a refused replace
+CONFIRM_ANY = "any"  # confirm_remove value of `xiangmap layers load --replace --yes`
+
+PROJECTS_ON_KEYS = text(
+    """
+    SELECT DISTINCT p.id, p.title FROM project_locations pl JOIN projects p ON p.id = pl.project_id
+    WHERE pl.layer = :layer AND pl.feature_key = ANY(:keys) AND NOT (pl.method = 'manual' AND pl.geom IS NOT NULL)
+    ORDER BY p.id
+    """
+)
+
+
+def check_removal(
+    conn: Connection | Session,
+    layer: str,
+    gone: list[str],
+    confirm_remove: int | str | None,
+    orphan_projects: bool,
+) -> None:
+    """409 unless the caller confirmed how many features a replace removes, and that projects lose geometry."""
+    projects = [{"id": r.id, "title": r.title} for r in conn.execute(PROJECTS_ON_KEYS, {"layer": layer, "keys": gone})]
+    shown = {
+        "would_remove": len(gone),
+        "keys": gone[:SHOWN_KEYS],
+        "projects": projects[:SHOWN_KEYS],
+        "projects_affected": len(projects),
+    }
+    confirmed = confirm_remove == CONFIRM_ANY or (
+        confirm_remove is not None and str(confirm_remove).strip() == str(len(gone))
+    )
+    if not confirmed:
+        sent = "" if confirm_remove is None else f" (confirm_remove={confirm_remove} was sent)"
+        raise Problem(
+            409,
+            f"replace would remove {len(gone)} features of {layer} that the file does not have "
+            f"({', '.join(gone[:10])}{' ...' if len(gone) > 10 else ''}){sent}; nothing was changed. "
+            f"Send confirm_remove={len(gone)} to remove them"
+            + (f" ({len(projects)} projects are located on them: see projects)" if projects else ""),
+            parameter="confirm_remove",
+            fault="confirm_remove",
+            **shown,
+        )
+    if projects and not orphan_projects:
+        names = ", ".join(f"#{p['id']} {p['title']}" for p in projects[:10])
+        raise Problem(
+            409,
+            f"replace would remove features of {layer} that {len(projects)} projects are located on ({names}"
+            f"{' ...' if len(projects) > 10 else ''}); they would lose their geometry. Nothing was changed. "
+            "Send orphan_projects=true as well to remove them anyway",
+            parameter="orphan_projects",
+            fault="orphan_projects",
+            **shown,
+        )
+
+
 CHUNK = 500  # rows per geometry check: one round trip each, well inside the statement timeout
 
 
@@ -163,8 +220,16 @@ def upsert_rows(
     replace_keys: set[str] | None = None,
     protect_verified: bool = False,
     progress: Progress | None = None,
+    guard_removal: bool = False,
+    confirm_remove: int | str | None = None,
+    orphan_projects: bool = False,
 ) -> None:
-    """Write ``rows``; delete ``replace_keys`` not in the file; fill ``report``.  Raises RowError."""
+    """Write ``rows``; delete ``replace_keys`` not in the file; fill ``report``.  Raises RowError.
+
+    With ``guard_removal`` (a replace asked for by a person) the removal needs ``confirm_remove`` equal
+    to the number of features removed, and ``orphan_projects`` when projects are located on them; else
+    409 (the caller's rollback undoes the rows already written).
+    """
     checks = _checked_in_chunks(conn, layer, rows)
     existing = _existing(conn, layer)
     columns = layer_columns(layer)
@@ -201,6 +266,8 @@ def upsert_rows(
             progress(done, len(rows))
     if replace_keys:
         gone = sorted(replace_keys - {r.values["key"] for r in rows})
+        if gone and guard_removal:
+            check_removal(conn, layer, gone, confirm_remove, orphan_projects)
         if gone:
             keep_verified = " AND NOT verified" if protect_verified else ""
             deleted = conn.execute(
@@ -232,11 +299,15 @@ def load_layer_file(
     previous_keys: set[str] | None = None,
     sha256: str | None = None,
     limits: UploadLimits | None = None,
+    confirm_remove: int | str | None = None,
+    orphan_projects: bool = False,
 ) -> LoadReport:
     """Read, map, upsert, re-derive projects, record the load and audit it, all on ``conn``'s transaction.
 
-    ``replace`` deletes every feature the file does not have; ``previous_keys`` (bundled loads)
-    deletes only those of the previous bundled load that are gone.  The caller commits or rolls back.
+    ``replace`` deletes every feature the file does not have, once ``confirm_remove`` says how many
+    (and ``orphan_projects`` allows projects located on them to lose their geometry): otherwise 409
+    (``check_removal``).  ``previous_keys`` (bundled loads) deletes only those of the previous bundled
+    load that are gone.  The caller commits or rolls back.
     """
     if layer not in LAYER_MODELS:
         raise Problem(404, f"no layer {layer!r}; layers are {', '.join(LAYER_MODELS)}", parameter="layer")
@@ -245,7 +316,12 @@ def load_layer_file(
         path, layer, crs=crs, encoding=encoding, layer_name=layer_name, display_name=name, limits=limits
     )
     report = LoadReport(
-        layer=layer, file_name=name, file_sha256=sha256 or file_sha256(path), source_crs=read.source_crs
+        layer=layer,
+        file_name=name,
+        file_sha256=sha256 or file_sha256(path),
+        source_crs=read.source_crs,
+        encoding=read.encoding,
+        warnings=read.warnings,
     )
     rows = list(
         map_rows(layer, read.frame, mapping=mapping, key_field=key_field, default_source=source or f"file {name}")
@@ -255,7 +331,16 @@ def load_layer_file(
             row.values["source"] = source
     replace_keys = set(conn.execute(text(f"SELECT key FROM {layer}")).scalars()) if replace else previous_keys
     upsert_rows(
-        conn, layer, rows, report, replace_keys=replace_keys, protect_verified=kind == "bundled", progress=progress
+        conn,
+        layer,
+        rows,
+        report,
+        replace_keys=replace_keys,
+        protect_verified=kind == "bundled",
+        progress=progress,
+        guard_removal=replace,
+        confirm_remove=confirm_remove,
+        orphan_projects=orphan_projects,
     )
     report.rederived = rederive_project_geometries(conn, layer, report.changed_keys)
     report.load_id = record_load(

@@ -13,7 +13,7 @@ import math
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import shapely
@@ -22,7 +22,8 @@ from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 from service.domain.chinese_crs import outside_china, to_wgs84_geometry
-from service.domain.upload_safety import UploadLimits, check_vertices, prepared
+from service.domain.crs_area import check_area_of_use
+from service.domain.upload_safety import UploadLimits, check_vertices, prepared, scrub_paths
 from service.errors import Problem
 from service.settings import get_settings
 
@@ -215,29 +216,50 @@ def _check_suffix(filename: str) -> str:
     return suffix
 
 
-def geometry_from_upload(filename: str, data: bytes) -> tuple[BaseGeometry, str | None]:
+def _write_limited(data: bytes | BinaryIO, path: Path, filename: str) -> int:
+    """The upload on disk (GDAL reads paths), copied in chunks: never a second copy in memory."""
+    limit = get_settings().max_upload_mb * 1024 * 1024
+    if isinstance(data, bytes | bytearray):
+        if len(data) > limit:
+            raise Problem(413, f"file {filename!r} is larger than {get_settings().max_upload_mb} MB", parameter="file")
+        path.write_bytes(data)
+        return len(data)
+    written = 0
+    with path.open("wb") as out:
+        for chunk in iter(lambda: data.read(1 << 20), b""):
+            written += len(chunk)
+            if written > limit:
+                raise Problem(
+                    413, f"file {filename!r} is larger than {get_settings().max_upload_mb} MB", parameter="file"
+                )
+            out.write(chunk)
+    return written
+
+
+def geometry_from_upload(filename: str, data: bytes | BinaryIO) -> tuple[BaseGeometry, str | None]:
     """The union of the file's features and the CRS the file declares (None when it declares none).
 
     The file goes through the same guards as layer uploads (service.domain.upload_safety: zip bombs,
-    unsafe archive members, missing Shapefile sidecars, XML entities, vertex counts while reading)
-    before GDAL sees it, with the screening vertex limit applied while reading.
+    unsafe archive members, missing Shapefile sidecars, XML entities, the format the name claims and
+    the GDAL driver that opens it, vertex counts while reading) before GDAL sees it, with the
+    screening vertex limit applied while reading.  Only the geometries are read: a screening needs
+    no attributes, whatever their encoding.  ``data``: the bytes, or a file object streamed to disk.
     """
     import pyogrio
 
     suffix = _check_suffix(filename)
-    if not data:
-        raise Problem(422, f"file {filename!r} is empty (empty geometry)", parameter="file")
     limits = dataclasses.replace(UploadLimits.from_settings(), max_vertices=get_settings().max_vertices)
     with tempfile.TemporaryDirectory(prefix="xm-screen-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(data)
+        if not _write_limited(data, path, filename):
+            raise Problem(422, f"file {filename!r} is empty (empty geometry)", parameter="file")
         with prepared(path, filename, limits, preferred=(".shp", ".gpkg", ".kml", ".geojson")) as dataset:
             check_vertices(str(dataset), None, filename, limits)
             try:
-                frame = pyogrio.read_dataframe(dataset)
+                frame = pyogrio.read_dataframe(dataset, columns=[])
             except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-                reason = str(exc).replace(str(dataset), Path(filename).name)
-                raise Problem(400, f"file {filename!r}: GDAL cannot read it ({reason})", parameter="file") from exc
+                reason = scrub_paths(str(exc).replace(str(dataset), Path(filename).name))
+                raise Problem(400, f"file {filename!r}: GDAL cannot read it ({reason})", parameter="file") from None
     geoms = [g for g in frame.geometry if g is not None and not g.is_empty]
     if not geoms:
         raise Problem(422, f"file {filename!r} holds no geometry (empty geometry)", parameter="file")
@@ -384,7 +406,7 @@ def input_from_request(
     geometry: Any = None,
     wkt: str | None = None,
     crs: str | None = None,
-    upload: tuple[str, bytes] | None = None,
+    upload: tuple[str, bytes | BinaryIO] | None = None,
 ) -> ScreeningInput:
     """Exactly one of GeoJSON ``geometry``, ``wkt`` or an uploaded file."""
     given = [name for name, v in (("geometry", geometry), ("wkt", wkt), ("file", upload)) if v]
@@ -427,9 +449,13 @@ def understand_upload(geom: BaseGeometry, declared: str | None, crs: str | None,
         name = f"EPSG:{epsg}"
         if asked and asked != name:
             raise Problem(422, f"{where}: the file declares {name} but crs={asked} was sent", parameter="crs")
+        if not geom.is_empty:
+            check_axes_and_ranges(geom, name, where)  # the precise faults first (swapped, degrees as metres)
+            check_area_of_use(geom.bounds, declared_crs, name, where)  # then: where this CRS is used at all
         return understand(geom, name, f"upload:{filename}", where)
     if asked:
         raise Problem(422, f"{where}: the file declares {declared} but crs={asked} was sent", parameter="crs")
+    check_area_of_use(geom.bounds, declared_crs, declared, where)  # a .prj that lies converts without error
     # any other CRS the file declares authoritatively: convert with PROJ, then check as WGS84
     transformer = Transformer.from_crs(declared_crs, 4326, always_xy=True)
     wgs84 = shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))

@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -41,11 +42,48 @@ ARCHIVE_DATASETS = (".shp", ".gpkg", ".geojson", ".json", ".kml", ".fgb", ".gml"
 SHAPEFILE_SIDECARS = {".shx": "the index of the shapes", ".dbf": "the attribute table"}
 
 
+# an absolute path of two or more parts (GDAL and the OS name the files they opened: never show the
+# server's temporary folders to a client)
+_SERVER_PATH = re.compile(r"(?<![/.\w])(?:/vsi[a-z0-9_]+/?)?(?:/[^\s'\"/:,;()\[\]]+){2,}/?")
+
+
+def scrub_paths(text: str) -> str:
+    """``text`` with every server path replaced by its last part (the name the client sent, or a member's)."""
+    return _SERVER_PATH.sub(lambda m: PurePosixPath(m.group(0)).name or "(file)", text)
+
+
 class UnsafeUpload(Problem):
     """A file refused for what it is, not for what it says; ``fault`` names the kind for clients."""
 
     def __init__(self, status: int, detail: str, fault: str) -> None:
-        super().__init__(status, detail, parameter="file", fault=fault)
+        super().__init__(status, scrub_paths(detail), parameter="file", fault=fault)
+
+
+# ---------------------------------------------------------------- GDAL, opened for strangers' files
+
+# GDAL's VRT drivers open other files and URLs named inside the document (an OGR VRT under any
+# name loads /etc/passwd or fetches a URL): the server never needs them, so they are deregistered.
+SKIPPED_DRIVERS = ("VRT", "OGR_VRT")
+# the one /vsicurl/ file GDAL may open: none exists, so GDAL fetches nothing over the network
+NO_NETWORK = "/vsicurl/http://xiangmap.invalid/no-network-for-uploads"
+
+
+@lru_cache(maxsize=1)
+def harden_gdal() -> None:
+    """Deregister GDAL's VRT drivers and close /vsicurl/ in this process (idempotent, decision 0090).
+
+    GDAL applies ``GDAL_SKIP`` when drivers are registered; pyogrio registered them on import, so
+    registration runs again here (drivers already registered stay, the skipped ones are removed).
+    """
+    import pyogrio
+    from pyogrio._ogr import _register_drivers
+
+    skip = " ".join(dict.fromkeys([*(pyogrio.get_gdal_config_option("GDAL_SKIP") or "").split(), *SKIPPED_DRIVERS]))
+    pyogrio.set_gdal_config_options({"GDAL_SKIP": skip, "CPL_VSIL_CURL_ALLOWED_FILENAME": NO_NETWORK})
+    _register_drivers()
+    left = [d for d in SKIPPED_DRIVERS if d in pyogrio.list_drivers()]
+    if left:  # never serve uploads with a GDAL that still reads VRT
+        raise RuntimeError(f"GDAL drivers {left} could not be deregistered")
 
 
 @dataclass(frozen=True)
@@ -55,6 +93,7 @@ class UploadLimits:
     max_members: int
     max_ratio: int
     max_vertices: int
+    max_geometry_vertices: int = sys.maxsize  # one geometry: GDAL builds each whole in memory
 
     @classmethod
     def from_settings(cls) -> UploadLimits:
@@ -66,6 +105,7 @@ class UploadLimits:
             max_members=s.max_zip_members,
             max_ratio=s.max_zip_ratio,
             max_vertices=s.max_file_vertices,
+            max_geometry_vertices=s.max_geometry_vertices,
         )
 
     @classmethod
@@ -186,7 +226,7 @@ def check_shapefile_sidecars(shp: Path, name: str) -> None:
 
 
 class _TooManyVertices(Exception):
-    pass
+    """``args[0]``: True when one geometry (not the whole file) is over its limit."""
 
 
 class _CoordinateCounter(xml.sax.ContentHandler):
@@ -195,10 +235,14 @@ class _CoordinateCounter(xml.sax.ContentHandler):
     TUPLE_ELEMENTS = ("coordinates", "pos")
     NUMBER_ELEMENTS = ("posList",)
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, geometry_limit: int = sys.maxsize) -> None:
         super().__init__()
         self.limit = limit
+        self.geometry_limit = geometry_limit
+        self.root: str | None = None  # local name of the root element
+        self.namespaces: set[str] = set()  # namespaces the root element declares
         self.vertices = 0
+        self.in_element = 0  # vertices of the current coordinates / posList element
         self.numbers = 0  # posList numbers of the current element
         self.dimension = 2
         self.element: str | None = None
@@ -206,10 +250,14 @@ class _CoordinateCounter(xml.sax.ContentHandler):
 
     def startElement(self, name: str, attrs: xml.sax.xmlreader.AttributesImpl) -> None:
         local = name.rsplit(":", 1)[-1]
+        if self.root is None:
+            self.root = local
+            self.namespaces = {v for k, v in attrs.items() if k == "xmlns" or k.startswith("xmlns:")}
         if local in self.TUPLE_ELEMENTS or local in self.NUMBER_ELEMENTS:
             self.element = local
             self.in_token = False
             self.numbers = 0
+            self.in_element = 0
             dimension = attrs.get("srsDimension") or attrs.get("dimension") or "2"
             self.dimension = int(dimension) if dimension.isdigit() and int(dimension) > 0 else 2
 
@@ -217,6 +265,7 @@ class _CoordinateCounter(xml.sax.ContentHandler):
         if self.element is not None and name.rsplit(":", 1)[-1] == self.element:
             if self.element in self.NUMBER_ELEMENTS:
                 self.vertices += -(-self.numbers // self.dimension)
+                self.in_element = -(-self.numbers // self.dimension)
                 self._check()
             self.element = None
 
@@ -229,15 +278,19 @@ class _CoordinateCounter(xml.sax.ContentHandler):
         self.in_token = not content[-1].isspace()
         if self.element in self.NUMBER_ELEMENTS:
             self.numbers += tokens
-            if self.numbers // self.dimension > self.limit:
-                raise _TooManyVertices
+            self.in_element = self.numbers // self.dimension
+            if self.in_element > min(self.limit, self.geometry_limit):
+                raise _TooManyVertices(self.in_element > self.geometry_limit)
         else:
             self.vertices += tokens
+            self.in_element += tokens
             self._check()
 
     def _check(self) -> None:
+        if self.in_element > self.geometry_limit:
+            raise _TooManyVertices(True)
         if self.vertices > self.limit:
-            raise _TooManyVertices
+            raise _TooManyVertices(False)
 
 
 def _too_many_vertices(name: str, limit: int) -> UnsafeUpload:
@@ -248,10 +301,20 @@ def _too_many_vertices(name: str, limit: int) -> UnsafeUpload:
     )
 
 
+def _geometry_too_large(name: str, limit: int, which: int | None = None) -> UnsafeUpload:
+    where = f"geometry {which}" if which else "one geometry"
+    return UnsafeUpload(
+        413,
+        f"{name}: {where} has more than {limit} vertices (the limit for one geometry, XIANGMAP_MAX_GEOMETRY_VERTICES); "
+        "simplify it or split it into several features",
+        "too_many_vertices",
+    )
+
+
 def check_xml(path: Path, name: str, limits: UploadLimits) -> int:
     """Refuse DTDs, entities and external references; count coordinate tuples up to the limit."""
     parser = create_parser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    counter = _CoordinateCounter(limits.max_vertices)
+    counter = _CoordinateCounter(limits.max_vertices, limits.max_geometry_vertices)
     parser.setContentHandler(counter)
     parser.setFeature(xml.sax.handler.feature_external_ges, False)
     parser.setFeature(xml.sax.handler.feature_external_pes, False)
@@ -265,7 +328,9 @@ def check_xml(path: Path, name: str, limits: UploadLimits) -> int:
             "and they are refused because they can read local files or expand without bound",
             "xml_entities",
         ) from None
-    except _TooManyVertices:
+    except _TooManyVertices as exc:
+        if exc.args and exc.args[0]:
+            raise _geometry_too_large(name, limits.max_geometry_vertices) from None
         raise _too_many_vertices(name, limits.max_vertices) from None
     except xml.sax.SAXParseException as exc:
         raise UnsafeUpload(
@@ -274,31 +339,165 @@ def check_xml(path: Path, name: str, limits: UploadLimits) -> int:
             f"column {exc.getColumnNumber()}",
             "bad_xml",
         ) from None
+    _check_xml_root(counter, path, name)
     return counter.vertices
+
+
+def _check_xml_root(counter: _CoordinateCounter, path: Path, name: str) -> None:
+    """KML is a <kml> document, GML a document in the GML namespace: anything else is not what it claims."""
+    suffix = path.suffix.lower()
+    if suffix == ".kml" and (counter.root or "").lower() != "kml":
+        raise _format_mismatch(name, "KML", f"an XML document whose root element is <{counter.root}>, not <kml>")
+    if suffix == ".gml":
+        gml = any("opengis.net/gml" in ns for ns in counter.namespaces)
+        if not gml or counter.root == "OGRVRTDataSource":
+            raise _format_mismatch(
+                name, "GML", f"an XML document <{counter.root}> that does not declare the GML namespace"
+            )
+
+
+# ---------------------------------------------------------------- what a file really is
+
+FORMATS = {  # suffix → (format name, the GDAL drivers that may open it)
+    ".geojson": ("GeoJSON", ("GeoJSON",)),
+    ".json": ("GeoJSON", ("GeoJSON",)),
+    ".kml": ("KML", ("LIBKML", "KML")),
+    ".gml": ("GML", ("GML",)),
+    ".gpkg": ("GeoPackage", ("GPKG",)),
+    ".fgb": ("FlatGeobuf", ("FlatGeobuf",)),
+    ".csv": ("CSV", ("CSV",)),
+    ".shp": ("Shapefile", ("ESRI Shapefile",)),
+}
+GPKG_APPLICATION_IDS = (b"GPKG", b"GP10", b"GP11")
+SNIFF_BYTES = 64 * 1024
+
+
+def _format_mismatch(name: str, claimed: str, found: str) -> UnsafeUpload:
+    return UnsafeUpload(
+        422,
+        f"{name} cannot be read as {claimed}: it is named so but is {found}; "
+        f"only real {claimed} files are read under that name",
+        "format_mismatch",
+    )
+
+
+def _describe(head: bytes) -> str:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if b"OGRVRTDataSource" in head:
+        return "a GDAL VRT document (which would make GDAL open other files or URLs)"
+    if text.startswith(b"<"):
+        return "an XML document"
+    if text.startswith(b"SQLite format 3"):
+        return "an SQLite database without the GeoPackage application id"
+    if text.startswith((b"{", b"[")):
+        return "JSON"
+    if b"\0" in head:
+        return "a binary file of another kind"
+    return "text of another kind"
+
+
+def check_content(path: Path, name: str) -> None:
+    """The first bytes must be those of the format the name claims, before GDAL guesses a driver."""
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        return
+    claimed = FORMATS[suffix][0]
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if b"OGRVRTDataSource" in head[:4096]:
+        raise _format_mismatch(name, claimed, _describe(head))
+    if suffix in GEOJSON_SUFFIXES:
+        ok = text.startswith(b"{")
+    elif suffix in XML_SUFFIXES:
+        ok = text.startswith(b"<")  # the root element is checked by the XML parser (check_xml)
+    elif suffix == ".gpkg":
+        ok = head.startswith(b"SQLite format 3\0") and head[68:72] in GPKG_APPLICATION_IDS
+    elif suffix == ".fgb":
+        ok = head[:3] == b"fgb" and head[4:7] == b"fgb"
+    elif suffix == ".shp":
+        ok = len(head) >= 100 and int.from_bytes(head[:4], "big") == 9994
+    else:  # CSV: plain text, not markup
+        ok = b"\0" not in head and not text.startswith(b"<")
+    if not ok:
+        raise _format_mismatch(name, claimed, _describe(head))
+
+
+def _plain_path(dataset: str, name: str) -> None:
+    """GDAL reads only a plain local path: no /vsi... file system, no DRIVER:path prefix."""
+    if dataset.startswith("/vsi") or re.match(r"^[A-Za-z][A-Za-z0-9_]+:", dataset) or not dataset.startswith("/"):
+        raise UnsafeUpload(400, f"{name}: only plain files are read, not {dataset.split(':')[0]}: paths", "unsafe_path")
+
+
+def _any_bytes(dataset: str) -> str | None:
+    """An encoding under which any bytes read, for formats whose text may be in any encoding (field names)."""
+    return "ISO-8859-1" if dataset.lower().endswith((".shp", ".csv")) else None
+
+
+def check_driver(dataset: str, name: str) -> str | None:
+    """The GDAL driver that opens ``dataset`` must be the one its format calls for; returns it.
+
+    A file no driver opens is left to the reader, which says why in its own words (None).
+    """
+    import pyogrio
+
+    harden_gdal()
+    _plain_path(dataset, name)
+    suffix = Path(dataset).suffix.lower()
+    claimed, drivers = FORMATS.get(suffix, (suffix, ()))
+    try:
+        driver = str(pyogrio.read_info(dataset, encoding=_any_bytes(dataset))["driver"])
+    except Exception:  # pyogrio's errors for unreadable files vary; the reader reports them
+        return None
+    if drivers and driver not in drivers:
+        raise _format_mismatch(name, claimed, f"read by GDAL's {driver} driver")
+    return driver
 
 
 # ---------------------------------------------------------------- GeoJSON
 
-# a position is an array whose first element is a number: "[113.1, 27.8]"
-_POSITION = re.compile(rb"\[\s*[-+0-9]")
+# a position is an array whose first element is a number: "[113.1, 27.8]"; each geometry has its own
+# "coordinates" member, so the positions between two of them belong to one geometry
+_TOKEN = re.compile(rb'\[\s*[-+0-9]|"coordinates"')
 _OPEN_AT_END = re.compile(rb"\[\s*\Z")
+_KEEP = len(b'"coordinates"')  # bytes kept for the next chunk, so no token is cut in two
 
 
 def check_geojson(path: Path, name: str, limits: UploadLimits) -> int:
-    """Count positions in the byte stream, stopping at the limit, before any JSON parser builds objects.
+    """Count positions in the byte stream, stopping at a limit, before any JSON parser builds objects.
 
-    The count is an upper bound (a numeric array among the properties counts as one position), so a
-    file is never let through with more vertices than the limit.
+    Two limits: all positions of the file, and the positions of one geometry (GDAL builds a geometry
+    whole, about 300 bytes a vertex, so one huge line costs hundreds of megabytes before anything can
+    refuse it).  The counts are upper bounds (a numeric array among the properties counts as one
+    position), so a file is never let through with more vertices than the limits.
     """
-    vertices = 0
+    vertices = geometry = geometries = 0
     carry = b""
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
+        chunk = handle.read(CHUNK)
+        while chunk:
+            following = handle.read(CHUNK)
             data = carry + chunk
-            vertices += len(_POSITION.findall(data))
+            cut = len(data) if not following else len(data) - _KEEP
+            if following:
+                open_end = _OPEN_AT_END.search(data)
+                if open_end and open_end.start() < cut:
+                    cut = open_end.start()
+            for token in _TOKEN.finditer(data, 0, len(data)):
+                if token.start() >= cut:
+                    break
+                if token.group(0) == b'"coordinates"':
+                    geometry = 0
+                    geometries += 1
+                    continue
+                vertices += 1
+                geometry += 1
+                if geometry > limits.max_geometry_vertices:
+                    raise _geometry_too_large(name, limits.max_geometry_vertices, geometries or None)
             if vertices > limits.max_vertices:
                 raise _too_many_vertices(name, limits.max_vertices)
-            carry = b"[" if _OPEN_AT_END.search(data) else b""
+            carry = data[cut:]
+            chunk = following
     return vertices
 
 
@@ -311,14 +510,24 @@ def count_vertices(dataset: str, layer: str | int | None, name: str, limits: Upl
 
     vertices = 0
     try:
-        with pyogrio.open_arrow(dataset, layer=layer, columns=[], batch_size=2_000, use_pyarrow=True) as opened:
+        with pyogrio.open_arrow(
+            dataset,
+            layer=layer,
+            columns=[],
+            batch_size=2_000,
+            use_pyarrow=True,
+            encoding="ISO-8859-1" if dataset.lower().endswith(".shp") else None,  # Arrow reads recode only these
+        ) as opened:
             meta, reader = opened
             column = meta.get("geometry_name") or "wkb_geometry"
             if column not in reader.schema.names:
                 return 0  # no geometry at all: the reader says so in its own words
             for batch in reader:
                 wkb = np.asarray(batch.column(column).to_numpy(zero_copy_only=False), dtype=object)
-                vertices += int(shapely.get_num_coordinates(shapely.from_wkb(wkb)).sum())
+                counts = shapely.get_num_coordinates(shapely.from_wkb(wkb))
+                if len(counts) and int(counts.max()) > limits.max_geometry_vertices:
+                    raise _geometry_too_large(name, limits.max_geometry_vertices)
+                vertices += int(counts.sum())
                 if vertices > limits.max_vertices:
                     raise _too_many_vertices(name, limits.max_vertices)
     except pyogrio.errors.DataSourceError as exc:
@@ -326,12 +535,15 @@ def count_vertices(dataset: str, layer: str | int | None, name: str, limits: Upl
         raise UnsafeUpload(422, f"{name} cannot be read as a GIS file: {reason}", "unreadable") from None
     except pyogrio.errors.DataLayerError as exc:
         raise UnsafeUpload(422, f"{name} cannot be read: {str(exc).replace(dataset, name)}", "unreadable") from None
+    except (ValueError, IndexError, OSError, shapely.errors.GEOSException) as exc:  # a damaged file, not a 500
+        raise UnsafeUpload(422, f"{name} is damaged: {type(exc).__name__}: {exc}", "unreadable") from None
     return vertices
 
 
 def check_vertices(dataset: str, layer: str | int | None, name: str, limits: UploadLimits) -> None:
     """The vertex limit for formats that ``prepared`` did not already count in the byte stream."""
-    if limits.max_vertices == sys.maxsize or dataset.lower().endswith(XML_SUFFIXES + GEOJSON_SUFFIXES):
+    unlimited = limits.max_vertices == sys.maxsize and limits.max_geometry_vertices == sys.maxsize
+    if unlimited or dataset.lower().endswith(XML_SUFFIXES + GEOJSON_SUFFIXES):
         return
     count_vertices(dataset, layer, name, limits)
 
@@ -351,11 +563,14 @@ def _pick_dataset(files: list[Path], name: str, preferred: tuple[str, ...]) -> P
 def check_file(path: Path, name: str, limits: UploadLimits) -> None:
     """The checks that depend on the kind of file (after any unzipping)."""
     suffix = path.suffix.lower()
+    check_content(path, name)
     if suffix == ".shp":
         check_shapefile_sidecars(path, name)
     elif suffix in XML_SUFFIXES:
         check_xml(path, name, limits)
-    elif suffix in GEOJSON_SUFFIXES and limits.max_vertices != sys.maxsize:
+    elif suffix in GEOJSON_SUFFIXES and (
+        limits.max_vertices != sys.maxsize or limits.max_geometry_vertices != sys.maxsize
+    ):
         check_geojson(path, name, limits)
 
 
@@ -367,12 +582,20 @@ def prepared(
     *,
     preferred: tuple[str, ...] = ARCHIVE_DATASETS,
 ) -> Iterator[Path]:
-    """The checked file to hand to GDAL: archives are extracted safely into a folder removed afterwards."""
+    """The checked file to hand to GDAL: archives are extracted safely into a folder removed afterwards.
+
+    The file is what its name says (its first bytes, then the GDAL driver that opens it), GDAL's VRT
+    drivers are out of the process and /vsicurl/ is closed (``harden_gdal``).
+    """
+    harden_gdal()
+    path = path.resolve()
+    _plain_path(str(path), name)
     size = path.stat().st_size
     if size > limits.max_file_bytes:
         raise UnsafeUpload(413, f"{name} is larger than {limits.max_file_bytes // MB} MB", "too_large")
     if path.suffix.lower() not in ARCHIVE_SUFFIXES:
         check_file(path, name, limits)
+        check_driver(str(path), name)
         yield path
         return
     folder = Path(tempfile.mkdtemp(prefix="xiangmap-unzip-"))
@@ -380,6 +603,7 @@ def prepared(
         files = safe_extract(path, folder, name, limits)
         dataset = _pick_dataset(files, name, preferred)
         check_file(dataset, name, limits)
+        check_driver(str(dataset), name)
         yield dataset
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.dependencies import get_session, require_role
@@ -69,6 +70,22 @@ def _save(upload: UploadFile, folder: Path) -> Path:
     return path
 
 
+def _check_may_change(session: Session, layer_id: str, principal: Principal) -> None:
+    """Layers the catalogue marks protected (the zones screening relies on) change only by gis or admin."""
+    protected = session.execute(
+        text("SELECT protected FROM layer_catalogue WHERE id = :id"), {"id": layer_id}
+    ).scalar_one_or_none()
+    session.rollback()  # no transaction held while the file arrives
+    if protected and not principal.has("gis"):
+        raise Problem(
+            403,
+            f"layer {layer_id} is a protected zone that screening relies on (protected in the layer catalogue); "
+            f"only the gis role or an admin may change it, not role '{principal.role}'",
+            parameter="layer_id",
+            fault="protected_layer",
+        )
+
+
 @router.post(
     "/layers/{layer_id}/uploads",
     status_code=201,
@@ -79,16 +96,23 @@ def upload_layer(
     file: UploadFile = File(..., description="GeoJSON, GeoPackage, zipped Shapefile (with .cpg), KML ..."),
     crs: str | None = Form(None, description="EPSG:xxxx, gcj02 or bd09 when the file has no CRS or lies"),
     source: str | None = Form(None, description="provenance recorded on every feature"),
-    replace: bool = Form(False, description="remove features the file does not have"),
+    replace: bool = Form(False, description="remove features the file does not have (see confirm_remove)"),
+    confirm_remove: int | None = Form(
+        None, description="with replace: the number of features it removes (a replace without it answers 409 with it)"
+    ),
+    orphan_projects: bool = Form(
+        False, description="with replace: allow removing features that projects are located on (they lose geometry)"
+    ),
     key_field: str | None = Form(None, description="field holding the stable key"),
     mapping: str | None = Form(None, description='JSON object {"file field": "column"}'),
     encoding: str | None = Form(None, description="attribute encoding when the file does not say (GBK ...)"),
     layer_name: str | None = Form(None, description="layer of a multi-layer file"),
-    principal: Principal = Depends(require_role("editor")),
+    principal: Principal = Depends(require_role("editor", "gis")),
     session: Session = Depends(get_session, scope="function"),
 ) -> JSONResponse:
     if layer_id not in LAYER_MODELS:
         raise Problem(404, f"no layer {layer_id!r}; layers are {', '.join(LAYER_MODELS)}", parameter="layer_id")
+    _check_may_change(session, layer_id, principal)
     fields = _mapping(mapping)
     with tempfile.TemporaryDirectory(prefix="xiangmap-upload-") as folder:
         path = _save(file, Path(folder))
@@ -107,6 +131,8 @@ def upload_layer(
                 source=source,
                 replace=replace,
                 limits=UploadLimits.from_settings(),
+                confirm_remove=confirm_remove,
+                orphan_projects=orphan_projects,
             )
             session.commit()
         except BaseException:

@@ -105,7 +105,7 @@ async def _read_request(request: Request) -> tuple[dict[str, Any], tuple[str, by
             if hasattr(value, "read"):
                 if key != "file":
                     raise Problem(400, f"form field {key!r}: send the file as 'file'", parameter=key)
-                upload = (value.filename or "upload", await value.read())
+                upload = (value.filename or "upload", value.file)  # spooled to disk: streamed on, never read whole
             elif value != "":
                 fields[key] = value
         if isinstance(fields.get("geometry"), str):

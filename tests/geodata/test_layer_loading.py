@@ -23,6 +23,7 @@ from service.domain.chinese_crs import wgs84_to_bd09, wgs84_to_gcj02
 from service.domain.layer_files import LayerFileError
 from service.domain.layer_load import load_layer_file
 from service.domain.layer_mapping import RowError
+from service.errors import Problem
 
 STATION = (113.1517, 27.8381)  # 株洲火车站, WGS84
 PREFIX = "测试"
@@ -250,9 +251,13 @@ def test_unsupported_and_unreadable_files(conn: Connection, tmp_path: Path) -> N
 def test_replace_removes_features_the_file_does_not_have(conn: Connection, tmp_path: Path) -> None:
     path = tmp_path / "roads.geojson"
     roads_frame().to_file(path)
-    report = load(conn, "roads", path, replace=True)
+    with pytest.raises(Problem) as unconfirmed:  # a replace that removes says how many, and waits for that number
+        load(conn, "roads", path, replace=True)
+    assert unconfirmed.value.status == 409 and unconfirmed.value.extra["would_remove"] > 20
+    count = unconfirmed.value.extra["would_remove"]
+    report = load(conn, "roads", path, replace=True, confirm_remove=count, orphan_projects=True)
     names = set(conn.execute(text("SELECT name FROM roads")).scalars())
-    assert names == {f"{PREFIX}一路", f"{PREFIX}二路"} and report.deleted > 20
+    assert names == {f"{PREFIX}一路", f"{PREFIX}二路"} and report.deleted == count
 
 
 @pytest.fixture
