@@ -36,6 +36,7 @@ from service.errors import Problem
 from service.models import Project
 from service.routing import SessionReleasingRoute
 from service.security import Principal
+from service.settings import get_settings
 
 router = APIRouter(route_class=SessionReleasingRoute, tags=["screening"])
 inspector = require_role("inspector")
@@ -184,6 +185,16 @@ def post_batch(
     principal: Principal = Depends(inspector),
 ) -> dict[str, Any]:
     body = body or BatchRequest()
+    most = get_settings().screening_batch_max_ids
+    if body.project_ids is not None and len(body.project_ids) > most:
+        raise Problem(
+            413,
+            f"project_ids: {len(body.project_ids)} ids, at most {most} in one batch "
+            "(XIANGMAP_SCREENING_BATCH_MAX_IDS); send several batches, or leave project_ids out to screen "
+            "every project",
+            parameter="project_ids",
+            fault="too_many_ids",
+        )
     outcome = screen_projects(
         session, principal.name, body.date or today(), check_buffer(body.buffer_m), body.project_ids
     )
