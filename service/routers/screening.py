@@ -32,8 +32,9 @@ from service.domain.screening_input import SUPPORTED_CRS, input_from_request
 from service.domain.screening_records import list_screenings, public_answer, recheck, record, stored
 from service.domain.screening_rules import VERDICTS, load_rules
 from service.domain.signed_links import sign, verify
-from service.errors import Problem
+from service.errors import RATE_LIMITED_RESPONSES, Problem
 from service.models import Project
+from service.rate_limits import rate_limited
 from service.routing import SessionReleasingRoute
 from service.security import Principal
 from service.settings import get_settings
@@ -156,7 +157,13 @@ def _with_share_link(answer: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-@router.post("/screening", openapi_extra=_MULTIPART_DOC, summary="Screen a site against the protected zones")
+@router.post(
+    "/screening",
+    openapi_extra=_MULTIPART_DOC,
+    summary="Screen a site against the protected zones",
+    dependencies=[rate_limited("screening")],
+    responses=RATE_LIMITED_RESPONSES,
+)
 async def post_screening(
     request: Request,
     session: Session = Depends(get_session, scope="function"),
@@ -178,7 +185,13 @@ def get_rules(principal: Principal = Depends(inspector)) -> dict[str, Any]:
     }
 
 
-@router.post("/screening/batch", status_code=201, summary="Screen every project (or the listed ones)")
+@router.post(
+    "/screening/batch",
+    status_code=201,
+    summary="Screen every project (or the listed ones)",
+    dependencies=[rate_limited("screening")],
+    responses=RATE_LIMITED_RESPONSES,
+)
 def post_batch(
     body: BatchRequest | None = None,
     session: Session = Depends(get_session, scope="function"),
@@ -287,7 +300,12 @@ def get_screening_report(
     return render_batch([row], fmt, title=f"筛查记录 #{row.id}")
 
 
-@router.get("/projects/{project_id}/screening", summary="Screen a stored project (recorded)")
+@router.get(
+    "/projects/{project_id}/screening",
+    summary="Screen a stored project (recorded)",
+    dependencies=[rate_limited("screening")],
+    responses=RATE_LIMITED_RESPONSES,
+)
 def get_project_screening(
     project_id: int,
     date: dt.date | None = None,
