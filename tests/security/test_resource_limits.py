@@ -18,7 +18,6 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from service.ogc.cql import FilterLimits, parse_filter
 from service.settings import Settings
 
 PROBLEM = "application/problem+json"
@@ -114,6 +113,7 @@ def test_deep_nesting_is_400_before_and_after_parsing(app: FastAPI, path: str) -
 
 def test_a_parser_out_of_stack_is_400() -> None:
     from service.errors import Problem
+    from service.ogc.cql import FilterLimits, parse_filter
 
     unbounded = FilterLimits(max_chars=10**7, max_nodes=10**7, max_depth=10**7)
     nested = '{"op":"not","args":[' * 5000 + '{"op":"=","args":[{"property":"id"},1]}' + "]}" * 5000
