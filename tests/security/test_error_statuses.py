@@ -32,15 +32,6 @@ def _problem(response: Any, status: int) -> dict[str, Any]:
     return body
 
 
-def _reset_settings() -> None:
-    from service.database import _sessionmaker, get_engine
-    from service.settings import get_settings
-
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    _sessionmaker.cache_clear()
-
-
 # --- a batch of 70,000 ids ----------------------------------------------------------------------------
 def test_a_batch_of_70000_ids_is_413_naming_the_limit(client: TestClient, auth: dict[str, dict[str, str]]) -> None:
     ids = list(range(1, 70_001))
@@ -77,18 +68,36 @@ def test_70000_ids_are_bound_as_one_array(
 
 # --- statement timeout, and a query cancelled by an operator -------------------------------------------
 @pytest.fixture
-def short_timeout(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The application's engine rebuilt with a statement timeout of 0.5 s (XIANGMAP_DB_STATEMENT_TIMEOUT_MS)."""
-    from service.database import get_engine
+def short_timeout_server(database_url: str, engine: Engine) -> Iterator[str]:
+    """xiangmap in a uvicorn child process with XIANGMAP_DB_STATEMENT_TIMEOUT_MS=500 (its own engine; this
+    process's engine, which other tests hook, stays as it is)."""
+    import socket
+    import sys
 
-    monkeypatch.setenv("XIANGMAP_DB_STATEMENT_TIMEOUT_MS", "500")
-    _reset_settings()
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    env = {**os.environ, "DATABASE_URL": database_url, "XIANGMAP_DB_STATEMENT_TIMEOUT_MS": "500"}
+    command = [sys.executable, "-m", "uvicorn", "service.app:create_app", "--factory", "--host", "127.0.0.1"]
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen([*command, "--port", str(port), "--log-level", "warning"], env=env, cwd=root)
+    url = f"http://127.0.0.1:{port}"
     try:
-        yield
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None:
+                raise RuntimeError("the server with a short statement timeout did not start")
+            time.sleep(0.2)
+        yield url
     finally:
-        get_engine().dispose()
-        monkeypatch.undo()
-        _reset_settings()
+        process.terminate()
+        process.wait(timeout=20)
 
 
 @pytest.fixture
@@ -102,11 +111,10 @@ def projects_locked(engine: Engine) -> Iterator[None]:
             holder.rollback()
 
 
-def test_a_statement_timeout_is_504_naming_the_timeout(
-    app: FastAPI, short_timeout: None, projects_locked: None
-) -> None:
-    with TestClient(app, raise_server_exceptions=False) as plain:
-        response = plain.get("/projects", params={"limit": 3, "offset": 7})
+def test_a_statement_timeout_is_504_naming_the_timeout(short_timeout_server: str, projects_locked: None) -> None:
+    import httpx
+
+    response = httpx.get(f"{short_timeout_server}/projects", params={"limit": 3, "offset": 7}, timeout=60)
     body = _problem(response, 504)
     assert body["fault"] == "statement_timeout"
     assert "ran longer than the statement timeout of 0.5 s" in body["detail"]
