@@ -138,13 +138,9 @@ def _long_task_text(chars: int) -> str:
 
 def _geocode_text_limit() -> int:
     """The longest text POST /geocode accepts, as the service is configured."""
-    try:
-        from service.routers.geocode import MAX_TEXT
-    except ImportError:  # moved into settings
-        from service.settings import get_settings
+    from service.settings import get_settings
 
-        return int(get_settings().max_geocode_chars)
-    return int(MAX_TEXT)
+    return int(get_settings().geocode_max_chars)
 
 
 def main(argv: list[str]) -> None:
@@ -158,7 +154,9 @@ def main(argv: list[str]) -> None:
     from service.pgcluster import Cluster
 
     cluster = Cluster.throwaway_cluster().ensure()
-    env = {**os.environ, "DATABASE_URL": cluster.url()}
+    # the limits stay on (the attacker is anonymous and meets them); the 64 clients of the mix share one
+    # token where a real office has one per person, so the token holders' allowance is raised (decision 0094)
+    env = {**os.environ, "DATABASE_URL": cluster.url(), "XIANGMAP_RATE_LIMIT_TOKEN_FACTOR": "100000"}
     server = None
     try:
         xm = str(ROOT / ".venv" / "bin" / "xiangmap")

@@ -16,6 +16,7 @@ from service import __version__
 from service.dependencies import current_principal
 from service.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from service.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from service.rate_limits import install as install_rate_limits
 from service.settings import Settings, get_settings
 
 # Each module exposes ``router``; it may also expose ``install(app)`` for mounts (static files ...).
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan(settings),
     )
     install_error_handlers(app)
+    install_rate_limits(app, settings)  # app.state.rate_limits; None when XIANGMAP_RATE_LIMITS_ENABLED=false
     mb = 1024 * 1024
     app.add_middleware(
         BodyLimitMiddleware, body_limit=settings.max_body_mb * mb, upload_limit=settings.max_upload_mb * mb

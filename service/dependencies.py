@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -72,10 +73,22 @@ async def current_principal(request: Request) -> Principal:
     return principal
 
 
+# declared in the OpenAPI document as the ``bearer`` scheme, on the operations that need a token, so that
+# Swagger UI (/docs) can send one; parsing and checking the header stays in current_principal
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    description="a token made with `xiangmap users add NAME --role ROLE`; roles: viewer, editor, inspector, admin",
+    auto_error=False,
+)
+
+
 def require_role(*roles: str) -> Callable[..., Principal]:
     """Dependency factory: 401 without a token, 403 with a role not in ``roles`` (admin always passes)."""
 
-    async def check(principal: Principal = Depends(current_principal)) -> Principal:
+    async def check(
+        principal: Principal = Depends(current_principal),
+        _declared: HTTPAuthorizationCredentials | None = Security(BEARER),
+    ) -> Principal:
         if principal.role is None:
             raise Problem(
                 401,

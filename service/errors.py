@@ -2,11 +2,13 @@
 
 Domain code raises :class:`Problem` (or a subclass) with a status and a detail that names what is
 wrong and where (``parameter`` / ``pointer``); the handlers below render it.  A database that does
-not answer becomes 503, never 500.
+not answer becomes 503, never 500; a statement timeout 504, a full disk 507: each cause its own status
+and message (docs/decisions/0095-honest-error-statuses.md).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
@@ -38,6 +40,8 @@ TITLES = {
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
+    504: "Gateway Timeout",
+    507: "Insufficient Storage",
 }
 
 
@@ -64,7 +68,13 @@ COMMON_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: _problem_response_doc("The token's role may not do this"),
     404: _problem_response_doc("No such resource"),
     413: _problem_response_doc("The request body is too large"),
-    503: _problem_response_doc("The database is not answering"),
+    503: _problem_response_doc("The database is not answering, or the service is busy (see Retry-After)"),
+    504: _problem_response_doc("The database query ran longer than the statement timeout; narrow the request"),
+    507: _problem_response_doc("The server or the database has no disk space left to complete the request"),
+}
+# added to the operations that are rate-limited (service/rate_limits.py)
+RATE_LIMITED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    429: _problem_response_doc("Too many requests from this client; wait the seconds of Retry-After"),
 }
 
 
@@ -139,6 +149,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
+        known = _operational_problem(request, exc)
+        if known is not None:
+            return known
         log.warning("database unavailable: %s", exc.orig)
         return problem_response(
             503,
@@ -172,7 +185,69 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("database error on %s", request.url.path)
         return problem_response(500, "internal error (logged)", instance=request.url.path)
 
+    @app.exception_handler(OSError)
+    async def _os_error(request: Request, exc: OSError) -> JSONResponse:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            log.error("disk full on %s: %s", request.url.path, exc)
+            return problem_response(
+                507,
+                "the server has no disk space left to complete the request (its temporary folder is full); "
+                "nothing was written; try again later or ask the operator to free space",
+                instance=request.url.path,
+                fault="disk_full",
+            )
+        log.exception("unhandled error on %s", request.url.path)
+        return problem_response(500, "internal error (logged)", instance=request.url.path)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
         return problem_response(500, "internal error (logged)", instance=request.url.path)
+
+
+def _operational_problem(request: Request, exc: DBAPIError) -> JSONResponse | None:
+    """The answer to a database error whose cause is known and is not "the database went away"."""
+    orig = exc.orig
+    path = request.url.path
+    if isinstance(orig, psycopg.errors.QueryCanceled):  # SQLSTATE 57014
+        if "statement timeout" in str(orig):
+            from service.settings import get_settings
+
+            seconds = get_settings().db_statement_timeout_ms / 1000
+            log.warning("statement timeout on %s", path)
+            return problem_response(
+                504,
+                f"the database query ran longer than the statement timeout of {seconds:g} s and was cancelled; "
+                "nothing was changed; narrow the request (a bbox, a filter, a smaller limit or fewer ids)",
+                instance=path,
+                fault="statement_timeout",
+            )
+        log.warning("query cancelled on %s: %s", path, orig)
+        return problem_response(
+            503,
+            "the database cancelled the query (an operator or a shutdown); nothing was changed; try again shortly",
+            instance=path,
+            headers={"Retry-After": "5"},
+            fault="query_canceled",
+        )
+    if isinstance(orig, psycopg.errors.DiskFull):  # SQLSTATE 53100
+        log.error("database disk full on %s: %s", path, orig)
+        return problem_response(
+            507,
+            "the database server has no disk space left (SQLSTATE 53100 disk_full); nothing was written; "
+            "try again later or ask the operator to free space",
+            instance=path,
+            fault="disk_full",
+        )
+    if isinstance(orig, psycopg.errors.TooManyConnections):  # SQLSTATE 53300
+        log.warning("database refused a connection on %s: too many connections", path)
+        return problem_response(
+            503, "the database has no connection free; try again shortly", instance=path, headers={"Retry-After": "2"}
+        )
+    too_many_values = "number of parameters" in str(orig)
+    if getattr(orig, "sqlstate", None) is None and not exc.connection_invalidated and too_many_values:
+        # the driver refused to send a statement with more than 65,535 bound values: a bug (lists of ids
+        # are bound as one array, = ANY(:ids)), not a database that went away
+        log.error("too many bound parameters on %s: %s", path, orig)
+        return problem_response(500, "internal error (logged)", instance=path)
+    return None

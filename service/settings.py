@@ -54,6 +54,19 @@ class Settings(BaseSettings):
     max_zip_ratio: int = 200  # uncompressed / compressed, per member over 1 MB
     max_file_vertices: int = 2_000_000  # all features of one uploaded layer file together
     max_geometry_vertices: int = 100_000  # one geometry of an uploaded file: GDAL builds it whole (decision 0090)
+    # resource limits (decision 0094): texts, filters, batches, and requests per client per group
+    geocode_max_chars: int = 4_000  # POST /geocode text; the register's longest task text is 447
+    filter_max_chars: int = 10_000  # a CQL2 filter (text or JSON)
+    filter_max_nodes: int = 1_000  # conditions, properties and values of a parsed filter
+    filter_max_depth: int = 30  # nesting of a parsed filter (a chain of one AND / OR is one level)
+    screening_batch_max_ids: int = 5_000  # project_ids of one POST /screening/batch
+    rate_limits_enabled: bool = True
+    rate_limit_geocode: str = "60/minute"  # `limits` notation; per client address, x token factor per token
+    rate_limit_screening: str = "30/minute"  # POST /screening, /screening/batch, GET /projects/{id}/screening
+    rate_limit_downloads: str = "30/minute"  # /collections/{id}/download.{fmt}
+    rate_limit_print: str = "6/minute"  # /maps/progress.{png,pdf} (headless Chromium)
+    rate_limit_token_factor: int = 10  # a token holder may send this many times the anonymous allowance
+    download_cache_dir: Path | None = None  # files written for downloads; default: <system temp>/xiangmap-downloads
 
     # planners: a project is delayed when percent lags elapsed time by this many points
     delay_threshold_pct: float = 20.0

@@ -18,6 +18,10 @@ from sqlalchemy import Engine, create_engine, text
 
 from service.pgcluster import Cluster
 
+# the suite hammers the API from one address (schemathesis, the pool test); tests/security/ builds
+# apps with the rate limits on (docs/decisions/0094-rate-limits.md)
+os.environ.setdefault("XIANGMAP_RATE_LIMITS_ENABLED", "false")
+
 
 def _clear_caches() -> None:
     from service.database import _sessionmaker, get_engine

@@ -10,6 +10,7 @@ then by the caller's city.  Spans index the caller's original text (simplificati
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 import ahocorasick
@@ -95,11 +96,11 @@ class Matcher:
                 continue
             occupied[start:end] = b"\x01" * (end - start)
             kept.append((start, end, surface, entries))
-        titles = _book_title_spans(norm)
+        in_title = _book_title_marks(norm)
         matches = [
             Match(surface, start, end, list(entries))  # type: ignore[arg-type]
             for start, end, surface, entries in kept
-            if entries is not STOP and not any(a <= start and end <= b for a, b in titles)
+            if entries is not STOP and not (in_title[start] and in_title[start] == in_title[end - 1])
         ]
         matches = self._expand_shared_suffixes(norm, matches, occupied)
         matches.sort(key=lambda m: m.start)
@@ -111,7 +112,9 @@ class Matcher:
         name after it; the expanded name replaces shorter matches inside the stem (醴陵市 the district)."""
         added: list[Match] = []
         replaced: set[int] = set()
-        for m in sorted(matches, key=lambda x: -x.start):
+        by_start = sorted(matches, key=lambda x: x.start)
+        starts = [x.start for x in by_start]
+        for m in reversed(by_start):
             suffix = next((s for s in SHARED_SUFFIXES if m.surface.endswith(s) and len(m.surface) > len(s)), None)
             if suffix is None or id(m) in replaced:
                 continue
@@ -132,7 +135,11 @@ class Matcher:
                 if found is None:
                     break
                 st, candidate = found
-                inside = [x for x in matches if x.start >= st and x.end <= chunk_end]
+                # the matches starting in the stem (at most 8 characters): found by bisection, not by a scan
+                # of every match, which made a long list of names quadratic
+                first = bisect_left(starts, st)
+                last = bisect_left(starts, chunk_end, lo=first)
+                inside = [x for x in by_start[first:last] if x.end <= chunk_end]
                 if any(occupied[st:chunk_end]) and sum(x.end - x.start for x in inside) != sum(occupied[st:chunk_end]):
                     break  # the stem overlaps a match that reaches outside it: leave the text alone
                 replaced |= {id(x) for x in inside}
@@ -143,8 +150,29 @@ class Matcher:
 
 
 def _book_title_spans(norm: str) -> list[tuple[int, int]]:
-    """《…》 names a document: the places in a title say nothing about where the task is."""
-    return [(m.start(), m.end()) for m in re.finditer(r"《[^》]*》", norm)]
+    """《…》 names a document: the places in a title say nothing about where the task is.
+
+    The spans ``re.finditer(r"《[^》]*》")`` finds, in one pass: that regex tried every 《 against the
+    rest of the text, quadratic in a text of unclosed 《 (0.34 s for 19,800 of them).
+    """
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while (start := norm.find("《", pos)) >= 0:
+        end = norm.find("》", start + 1)
+        if end < 0:
+            break  # no 》 after this 《, so none after any later one either
+        spans.append((start, end + 1))
+        pos = end + 1
+    return spans
+
+
+def _book_title_marks(norm: str) -> list[int]:
+    """Per character, the number (from 1) of the book title it is in, 0 outside: a match lies in a title
+    when its first and last characters are in the same one (one lookup, not a scan of every title)."""
+    marks = [0] * (len(norm) + 1)
+    for n, (start, end) in enumerate(_book_title_spans(norm), start=1):
+        marks[start:end] = [n] * (end - start)
+    return marks
 
 
 def _settle(matches: list[Match], city: str | None) -> None:

@@ -4,11 +4,17 @@ pygeofilter parses; this module walks its AST.  Every attribute must be a querya
 collection (or ``geometry``/``geom``); every literal becomes a bound parameter cast to the type of
 the property it meets, so a filter can never inject SQL.  Geometry literals are read in
 ``filter-crs`` (default CRS84) and transformed to storage EPSG:4326 in the database.
+
+A filter is bounded before, during and after parsing (docs/decisions/0094-rate-limits.md): at most
+``XIANGMAP_FILTER_MAX_CHARS`` characters and brackets nested no deeper than its tree may be; a parser
+that still runs out of stack is a 400; the tree may have at most ``XIANGMAP_FILTER_MAX_NODES`` nodes and
+``XIANGMAP_FILTER_MAX_DEPTH`` levels (a chain of the same AND / OR is one level: it is walked as a list).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -20,6 +26,7 @@ from service.errors import Problem
 from service.ogc.crs import CrsInfo, input_geometry_sql
 from service.ogc.registry import Collection, Field
 from service.ogc.sqlparams import SqlParams
+from service.settings import get_settings
 
 GEOMETRY_NAMES = ("geometry", "geom")
 COMPARISON_SQL = {
@@ -48,22 +55,108 @@ def _bad(detail: str) -> Problem:
     return Problem(400, f"filter: {detail}", parameter="filter")
 
 
-def parse_filter(filter_text: str, filter_lang: str | None) -> ast.AstType:
-    """Parse ``filter`` in ``filter-lang`` (default cql2-text; JSON is detected too)."""
+@dataclass(frozen=True)
+class FilterLimits:
+    max_chars: int
+    max_nodes: int
+    max_depth: int
+
+    @classmethod
+    def from_settings(cls) -> FilterLimits:
+        settings = get_settings()
+        return cls(settings.filter_max_chars, settings.filter_max_nodes, settings.filter_max_depth)
+
+    @property
+    def max_brackets(self) -> int:
+        # cql2-json spends two brackets per level ({"op": .., "args": [..]}) and a multipolygon four more
+        return 2 * self.max_depth + 6
+
+
+def _bracket_depth(text: str, stop_above: int) -> int:
+    """How deep ( [ { nest outside quoted strings (stops counting once above ``stop_above``)."""
+    depth = deepest = 0
+    quote = ""
+    escaped = False
+    for ch in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\" and quote == '"':
+                escaped = True
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > stop_above:
+                    break
+        elif ch in ")]}":
+            depth -= 1
+    return deepest
+
+
+def _check_size(filter_text: str, limits: FilterLimits) -> None:
+    """Before parsing: the length, and nesting no parser should have to recurse through."""
+    if len(filter_text) > limits.max_chars:
+        raise _bad(
+            f"{len(filter_text)} characters, at most {limits.max_chars}; "
+            "filter on fewer values (IN (...) for a list) or on a bbox"
+        )
+    nesting = _bracket_depth(filter_text, limits.max_brackets)
+    if nesting > limits.max_brackets:
+        raise _bad(
+            f"brackets nested more than {limits.max_brackets} deep; a filter may nest at most {limits.max_depth} levels"
+        )
+
+
+def _sub_nodes(node: Any) -> list[Any]:
+    if isinstance(node, ast.Node):
+        return list(node.get_sub_nodes())
+    if isinstance(node, list | tuple):
+        return list(node)
+    return []
+
+
+def check_tree(node: Any, limits: FilterLimits) -> None:
+    """After parsing, without recursion: at most ``max_nodes`` nodes and ``max_depth`` levels, where a chain
+    of the same AND (or OR) counts as one level, as the SQL writer joins it as one list."""
+    count = 0
+    stack: list[tuple[Any, int]] = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        count += 1
+        if count > limits.max_nodes:
+            raise _bad(f"more than the {limits.max_nodes} terms (conditions, properties, values) a filter may have")
+        if depth > limits.max_depth:
+            raise _bad(f"nested deeper than the {limits.max_depth} levels a filter may have")
+        for sub in _sub_nodes(current):
+            same_chain = isinstance(current, ast.Combination) and type(sub) is type(current)
+            stack.append((sub, depth if same_chain else depth + 1))
+
+
+def parse_filter(filter_text: str, filter_lang: str | None, limits: FilterLimits | None = None) -> ast.AstType:
+    """Parse ``filter`` in ``filter-lang`` (default cql2-text; JSON is detected too), within the limits."""
+    limits = limits or FilterLimits.from_settings()
     lang = (filter_lang or "").strip().lower() or ("cql2-json" if filter_text.lstrip().startswith("{") else "cql2-text")
     if lang not in FILTER_LANGS:
         raise Problem(
             400, f"filter-lang: {filter_lang!r} is not supported; use cql2-text or cql2-json", parameter="filter-lang"
         )
+    _check_size(filter_text, limits)
     try:
-        if lang == "cql2-json":
-            return parse_cql2_json(json.loads(filter_text))
-        return parse_cql2_text(filter_text)
+        node = parse_cql2_json(json.loads(filter_text)) if lang == "cql2-json" else parse_cql2_text(filter_text)
     except Problem:
         raise
+    except RecursionError:
+        raise _bad(f"nested too deeply to parse; a filter may nest at most {limits.max_depth} levels") from None
     except Exception as exc:  # lark / json / pygeofilter errors all mean the same: the text is not valid
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise _bad(f"not valid {lang}: {first_line}") from exc
+    check_tree(node, limits)
+    return node
 
 
 class CqlToSql:
@@ -76,10 +169,18 @@ class CqlToSql:
 
     # --- entry -------------------------------------------------------------------------------
     def condition(self, node: Any) -> str:
-        if isinstance(node, ast.And):
-            return f"({self.condition(node.lhs)} AND {self.condition(node.rhs)})"
-        if isinstance(node, ast.Or):
-            return f"({self.condition(node.lhs)} OR {self.condition(node.rhs)})"
+        if isinstance(node, ast.And | ast.Or):
+            # a chain of the same operator (a OR b OR c parses as ((a OR b) OR c)) as one list: no recursion
+            # along it, so a long list of terms cannot exhaust the stack (check_tree counts it as one level)
+            kind, operands, pending = type(node), [], [node]
+            while pending:
+                current = pending.pop()
+                if type(current) is kind:
+                    pending.extend((current.rhs, current.lhs))
+                else:
+                    operands.append(current)
+            word = " AND " if kind is ast.And else " OR "
+            return "(" + word.join(self.condition(operand) for operand in operands) + ")"
         if isinstance(node, ast.Not):
             return f"(NOT {self.condition(node.sub_node)})"
         if isinstance(node, ast.Include):
@@ -255,9 +356,6 @@ def _kind(node: Any, walker: CqlToSql) -> str | None:
     return None
 
 
-def filter_sql(
-    collection: Collection, params: SqlParams, filter_text: str, filter_lang: str | None, filter_crs: CrsInfo
-) -> str:
-    """The WHERE fragment for a ``filter`` query parameter."""
-    node = parse_filter(filter_text, filter_lang)
+def filter_sql(collection: Collection, params: SqlParams, node: ast.AstType, filter_crs: CrsInfo) -> str:
+    """The WHERE fragment for a ``filter`` parsed (and checked) by :func:`parse_filter`."""
     return CqlToSql(collection, params, filter_crs).condition(node)

@@ -10,6 +10,7 @@ zipped Shapefile, FlatGeobuf) are appended batch by batch by a small child proce
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import shutil
@@ -24,16 +25,18 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy import Engine
 
+from service.errors import Problem
 from service.ogc.crs import CRS84_INFO, CrsInfo, output_geometry_sql
 from service.ogc.features import feature_text_sql
-from service.ogc.filewriter import run_job
+from service.ogc.filewriter import WriterFailed, run_job
 from service.ogc.query import ItemsQuery, order_sql, where_sql
 from service.ogc.registry import Collection, Field
 from service.ogc.sqlparams import SqlParams
+from service.settings import get_settings
 
 BATCH_ROWS = 5_000
 CACHE_SECONDS = 600
-CACHE_DIR = Path(tempfile.gettempdir()) / "xiangmap-downloads"
+DEFAULT_CACHE_DIR = Path(tempfile.gettempdir()) / "xiangmap-downloads"
 # pg types a file keeps as they are; anything else is written as text
 FILE_KINDS = ("int2", "int4", "int8", "float4", "float8", "numeric", "bool", "date", "timestamptz")
 GDAL_FORMATS = {"gpkg": "GPKG", "fgb": "FlatGeobuf", "shp.zip": "ESRI Shapefile"}
@@ -280,29 +283,80 @@ def data_stamp(engine: Engine, collection: Collection) -> str:
     return f"{row}|{latest[0]}|{latest[1]}|{reports}"
 
 
+def cache_dir() -> Path:
+    """Where written files are kept (``XIANGMAP_DOWNLOAD_CACHE_DIR``)."""
+    return get_settings().download_cache_dir or DEFAULT_CACHE_DIR
+
+
 def cached_file(engine: Engine, collection: Collection, query: ItemsQuery, fmt: str, request_key: str) -> Path:
     """The written file for this request and data state, writing it when missing or stale."""
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    _expire()
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    _expire(folder)
     key = hashlib.sha256(f"{request_key}|{data_stamp(engine, collection)}".encode()).hexdigest()[:32]
-    target = CACHE_DIR / f"{key}.{fmt}"
+    target = folder / f"{key}.{fmt}"
     with _locks_guard:
         lock = _locks.setdefault(key, threading.Lock())
     with lock:
         if not target.exists():
-            work = Path(tempfile.mkdtemp(dir=CACHE_DIR))
+            work = folder
             try:
+                work = Path(tempfile.mkdtemp(dir=folder))
                 partial = work / f"{collection.id}.{fmt}"
                 write_file(engine, collection, query, fmt, partial)
                 partial.replace(target)
+            except (OSError, WriterFailed) as error:
+                if _out_of_space(error, work):
+                    raise _disk_full(folder) from error
+                if isinstance(error, WriterFailed) and error.statement_timeout:
+                    raise _writer_timeout() from error
+                raise
             finally:
-                shutil.rmtree(work, ignore_errors=True)
+                if work != folder:
+                    shutil.rmtree(work, ignore_errors=True)
     return target
 
 
-def _expire() -> None:
+LOW_SPACE_BYTES = 1024 * 1024
+OUT_OF_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _out_of_space(error: BaseException, work: Path) -> bool:
+    """The write failed for want of space: ENOSPC / EDQUOT, GDAL saying so, or (GDAL and SQLite do not
+    always say it: "no such table: gpkg_contents" on a full disk) less than 1 MB left where it wrote,
+    measured before the partial file is removed."""
+    if isinstance(error, OSError) and error.errno in OUT_OF_SPACE_ERRNOS:
+        return True
+    if isinstance(error, WriterFailed) and error.out_of_space:
+        return True
+    try:
+        return shutil.disk_usage(work).free < LOW_SPACE_BYTES
+    except OSError:
+        return False
+
+
+def _disk_full(folder: Path) -> Problem:
+    return Problem(
+        507,
+        f"no disk space left to write the download: the download folder ({folder.name}) is full; nothing "
+        "was served; try again later or ask the operator to free space or set XIANGMAP_DOWNLOAD_CACHE_DIR",
+        fault="disk_full",
+    )
+
+
+def _writer_timeout() -> Problem:
+    seconds = get_settings().db_statement_timeout_ms / 1000
+    return Problem(
+        504,
+        f"the download query ran longer than the statement timeout of {seconds:g} s and was cancelled; "
+        "narrow the download (bbox, filter, limit)",
+        fault="statement_timeout",
+    )
+
+
+def _expire(folder: Path) -> None:
     cutoff = time.time() - CACHE_SECONDS
-    for path in CACHE_DIR.glob("*.*"):
+    for path in folder.glob("*.*"):
         try:
             if path.is_file() and path.stat().st_mtime < cutoff:
                 path.unlink()

@@ -21,13 +21,31 @@ INTEGER_KINDS = ("int2", "int4", "int8")
 FLOAT_KINDS = ("float4", "float8", "numeric")
 
 
+class WriterFailed(RuntimeError):
+    """The child writer failed; ``message`` is the end of its stderr (GDAL's or the driver's message)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def out_of_space(self) -> bool:
+        """GDAL or SQLite said the disk is full (GDAL does not always: see ``downloads._out_of_space``)."""
+        lowered = self.message.lower()
+        return any(m in lowered for m in ("no space left on device", "database or disk is full", "errno 28"))
+
+    @property
+    def statement_timeout(self) -> bool:
+        return "canceling statement due to statement timeout" in self.message
+
+
 def run_job(job: dict[str, Any]) -> None:
-    """Run a job in a child process; raises RuntimeError with GDAL's message when it fails."""
+    """Run a job in a child process; raises WriterFailed with GDAL's message when it fails."""
     done = subprocess.run(
         [sys.executable, "-m", "service.ogc.filewriter"], input=pickle.dumps(job), capture_output=True, timeout=3600
     )
     if done.returncode != 0:
-        raise RuntimeError(done.stderr.decode(errors="replace")[-2000:])
+        raise WriterFailed(done.stderr.decode(errors="replace")[-2000:])
 
 
 def _arrow_type(kind: str) -> Any:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from starlette.datastructures import QueryParams
 
 from service.errors import Problem
-from service.ogc.cql import filter_sql
+from service.ogc.cql import filter_sql, parse_filter
 from service.ogc.crs import CRS84_INFO, CrsInfo, input_geometry_sql, parse_crs
 from service.ogc.registry import Collection, Field
 from service.ogc.sqlparams import SqlParams
@@ -50,6 +51,7 @@ class ItemsQuery:
     filter_text: str | None = None
     filter_lang: str | None = None
     filter_crs: CrsInfo = CRS84_INFO
+    filter_node: Any = None  # the parsed filter: parsed once, with its size checked, before any query runs
 
 
 def _single(query: QueryParams, name: str) -> str | None:
@@ -126,6 +128,8 @@ def parse_items_query(query: QueryParams, collection: Collection, *, paged: bool
     result.filter_text = _single(query, "filter") or None
     result.filter_lang = _single(query, "filter-lang")
     result.filter_crs = parse_crs(_single(query, "filter-crs"), "filter-crs")
+    if result.filter_text:
+        result.filter_node = parse_filter(result.filter_text, result.filter_lang)
     for name in query:
         if name in RESERVED:
             continue
@@ -225,7 +229,10 @@ def where_sql(collection: Collection, query: ItemsQuery, params: SqlParams) -> s
     for name, value in query.equals.items():
         parts.append(_equals_sql(collection.field_map.get(name), name, value, params))
     if query.filter_text:
-        parts.append(filter_sql(collection, params, query.filter_text, query.filter_lang, query.filter_crs))
+        node = query.filter_node
+        if node is None:
+            node = parse_filter(query.filter_text, query.filter_lang)
+        parts.append(filter_sql(collection, params, node, query.filter_crs))
     return " AND ".join(parts) if parts else "TRUE"
 
 

@@ -18,8 +18,9 @@ from service.assets import STATIC_DIR
 from service.database import read_one
 from service.dependencies import current_principal, get_session
 from service.domain.progress_state import ProjectFilter
-from service.errors import Problem
+from service.errors import RATE_LIMITED_RESPONSES, Problem
 from service.maps import data, pages
+from service.rate_limits import rate_limited
 from service.response_cache import Built, response_cache
 from service.routers.progress import parse_as_of, project_filter
 from service.routing import SessionReleasingRoute
@@ -169,7 +170,12 @@ def facets(session: Session = Depends(get_session, scope="function")) -> dict:
     return data.facets(session)
 
 
-@router.get("/maps/progress.{fmt}", summary="Printable wall map (PNG or PDF) with title, legend, scale, north arrow")
+@router.get(
+    "/maps/progress.{fmt}",
+    summary="Printable wall map (PNG or PDF) with title, legend, scale, north arrow",
+    dependencies=[rate_limited("print")],
+    responses=RATE_LIMITED_RESPONSES,
+)
 def printable(
     fmt: str,
     as_of: AsOf = None,

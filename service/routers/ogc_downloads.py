@@ -10,21 +10,26 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from service.database import get_engine
-from service.errors import Problem
+from service.errors import RATE_LIMITED_RESPONSES, Problem
 from service.ogc import downloads
 from service.ogc.crs import content_crs_header
 from service.ogc.documents import DOWNLOAD_FORMATS
 from service.ogc.query import parse_items_query
 from service.ogc.registry import get_collection
+from service.rate_limits import rate_limited
 from service.routing import SessionReleasingRoute
 
 router = APIRouter(route_class=SessionReleasingRoute, tags=["OGC API - downloads"])
 
 
-@router.head("/collections/{collectionId}/download.{fmt}", include_in_schema=False)
+@router.head(
+    "/collections/{collectionId}/download.{fmt}", include_in_schema=False, dependencies=[rate_limited("downloads")]
+)
 @router.get(
     "/collections/{collectionId}/download.{fmt}",
     summary="The whole collection as geojson, geojsonseq, gpkg, shp.zip, kml, csv or fgb (items filters apply)",
+    dependencies=[rate_limited("downloads")],
+    responses=RATE_LIMITED_RESPONSES,
 )
 def download(request: Request, collectionId: str, fmt: str) -> Response:
     if fmt not in DOWNLOAD_FORMATS:

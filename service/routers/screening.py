@@ -32,10 +32,12 @@ from service.domain.screening_input import SUPPORTED_CRS, input_from_request
 from service.domain.screening_records import list_screenings, public_answer, recheck, record, stored
 from service.domain.screening_rules import VERDICTS, load_rules
 from service.domain.signed_links import sign, verify
-from service.errors import Problem
+from service.errors import RATE_LIMITED_RESPONSES, Problem
 from service.models import Project
+from service.rate_limits import rate_limited
 from service.routing import SessionReleasingRoute
 from service.security import Principal
+from service.settings import get_settings
 
 router = APIRouter(route_class=SessionReleasingRoute, tags=["screening"])
 inspector = require_role("inspector")
@@ -155,7 +157,13 @@ def _with_share_link(answer: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-@router.post("/screening", openapi_extra=_MULTIPART_DOC, summary="Screen a site against the protected zones")
+@router.post(
+    "/screening",
+    openapi_extra=_MULTIPART_DOC,
+    summary="Screen a site against the protected zones",
+    dependencies=[rate_limited("screening")],
+    responses=RATE_LIMITED_RESPONSES,
+)
 async def post_screening(
     request: Request,
     session: Session = Depends(get_session, scope="function"),
@@ -177,13 +185,29 @@ def get_rules(principal: Principal = Depends(inspector)) -> dict[str, Any]:
     }
 
 
-@router.post("/screening/batch", status_code=201, summary="Screen every project (or the listed ones)")
+@router.post(
+    "/screening/batch",
+    status_code=201,
+    summary="Screen every project (or the listed ones)",
+    dependencies=[rate_limited("screening")],
+    responses=RATE_LIMITED_RESPONSES,
+)
 def post_batch(
     body: BatchRequest | None = None,
     session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(inspector),
 ) -> dict[str, Any]:
     body = body or BatchRequest()
+    most = get_settings().screening_batch_max_ids
+    if body.project_ids is not None and len(body.project_ids) > most:
+        raise Problem(
+            413,
+            f"project_ids: {len(body.project_ids)} ids, at most {most} in one batch "
+            "(XIANGMAP_SCREENING_BATCH_MAX_IDS); send several batches, or leave project_ids out to screen "
+            "every project",
+            parameter="project_ids",
+            fault="too_many_ids",
+        )
     outcome = screen_projects(
         session, principal.name, body.date or today(), check_buffer(body.buffer_m), body.project_ids
     )
@@ -276,7 +300,12 @@ def get_screening_report(
     return render_batch([row], fmt, title=f"筛查记录 #{row.id}")
 
 
-@router.get("/projects/{project_id}/screening", summary="Screen a stored project (recorded)")
+@router.get(
+    "/projects/{project_id}/screening",
+    summary="Screen a stored project (recorded)",
+    dependencies=[rate_limited("screening")],
+    responses=RATE_LIMITED_RESPONSES,
+)
 def get_project_screening(
     project_id: int,
     date: dt.date | None = None,
