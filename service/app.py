@@ -53,6 +53,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    explicit = settings
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = FastAPI(
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=COMMON_ERROR_RESPONSES,
         lifespan=_lifespan(settings),
     )
+    # settings given here win over the process's for the private-reads check (service.dependencies)
+    app.state.settings = explicit
     install_error_handlers(app)
     mb = 1024 * 1024
     app.add_middleware(
