@@ -113,3 +113,52 @@ def test_batch_report_csv_neutralises_formula_cells(client, auth, imported: dict
     for pid, title in by_id.items():
         assert titles[pid] == _expected(title)
     assert '\'=HYPERLINK("http://x","y")' in titles.values() and "-3.5" in titles.values()
+
+
+# --- the database down: every import says so on one line and exits 3 --------------------------------
+@pytest.fixture
+def database_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """DATABASE_URL pointing at a loopback port nothing listens on."""
+    import socket
+
+    from tests.conftest import _clear_caches
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql://nobody@127.0.0.1:{port}/nothing"
+    monkeypatch.setenv("DATABASE_URL", url)
+    _clear_caches()
+    try:
+        yield url
+    finally:
+        monkeypatch.undo()
+        _clear_caches()
+
+
+def test_imports_with_the_database_down_exit_3_with_one_line(database_down: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from service.cli.main import app
+
+    plans = tmp_path / "plans.csv"
+    plans.write_text(
+        ",".join(HEADER) + "\n" + f"{PLAN},9,标题,\t=1+1,{CATEGORIES[0]},株洲市人民政府,2018,2018-12-31\n",
+        encoding="utf-8",
+    )
+    progress = tmp_path / "progress.csv"
+    progress.write_text("project_key,period,status,percent\nx/1,2018-06,推进中,50\n", encoding="utf-8")
+    layer = tmp_path / "roads.geojson"
+    layer.write_text('{"type":"FeatureCollection","features":[]}', encoding="utf-8")
+    commands = {
+        ("plans", "import", str(plans), "--no-geocode"): "nothing imported",
+        ("progress", "import", str(progress)): "nothing imported",
+        ("layers", "load", "roads", str(layer)): "nothing loaded",
+    }
+    for args, said in commands.items():
+        result = CliRunner().invoke(app, list(args))
+        assert result.exit_code == 3, (args, result.output)
+        assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output, args
+        lines = [line for line in result.output.splitlines() if "database is not answering" in line]
+        assert len(lines) == 1 and said in lines[0] and "again once it is back" in lines[0], result.output
+        assert "Connection refused" in lines[0] and "Is the server running" in lines[0], lines[0]
