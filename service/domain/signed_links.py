@@ -65,6 +65,6 @@ def verify_query(engine: Engine, path: str, query: list[tuple[str, str]], now: f
     if len(query) != 2 or {name for name, _ in query} != {"expires", "sig"}:
         return False
     values = dict(query)
-    if not values["expires"].isdigit() or len(values["expires"]) > 18:
+    if not (values["expires"].isascii() and values["expires"].isdigit()) or len(values["expires"]) > 18:
         return False
     return verify(engine, path, int(values["expires"]), values["sig"], now=now)

@@ -116,30 +116,24 @@ def test_batch_report_csv_neutralises_formula_cells(client, auth, imported: dict
 
 
 # --- the database down: every import says so on one line and exits 3 --------------------------------
-@pytest.fixture
-def database_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """DATABASE_URL pointing at a loopback port nothing listens on."""
+def _closed_port_url() -> str:
+    """A DATABASE_URL pointing at a loopback port nothing listens on."""
     import socket
-
-    from tests.conftest import _clear_caches
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    url = f"postgresql://nobody@127.0.0.1:{port}/nothing"
-    monkeypatch.setenv("DATABASE_URL", url)
-    _clear_caches()
-    try:
-        yield url
-    finally:
-        monkeypatch.undo()
-        _clear_caches()
+    return f"postgresql://nobody@127.0.0.1:{port}/nothing"
 
 
-def test_imports_with_the_database_down_exit_3_with_one_line(database_down: str, tmp_path: Path) -> None:
-    from typer.testing import CliRunner
+def test_imports_with_the_database_down_exit_3_with_one_line(tmp_path: Path) -> None:
+    """Each command as an operator runs it, in a process of its own: the run's cached engine (which the
+    fault tests hook into) is left alone."""
+    import os
+    import subprocess
+    import sys
 
-    from service.cli.main import app
+    from service.settings import PROJECT_ROOT
 
     plans = tmp_path / "plans.csv"
     plans.write_text(
@@ -150,15 +144,25 @@ def test_imports_with_the_database_down_exit_3_with_one_line(database_down: str,
     progress.write_text("project_key,period,status,percent\nx/1,2018-06,推进中,50\n", encoding="utf-8")
     layer = tmp_path / "roads.geojson"
     layer.write_text('{"type":"FeatureCollection","features":[]}', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "XIANGMAP_DATABASE_URL")}
+    env |= {"DATABASE_URL": _closed_port_url(), "COLUMNS": "80"}
     commands = {
         ("plans", "import", str(plans), "--no-geocode"): "nothing imported",
         ("progress", "import", str(progress)): "nothing imported",
         ("layers", "load", "roads", str(layer)): "nothing loaded",
     }
     for args, said in commands.items():
-        result = CliRunner().invoke(app, list(args))
-        assert result.exit_code == 3, (args, result.output)
-        assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output, args
-        lines = [line for line in result.output.splitlines() if "database is not answering" in line]
-        assert len(lines) == 1 and said in lines[0] and "again once it is back" in lines[0], result.output
+        run = subprocess.run(
+            [sys.executable, "-m", "service.cli.main", *args],
+            env=env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        output = run.stdout + run.stderr
+        assert run.returncode == 3, (args, output)
+        assert "Traceback" not in output, output
+        lines = [line for line in output.splitlines() if "database is not answering" in line]
+        assert len(lines) == 1 and said in lines[0] and "again once it is back" in lines[0], output
         assert "Connection refused" in lines[0] and "Is the server running" in lines[0], lines[0]

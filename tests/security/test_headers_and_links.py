@@ -143,6 +143,7 @@ def test_private_answers_are_no_store(client, auth, screening, engine: Engine) -
         "rules": client.get("/screening/rules", headers=auth["inspector"]),
         "shared map": client.get(screening["links"]["map_shared"]),
         "map by token": client.get(f"/maps/screening/{sid}", headers=auth["inspector"]),
+        "project screening": client.get(f"/projects/{located}/screening", headers=auth["inspector"]),
     }
     for name, r in answers.items():
         assert r.status_code < 300 or name == "audit refused", (name, r.status_code)
