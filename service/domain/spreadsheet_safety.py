@@ -1,4 +1,4 @@
-"""Formula cells: what a spreadsheet would run is written as text, on every CSV and XLSX xiangmap writes.
+"""Formula cells: what a spreadsheet would run is written as text, in every CSV and XLSX xiangmap writes for people.
 
 Excel, WPS and LibreOffice evaluate a CSV cell that starts with ``=``, ``+``, ``-`` or ``@`` (and may
 strip a leading TAB or CR first), so a project title such as ``=HYPERLINK("http://x","y")`` or
