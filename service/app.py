@@ -54,6 +54,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    explicit = settings
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = FastAPI(
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=COMMON_ERROR_RESPONSES,
         lifespan=_lifespan(settings),
     )
+    # settings given here win over the process's for the private-reads check (service.dependencies)
+    app.state.settings = explicit
     install_error_handlers(app)
     install_rate_limits(app, settings)  # app.state.rate_limits; None when XIANGMAP_RATE_LIMITS_ENABLED=false
     mb = 1024 * 1024

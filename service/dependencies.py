@@ -15,7 +15,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from service.database import new_session
+from service.database import get_engine, new_session
+from service.domain.signed_links import verify_query
 from service.errors import Problem
 from service.security import ANONYMOUS, Principal, principal_for_token
 from service.settings import get_settings
@@ -64,7 +65,7 @@ async def current_principal(request: Request) -> Principal:
                 headers={"WWW-Authenticate": 'Bearer realm="xiangmap", error="invalid_token"'},
             )
         principal = found
-    if get_settings().private_reads and principal.role is None:
+    if _private_reads(request) and principal.role is None and not await _signed_link(request):
         raise Problem(
             401,
             "this xiangmap requires a token to read",
@@ -80,6 +81,24 @@ BEARER = HTTPBearer(
     description="a token made with `xiangmap users add NAME --role ROLE`; roles: viewer, editor, inspector, admin",
     auto_error=False,
 )
+
+
+def _private_reads(request: Request) -> bool:
+    """The setting of the app serving the request (``create_app(settings)``), else the process's."""
+    settings = getattr(request.app.state, "settings", None) or get_settings()
+    return bool(settings.private_reads)
+
+
+async def _signed_link(request: Request) -> bool:
+    """A signed, unexpired link (``links.map_shared``) is its own authorisation, private reads or not."""
+    query = request.query_params.multi_items()
+    if not query:
+        return False
+    path = request.scope["path"]
+    root = request.scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return await run_in_threadpool(verify_query, get_engine(), path, query)
 
 
 def require_role(*roles: str) -> Callable[..., Principal]:

@@ -1,5 +1,7 @@
 """ASGI middleware: security headers on every response, and request-size limits enforced while reading.
 
+The Content-Security-Policy and where ``Cache-Control: no-store`` goes are decided in service/response_policy.py.
+
 The size check is done on the byte stream, not only on Content-Length, so a chunked upload that lies
 about its size is cut off at the limit with a 413 instead of being buffered into memory.
 """
@@ -10,11 +12,14 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.response_policy import NO_STORE, PAGE_CSP, csp_for, is_private
+
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"SAMEORIGIN"),
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
     (b"permissions-policy", b"geolocation=(), camera=(), microphone=()"),
+    (b"content-security-policy", PAGE_CSP),
 ]
 
 
@@ -27,11 +32,22 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        path = scope.get("path", "")
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        private = is_private(path, scope.get("query_string", b""))
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {k.lower() for k, _ in message.get("headers", [])}
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + [h for h in SECURITY_HEADERS if h[0] not in present]
+                headers = list(message.get("headers", []))
+                if private:  # whatever the route said (e.g. no-cache): no cache keeps this answer
+                    headers = [h for h in headers if h[0].lower() != b"cache-control"]
+                    headers.append((b"cache-control", NO_STORE))
+                present = {k.lower(): v for k, v in headers}
+                csp = (b"content-security-policy", csp_for(path, present.get(b"content-type", b"")))
+                extra = [csp, *(h for h in SECURITY_HEADERS if h[0] != csp[0])]
+                message["headers"] = headers + [h for h in extra if h[0] not in present]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

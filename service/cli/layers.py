@@ -6,10 +6,12 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
+from service.cli import database_down
 from service.errors import Problem
 
 app = typer.Typer(help="Layers: list them, load or replace one from a GIS file.", no_args_is_help=True)
@@ -91,8 +93,9 @@ def load(
             raise typer.Exit(2) from None
         except OperationalError as exc:
             bar.stop()
-            console.print(f"[red]✗ nothing loaded: the database is not answering[/] ({exc.orig}); run the load again")
-            raise typer.Exit(3) from None
+            said = escape(database_down.message(exc, "nothing loaded", "the load"))
+            console.print(f"[red]✗ {said}[/]", highlight=False, soft_wrap=True)
+            raise typer.Exit(database_down.EXIT_DATABASE_DOWN) from None
     for repair in report.repairs:
         console.print(f"[yellow]repaired[/] row {repair['row']} ({repair['key']}): {repair['reason']}")
     for key in report.skipped_verified:

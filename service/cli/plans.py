@@ -20,6 +20,9 @@ def import_file(
     geocode: bool = typer.Option(True, "--geocode/--no-geocode", help="Geocode new and changed projects after."),
 ) -> None:
     """Validate every row, then upsert by plan/section/number; nothing is written if a row is bad."""
+    from sqlalchemy.exc import OperationalError
+
+    from service.cli import database_down
     from service.database import get_engine
     from service.domain.geocoding_batch import geocode_projects
     from service.domain.plan_import import ImportRefused, import_spreadsheet
@@ -30,6 +33,10 @@ def import_file(
     except ImportRefused as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(2) from exc
+    except OperationalError as exc:
+        # the import is one transaction: a connection lost before its commit leaves nothing behind
+        typer.echo(database_down.message(exc, "nothing imported", "the import"), err=True)
+        raise typer.Exit(database_down.EXIT_DATABASE_DOWN) from None
     for error in report.errors:
         typer.echo(f"{file.name}: {error}", err=True)
     if not report.imported:

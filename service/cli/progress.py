@@ -19,6 +19,7 @@ def import_file(
     """Validate every row like POST /projects/{id}/progress, then append; nothing is written if a row is bad."""
     from sqlalchemy.exc import OperationalError
 
+    from service.cli import database_down
     from service.database import get_engine
     from service.domain.progress_import import ImportRefused, import_reports
 
@@ -30,12 +31,8 @@ def import_file(
         raise typer.Exit(2) from exc
     except OperationalError as exc:
         # the import is one transaction: a connection lost before its commit leaves nothing behind
-        typer.echo(
-            f"nothing imported: the database is not answering ({str(exc.orig).strip()}); "
-            "run the import again once it is back",
-            err=True,
-        )
-        raise typer.Exit(3) from None
+        typer.echo(database_down.message(exc, "nothing imported", "the import"), err=True)
+        raise typer.Exit(database_down.EXIT_DATABASE_DOWN) from None
     for error in result.errors:
         typer.echo(f"{file.name}: {error}", err=True)
     if not result.written:

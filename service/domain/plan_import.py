@@ -4,6 +4,8 @@ Every bad row is reported with its spreadsheet row number, the column and the re
 written when any row is bad unless ``skip_invalid`` is set.  Rows are upserted by key
 (``plan/section/number`` unless a ``key`` column gives one), so re-importing updates in place.
 Excel in China often saves CSV as GB18030: that is accepted, anything else undecodable is refused.
+Cells are stripped of surrounding white space, except where that would make a formula of text
+(``"\t=1+1"`` is kept as written; exports neutralise it, service.domain.spreadsheet_safety).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from service.domain.plan_parser import ProjectRecord
 from service.domain.plan_register import UpsertCounts, upsert_plans, upsert_projects
 from service.domain.plan_text import CATEGORIES, extract_deadline, extract_targets, parse_targets_cell, split_units
 from service.domain.row_errors import RowError
+from service.domain.spreadsheet_safety import imported_text
 
 REQUIRED = ("plan", "number", "title", "task_text", "category", "lead_units")
 OPTIONAL = ("key", "section", "responsible_units", "targets", "deadline", "deadline_text", "year", "notes", "source")
@@ -61,7 +64,7 @@ def read_table(path: Path) -> tuple[list[dict[str, str]], str]:
     else:
         raise ImportRefused(f"{path.name}: neither UTF-8 nor GB18030; save the spreadsheet as CSV UTF-8")
     reader = csv.DictReader(io.StringIO(content, newline=""))
-    rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+    rows = [{(k or "").strip(): imported_text(v or "") for k, v in row.items()} for row in reader]
     _check_header(path, reader.fieldnames or [])
     return rows, encoding.removesuffix("-sig")
 
@@ -86,7 +89,8 @@ def _read_xlsx(path: Path) -> list[dict[str, str]]:
         for name, value in zip(header, raw, strict=False):
             if isinstance(value, datetime):
                 value = value.date()
-            row[name] = value.isoformat() if isinstance(value, date) else ("" if value is None else str(value).strip())
+            text_value = "" if value is None else imported_text(str(value))
+            row[name] = value.isoformat() if isinstance(value, date) else text_value
         rows.append(row)
     return rows
 

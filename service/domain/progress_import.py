@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from service.domain.progress import add_report
 from service.domain.progress_input import ReportIn
 from service.domain.row_errors import RowError
+from service.domain.spreadsheet_safety import imported_text
 from service.errors import Problem
 
 ALIASES = {
@@ -82,7 +83,8 @@ def read_table(path: Path) -> list[dict[str, str]]:
     missing = [c for c in ("period", "status", "percent") if c not in names]
     if missing:
         raise ImportRefused(f"{path.name}: missing column(s) {', '.join(missing)}")
-    return [{name: (value or "").strip() for name, value in zip(names, raw, strict=False)} for raw in raw_rows]
+    # stripped, but never into a formula: "\t=1+1" stays as written (service.domain.spreadsheet_safety)
+    return [{name: imported_text(value or "") for name, value in zip(names, raw, strict=False)} for raw in raw_rows]
 
 
 def _read_xlsx(path: Path) -> tuple[list[str], list[list[str]]]:

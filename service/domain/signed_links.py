@@ -53,3 +53,18 @@ def verify(engine: Engine, path: str, expires: int | None, sig: str | None, now:
     if expires < (now if now is not None else time.time()):
         return False
     return hmac.compare_digest(_signature(_key(engine), path, expires), sig)
+
+
+def verify_query(engine: Engine, path: str, query: list[tuple[str, str]], now: float | None = None) -> bool:
+    """True when a request for ``path`` with exactly these query parameters is a valid signed link.
+
+    Only ``expires`` and ``sig`` may be present, each once: the signature covers the path and the expiry,
+    so a parameter it does not cover could change what the link opens.  ``XIANGMAP_PRIVATE_READS``
+    lets such a request in without a token (service.dependencies); the route checks the link again.
+    """
+    if len(query) != 2 or {name for name, _ in query} != {"expires", "sig"}:
+        return False
+    values = dict(query)
+    if not (values["expires"].isascii() and values["expires"].isdigit()) or len(values["expires"]) > 18:
+        return False
+    return verify(engine, path, int(values["expires"]), values["sig"], now=now)

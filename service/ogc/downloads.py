@@ -25,6 +25,7 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy import Engine
 
+from service.domain.spreadsheet_safety import csv_row
 from service.errors import Problem
 from service.ogc.crs import CRS84_INFO, CrsInfo, output_geometry_sql
 from service.ogc.features import feature_text_sql
@@ -115,7 +116,8 @@ def _select_columns(fields: list[Field]) -> str:
 
 
 def csv_stream(engine: Engine, collection: Collection, query: ItemsQuery) -> Iterator[bytes]:
-    """CSV with a WKT column first (GDAL and QGIS pick it up), UTF-8 with a BOM for spreadsheet users."""
+    """CSV with a WKT column first (GDAL and QGIS pick it up), UTF-8 with a BOM for spreadsheet users;
+    text a spreadsheet would run as a formula gets a leading apostrophe (service.domain.spreadsheet_safety)."""
     params = SqlParams()
     where = where_sql(collection, query, params)
     fields = _fields(collection, query)
@@ -130,12 +132,12 @@ def csv_stream(engine: Engine, collection: Collection, query: ItemsQuery) -> Ite
         batches = _rows(engine, sql, params.values)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["WKT", "id", *(f.name for f in fields)])
+        writer.writerow(csv_row(["WKT", "id", *(f.name for f in fields)]))
         yield ("\ufeff" + buffer.getvalue()).encode()
         for batch in batches:
             buffer.seek(0)
             buffer.truncate()
-            writer.writerows(["" if v is None else v for v in row] for row in batch)
+            writer.writerows(csv_row("" if v is None else v for v in row) for row in batch)
             yield buffer.getvalue().encode()
 
     return _primed(generate())

@@ -1,4 +1,5 @@
-"""CSV report: one line per zone hit (UTF-8 with BOM so that Excel opens the Chinese text)."""
+"""CSV report: one line per zone hit (UTF-8 with BOM so that Excel opens the Chinese text); formula-like text
+is written so that a spreadsheet shows it and runs nothing (service.domain.spreadsheet_safety)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import csv
 import io
 from collections.abc import Sequence
 
+from service.domain.spreadsheet_safety import csv_dict
 from service.models import Screening
 from service.reports.table import COLUMNS, report_rows
 
@@ -15,5 +17,5 @@ def screenings_csv(screenings: Sequence[Screening]) -> bytes:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in report_rows(screenings):
-        writer.writerow(row)
+        writer.writerow(csv_dict(row))
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -1,0 +1,64 @@
+"""Per-response header policy: the Content-Security-Policy, and ``Cache-Control: no-store`` where an answer is private.
+
+Applied to every response by ``service.middleware.SecurityHeadersMiddleware`` (errors included).
+
+CSP.  Folium writes its map set-up as inline ``<script>`` and ``<style>`` blocks whose content is the
+page's own data, built per page (and cached per data version, decision 0083), so neither nonces nor
+hashes can tell those from an injected inline script; scripts and styles are therefore limited to
+xiangmap's own origin plus inline.  What the policy does stop: any script, style, frame or plugin from
+another origin, a ``<base>`` or form pointing elsewhere, requests to other hosts (connect-src), and
+framing by another site.  Images may come from the basemap tile hosts of service/maps/pages.py.
+``/docs`` (Swagger UI from jsdelivr) gets those hosts too.  A PDF gets only ``frame-ancestors``:
+Chrome shows a PDF through a plugin that ``object-src 'none'`` on the PDF itself would block.
+
+no-store.  The audit log, screening records, reports and answers (which carry a signed share link)
+and the shared screening maps are never to be kept by a browser or proxy, nor is any answer to a
+signed link.  Public tiles, pages and map data keep their ETag / 304 revalidation (no-cache).
+"""
+
+from __future__ import annotations
+
+import re
+
+# OpenStreetMap (folium's "OpenStreetMap" tiles) and Tianditu t0-t7 (service.maps.pages.TIANDITU)
+TILE_HOSTS = ("https://tile.openstreetmap.org", "https://*.tile.openstreetmap.org", "https://*.tianditu.gov.cn")
+
+
+def _policy(*, scripts: str = "", styles: str = "", images: str = "") -> bytes:
+    directives = (
+        "default-src 'self'",
+        f"script-src 'self' 'unsafe-inline'{scripts}",
+        f"style-src 'self' 'unsafe-inline'{styles}",
+        f"img-src 'self' data: blob: {' '.join(TILE_HOSTS)}{images}",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    )
+    return "; ".join(directives).encode()
+
+
+PAGE_CSP = _policy()
+DOCS_CSP = _policy(
+    scripts=" https://cdn.jsdelivr.net", styles=" https://cdn.jsdelivr.net", images=" https://fastapi.tiangolo.com"
+)
+PDF_CSP = b"frame-ancestors 'self'"
+
+NO_STORE = b"no-store"
+_PRIVATE_PATH = re.compile(r"^/(?:audit|screening|screenings)(?:/|$)|^/maps/screening/|^/projects/[^/]+/screening$")
+_SIGNED_QUERY = re.compile(rb"(?:^|&)sig=")
+
+
+def csp_for(path: str, content_type: bytes) -> bytes:
+    if content_type.startswith(b"application/pdf"):
+        return PDF_CSP
+    if path == "/docs" or path.startswith("/docs/"):
+        return DOCS_CSP
+    return PAGE_CSP
+
+
+def is_private(path: str, query_string: bytes) -> bool:
+    """True for the answers no cache may keep: audit, screenings, shared maps, anything opened by a signed link."""
+    return _PRIVATE_PATH.match(path) is not None or _SIGNED_QUERY.search(query_string) is not None
