@@ -11,6 +11,7 @@ that, by the unprivileged process, so every process that answers a request is un
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
 import pwd
@@ -172,6 +173,19 @@ def drop_to(entry: pwd.struct_passwd, tmp: Path) -> None:
     )
     tempfile.tempdir = None  # re-read TMPDIR
     os.umask(0o077)
+
+
+def loose_secret_files() -> list[Path]:
+    """Files holding passwords or keys that others than their owner may read (they should be mode 600)."""
+    from service.settings import get_settings
+
+    candidates = [Path(".env").resolve(), get_settings().data_dir / "cluster.json"]
+    loose = []
+    for path in candidates:
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.stat().st_mode & 0o077:
+                loose.append(path)
+    return loose
 
 
 def describe(entry: pwd.struct_passwd) -> str:

@@ -63,6 +63,8 @@ def serve(
         proxy_headers=True,
     )
     inherited = os.environ.pop(SERVE_FD, None)
+    for loose in privileges.loose_secret_files() if inherited is None else []:
+        typer.echo(f"warning: {loose} holds secrets and others may read it: chmod 600 {loose}", err=True)
     if inherited is not None:  # re-executed below, unprivileged, with the socket bound by root
         if privileges.is_root():
             typer.echo(f"error: {SERVE_FD} is set and we are root: refusing to serve as root", err=True)
