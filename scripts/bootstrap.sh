@@ -64,6 +64,17 @@ if [ "$mode" = test ]; then
   fi
 fi
 
+# --- the account `xiangmap serve` runs as when started as root (docs/decisions/0092) -------------
+if [ "$(id -u)" -eq 0 ]; then
+  serve_user="${XIANGMAP_SERVE_USER:-xiangmap}"
+  if ! id -u "$serve_user" >/dev/null 2>&1; then
+    say "creating the system account $serve_user (xiangmap serve drops root to it)"
+    useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin "$serve_user"
+  fi
+  # setfacl lets the account traverse a root-only folder above the checkout (mktemp -d, /root)
+  command -v setfacl >/dev/null 2>&1 || apt_install acl || say "warning: setfacl missing: clone outside root-only folders"
+fi
+
 # --- the project-managed database --------------------------------------------------------------
 if [ "$mode" = run ] && [ -z "${DATABASE_URL:-}" ]; then
   .venv/bin/xiangmap db cluster start

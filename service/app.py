@@ -13,6 +13,8 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from service import __version__
+from service.database import get_engine
+from service.db_roles import warn_if_superuser
 from service.dependencies import current_principal
 from service.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from service.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -48,6 +50,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         # out of the collector's generations makes each full collection short, not a pause of every request
         gc.collect()
         gc.freeze()
+        warn_if_superuser(get_engine())  # a loud log line when the service holds a superuser's rights
         yield
 
     return lifespan

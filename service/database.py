@@ -28,9 +28,10 @@ IDLE_PING_SECONDS = 5.0
 
 @lru_cache
 def get_engine(url: str | None = None) -> Engine:
+    """The service's engine: the application role's URL unless ``url`` says otherwise (decision 0091)."""
     settings = get_settings()
     engine = create_engine(
-        url or settings.resolved_database_url(),
+        url or settings.resolved_app_database_url(),
         # every worker thread (settings.worker_threads) can hold a connection without waiting, and the
         # pool never shrinks under load: a new PostGIS backend costs far more than the query it serves
         pool_size=settings.pool_size,
@@ -45,6 +46,11 @@ def get_engine(url: str | None = None) -> Engine:
     )
     _ping_when_idle(engine)
     return engine
+
+
+def get_owner_engine() -> Engine:
+    """The owner's engine (``DATABASE_URL`` or the managed cluster's superuser): migrations and setup only."""
+    return get_engine(get_settings().resolved_database_url())
 
 
 def _ping_when_idle(engine: Engine) -> None:
@@ -139,12 +145,20 @@ def read_one(sql: str, params: dict[str, Any] | None = None, engine: Engine | No
 
 
 VERSIONS_SQL = (
-    "SELECT current_setting('server_version'), (SELECT extversion FROM pg_extension WHERE extname = 'postgis')"
+    "SELECT current_setting('server_version'), (SELECT extversion FROM pg_extension WHERE extname = 'postgis'),"
+    " (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
 )
 
 
-def versions(engine: Engine) -> dict[str, str]:
-    """PostgreSQL and PostGIS versions; raises (SQLAlchemy's errors) when the database does not answer."""
+def versions(engine: Engine) -> dict[str, Any]:
+    """PostgreSQL and PostGIS versions, and whether the service is (wrongly) a superuser (decision 0091).
+
+    Raises (SQLAlchemy's errors) when the database does not answer.
+    """
     row = read_one(VERSIONS_SQL, engine=engine)
-    pg, postgis = row if row is not None else (None, None)
-    return {"postgresql": str(pg), "postgis": str(postgis) if postgis else "not installed"}
+    pg, postgis, superuser = row if row is not None else (None, None, None)
+    return {
+        "postgresql": str(pg),
+        "postgis": str(postgis) if postgis else "not installed",
+        "database_superuser": bool(superuser),
+    }

@@ -4,6 +4,11 @@ PostgreSQL refuses to run as root, so when we are root every server command runs
 unprivileged ``postgres`` account, and the data directory is placed where that account can reach
 it (a clone inside a root-only home gets its cluster under ``/var/lib/xiangmap`` instead, with the
 location recorded in ``.data/cluster.json``).
+
+Two roles in every cluster (docs/decisions/0091-owner-and-app-roles.md): the bootstrap superuser
+``xiangmap``, which administers the cluster and owns the schema (migrations, ``xiangmap setup``), and
+the application role ``xiangmap_app`` (LOGIN, no superuser, owns nothing) the running service uses,
+with its own generated password.  Both passwords live in ``.data/cluster.json``, mode 600.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from urllib.parse import quote
 import psycopg
 
 SUPERUSER = "xiangmap"
+APP_ROLE = "xiangmap_app"
 DATABASE = "xiangmap"
 SERVER_ACCOUNT = "postgres"
 POSTGIS_CONTROL = "postgis.control"
@@ -94,12 +100,14 @@ class Cluster:
     port: int
     socket_dir: Path | None = None  # unix-socket only (tests) when set
     password: str | None = None  # scram password over TCP (dev cluster)
+    app_password: str | None = None  # the application role's (dev cluster)
+    app_role: str = APP_ROLE
     throwaway: bool = False
     config_file: Path | None = field(default=None, repr=False)
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
-    def for_project(cls, data_dir: Path, default_port: int) -> Cluster:
+    def for_project(cls, data_dir: Path, default_port: int, app_role: str = APP_ROLE) -> Cluster:
         """The dev cluster of this checkout, as recorded in ``.data/cluster.json`` (or a fresh plan)."""
         config = data_dir / "cluster.json"
         if config.exists():
@@ -108,10 +116,19 @@ class Cluster:
                 pgdata=Path(raw["pgdata"]),
                 port=int(raw["port"]),
                 password=raw.get("password"),
+                app_password=raw.get("app_password"),
+                app_role=app_role,
                 config_file=config,
             )
         pgdata = data_dir / "pg"
-        return cls(pgdata=pgdata, port=default_port, password=secrets.token_urlsafe(18), config_file=config)
+        return cls(
+            pgdata=pgdata,
+            port=default_port,
+            password=secrets.token_urlsafe(18),
+            app_password=secrets.token_urlsafe(18),
+            app_role=app_role,
+            config_file=config,
+        )
 
     @classmethod
     def throwaway_cluster(cls) -> Cluster:
@@ -121,11 +138,19 @@ class Cluster:
         return cls(pgdata=root / "pg", port=5432, socket_dir=root, throwaway=True)
 
     # ---- addresses ------------------------------------------------------------------------------
-    def url(self, database: str = DATABASE) -> str:
+    def url(self, database: str = DATABASE, user: str = SUPERUSER, password: str | None = None) -> str:
+        """The superuser's URL (cluster administration, migrations), or ``user``'s with ``password``."""
         if self.socket_dir is not None:
-            return f"postgresql+psycopg://{SUPERUSER}@/{database}?host={quote(str(self.socket_dir))}&port={self.port}"
-        auth = f"{SUPERUSER}:{quote(self.password or '', safe='')}"
+            return f"postgresql+psycopg://{user}@/{database}?host={quote(str(self.socket_dir))}&port={self.port}"
+        secret = self.password if user == SUPERUSER else password
+        auth = f"{user}:{quote(secret or '', safe='')}"
         return f"postgresql+psycopg://{auth}@127.0.0.1:{self.port}/{database}"
+
+    def app_url(self, database: str = DATABASE) -> str | None:
+        """The application role's URL; None for a dev cluster made before it had one (run ``db cluster start``)."""
+        if self.socket_dir is None and not self.app_password:
+            return None
+        return self.url(database, user=self.app_role, password=self.app_password)
 
     def libpq_url(self, database: str = DATABASE) -> str:
         return self.url(database).replace("postgresql+psycopg://", "postgresql://", 1)
@@ -144,13 +169,15 @@ class Cluster:
         """Make sure the server account can reach ``pgdata``; otherwise move it under /var/lib/xiangmap."""
         parent = self.pgdata.parent
         parent.mkdir(parents=True, exist_ok=True)
-        if is_root() and not self.throwaway:
-            parent.chmod(0o755)
-            if not _server_account_can_reach(parent):
-                digest = hashlib.sha1(str(parent.resolve()).encode()).hexdigest()[:12]
-                self.pgdata = Path("/var/lib/xiangmap") / digest / "pg"
-                self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-                self.pgdata.parent.chmod(0o755)
+        if not self.throwaway:
+            # .data holds cluster.json (the passwords): nobody lists it; as root the postgres account
+            # only traverses it to reach pg/ (mode 700, its own)
+            parent.chmod(0o711 if is_root() else 0o700)
+        if is_root() and not self.throwaway and not _server_account_can_reach(parent):
+            digest = hashlib.sha1(str(parent.resolve()).encode()).hexdigest()[:12]
+            self.pgdata = Path("/var/lib/xiangmap") / digest / "pg"
+            self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+            self.pgdata.parent.chmod(0o711)
 
     def _chown_to_server(self, path: Path) -> None:
         if is_root():
@@ -245,9 +272,15 @@ class Cluster:
         if self.config_file is None:
             return
         self.config_file.parent.mkdir(parents=True, exist_ok=True)
-        data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items() if k != "config_file"}
-        self.config_file.write_text(json.dumps(data, indent=2))
-        self.config_file.chmod(0o600)
+        skip = {"config_file", "app_role"}
+        data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items() if k not in skip}
+        # created 600 (never readable by others, not even for a moment), then renamed over the old one
+        tmp = self.config_file.with_name(f".{self.config_file.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            fh.write(json.dumps(data, indent=2))
+        os.replace(tmp, self.config_file)
 
     def running(self) -> bool:
         return self._run("pg_ctl", "status", "-D", str(self.pgdata), check=False).returncode == 0
@@ -272,6 +305,26 @@ class Cluster:
             if not exists:
                 conn.execute(f'CREATE DATABASE "{name}"')
 
+    def ensure_app_role(self) -> None:
+        """Create the application role (or reset its attributes and password); the grants are migration 0010's."""
+        from service import db_roles
+
+        if self.socket_dir is None and not self.app_password:  # a dev cluster made before the role existed
+            self.app_password = secrets.token_urlsafe(18)
+            self._save()
+        password = None if self.socket_dir is not None else self.app_password
+        with psycopg.connect(self.libpq_url("postgres"), autocommit=True, connect_timeout=10) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (self.app_role,)).fetchone()
+            make = db_roles.alter_role_statement if exists else db_roles.create_role_statement
+            conn.execute(make(self.app_role, password))  # type: ignore[arg-type]
+
+    def protect_secrets(self) -> None:
+        """``cluster.json`` 600 and its folder unlistable, also for a checkout made before they were."""
+        if self.config_file is None or not self.config_file.exists():
+            return
+        self.config_file.chmod(0o600)
+        self.config_file.parent.chmod(0o711 if is_root() else 0o700)
+
     def drop_database(self, name: str) -> None:
         with psycopg.connect(self.libpq_url("postgres"), autocommit=True, connect_timeout=10) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -285,6 +338,8 @@ class Cluster:
         while True:
             try:
                 self.create_database()
+                self.ensure_app_role()
+                self.protect_secrets()
                 return self
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:

@@ -2,12 +2,18 @@
 
 ``DATABASE_URL`` is also read without the prefix because that is what every PostGIS host,
 container and PaaS sets.  When it is unset, the project-managed cluster under ``.data/`` is used.
+
+Two database roles (docs/decisions/0091-owner-and-app-roles.md): ``DATABASE_URL`` is the owner's, for
+migrations and ``xiangmap setup``; ``XIANGMAP_APP_DATABASE_URL`` is the application role's, which the
+running service uses (falling back to ``DATABASE_URL``, with a loud warning when that is a superuser).
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +29,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "XIANGMAP_DATABASE_URL")
     )
+    # the running service's role: owns nothing, DML only (service/db_roles.py); unset: the managed
+    # cluster's application role, or DATABASE_URL when that is set
+    app_database_url: str | None = None
+    app_role: str = "xiangmap_app"  # its name when the URL does not say (managed cluster, migration 0010)
+    serve_user: str = "xiangmap"  # the system account `xiangmap serve` switches to when started as root
     data_dir: Path = PROJECT_ROOT / ".data"
     db_port: int = 55432
     host: str = "127.0.0.1"
@@ -86,7 +97,26 @@ class Settings(BaseSettings):
             return normalise_url(self.database_url)
         from service.pgcluster import Cluster
 
-        return Cluster.for_project(self.data_dir, self.db_port).url()
+        return Cluster.for_project(self.data_dir, self.db_port, self.app_role).url()
+
+    def resolved_app_database_url(self) -> str:
+        """The running service's URL: the app role's when configured or managed, else ``DATABASE_URL``."""
+        if self.app_database_url:
+            return normalise_url(self.app_database_url)
+        if self.database_url:
+            return normalise_url(self.database_url)
+        from service.pgcluster import Cluster
+
+        cluster = Cluster.for_project(self.data_dir, self.db_port, self.app_role)
+        return cluster.app_url() or cluster.url()
+
+    def app_role_name(self) -> str:
+        """The application role migrations grant to: the user of the app URL when set, else ``app_role``."""
+        if self.app_database_url:
+            user = urlsplit(normalise_url(self.app_database_url)).username
+            if user:
+                return unquote(user)
+        return self.app_role
 
 
 def normalise_url(url: str) -> str:
@@ -99,4 +129,6 @@ def normalise_url(url: str) -> str:
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    # an unreadable .env (mode 600, another account's) is skipped: `xiangmap serve` exports it first
+    env_file = ".env" if not os.path.exists(".env") or os.access(".env", os.R_OK) else None
+    return Settings(_env_file=env_file)

@@ -50,20 +50,31 @@ def database_url(pg_cluster: Cluster | None) -> str:
     from service.settings import normalise_url
 
     url = normalise_url(os.environ["TEST_DATABASE_URL"]) if pg_cluster is None else pg_cluster.url()
-    os.environ["DATABASE_URL"] = url
+    os.environ["DATABASE_URL"] = url  # the owner's (here the cluster's superuser): migrations and setup
+    # the service's own role, as in production (decision 0091); TEST_APP_DATABASE_URL with TEST_DATABASE_URL
+    app_url = os.environ.get("TEST_APP_DATABASE_URL") if pg_cluster is None else pg_cluster.app_url()
+    if app_url:
+        os.environ["XIANGMAP_APP_DATABASE_URL"] = normalise_url(app_url)
     _clear_caches()
     return url
 
 
 @pytest.fixture(scope="session")
-def engine(database_url: str) -> Engine:
-    """The application's engine on a database migrated to head with every bundled dataset loaded."""
+def owner_engine(database_url: str) -> Engine:
+    """The owner's engine (DDL, the audit trigger's own guard); the app never connects like this."""
+    from service.database import get_owner_engine
+
+    return get_owner_engine()
+
+
+@pytest.fixture(scope="session")
+def engine(owner_engine: Engine) -> Engine:
+    """The application's engine (the app role) on a database migrated to head with every bundled dataset loaded."""
     from service.database import get_engine
     from service.setup import run_setup
 
-    eng = get_engine()
-    run_setup(eng)
-    return eng
+    run_setup(owner_engine)
+    return get_engine()
 
 
 def url_for_database(url: str, name: str) -> str:

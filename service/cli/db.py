@@ -17,10 +17,10 @@ app.add_typer(cluster_app, name="cluster")
 def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply migrations up to REVISION (default: head)."""
     from service import migrate
-    from service.database import get_engine
+    from service.database import get_owner_engine
 
-    migrate.upgrade(get_engine(), revision)
-    typer.echo(f"database at revision {migrate.current(get_engine())}")
+    migrate.upgrade(get_owner_engine(), revision)
+    typer.echo(f"database at revision {migrate.current(get_owner_engine())}")
 
 
 @app.command()
@@ -29,19 +29,68 @@ def downgrade(
 ) -> None:
     """Revert migrations down to REVISION."""
     from service import migrate
-    from service.database import get_engine
+    from service.database import get_owner_engine
 
-    migrate.downgrade(get_engine(), revision)
-    typer.echo(f"database at revision {migrate.current(get_engine())}")
+    migrate.downgrade(get_owner_engine(), revision)
+    typer.echo(f"database at revision {migrate.current(get_owner_engine())}")
 
 
 @app.command()
 def current() -> None:
     """Print the database's revision and the code's head."""
     from service import migrate
-    from service.database import get_engine
+    from service.database import get_owner_engine
 
-    typer.echo(f"database: {migrate.current(get_engine())}  code head: {migrate.head()}")
+    typer.echo(f"database: {migrate.current(get_owner_engine())}  code head: {migrate.head()}")
+
+
+@app.command("grant-app-role")
+def grant_app_role(
+    name: str | None = typer.Option(
+        None, help="The application role (default: the user of XIANGMAP_APP_DATABASE_URL, else xiangmap_app)."
+    ),
+    apply: bool = typer.Option(False, "--apply", help="Run the grants on DATABASE_URL (as its owner)."),
+    password_file: typer.FileText | None = typer.Option(
+        None, help="Also print CREATE ROLE with the password read from this file ('-': stdin)."
+    ),
+) -> None:
+    """Print (or --apply) the SQL that gives the application role what the service needs and no more.
+
+    Without --apply it prints two parts: what a superuser runs once per cluster (CREATE ROLE), and
+    what the database's owner runs in the database of DATABASE_URL (the grants of migration 0010).
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service import db_roles
+    from service.database import get_owner_engine
+
+    settings = get_settings()
+    try:
+        role = db_roles.checked_name(name or settings.app_role_name())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--name") from exc
+    engine = get_owner_engine()
+    if apply:
+        try:
+            with engine.begin() as conn:
+                for statement in db_roles.apply_grants(conn, role):
+                    typer.echo(f"{statement};")
+        except LookupError as missing:
+            typer.echo(f"error: {missing}", err=True)
+            raise typer.Exit(2) from missing
+        except SQLAlchemyError as exc:
+            typer.echo(f"error: {getattr(exc, 'orig', exc)}", err=True)
+            raise typer.Exit(2) from exc
+        typer.echo(f"-- granted to {role} in {engine.url.database}", err=True)
+        return
+    # printed for a migrated database: audit_log append-only, the bookkeeping read-only
+    tables = (*db_roles.READ_ONLY_TABLES, *db_roles.APPEND_ONLY_TABLES)
+    password = password_file.read().strip() if password_file else None
+    typer.echo("-- 1. as a superuser, once per cluster (a CREATEROLE role will do):")
+    typer.echo(f"{db_roles.create_role_statement(role, password or 'CHANGE-ME')};")
+    typer.echo(f"-- 2. as the owner of database {engine.url.database}, connected to it (migration 0010 does this):")
+    for statement in db_roles.grant_statements(role, engine.url.database or "xiangmap", tables):
+        typer.echo(f"{statement};")
 
 
 def _cluster():  # type: ignore[no-untyped-def]
@@ -50,7 +99,7 @@ def _cluster():  # type: ignore[no-untyped-def]
     settings = get_settings()
     if settings.database_url:
         raise typer.BadParameter("DATABASE_URL is set: the managed cluster is not in use")
-    return Cluster.for_project(settings.data_dir, settings.db_port)
+    return Cluster.for_project(settings.data_dir, settings.db_port, settings.app_role)
 
 
 @cluster_app.command("start")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.models.base import Base
 
-ROLES = ("viewer", "editor", "inspector", "admin")
+ROLES = ("viewer", "editor", "inspector", "admin", "gis")
 
 
 class User(Base):

@@ -54,12 +54,13 @@ def _counts(engine: Engine) -> dict[str, int]:
 
 
 @pytest.fixture
-def canary(engine: Engine):  # type: ignore[no-untyped-def]
-    with engine.begin() as conn:
+def canary(engine: Engine, owner_engine: Engine):  # type: ignore[no-untyped-def]
+    # made by the owner: the service's own role may not create tables (tests/security)
+    with owner_engine.begin() as conn:
         conn.execute(text("CREATE TABLE IF NOT EXISTS injection_canary (x int)"))
         conn.execute(text("INSERT INTO injection_canary VALUES (1)"))
     yield
-    with engine.begin() as conn:
+    with owner_engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS injection_canary"))
 
 
