@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine, text
 
@@ -31,6 +32,12 @@ def within_deadline(call: Callable[[], Any], what: str) -> Any:
     if "error" in result:
         raise result["error"]
     return result["value"]
+
+
+def fetch(base_url: str, path: str) -> httpx.Response:
+    """GET over a real socket from the live server, failing the test at the deadline instead of hanging it
+    (an in-process TestClient would wait for the stuck request when the session closes)."""
+    return within_deadline(lambda: httpx.get(base_url + path, timeout=DEADLINE_S + 10), f"GET {path}")
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from service.domain.progress_import import import_reports
 from service.settings import get_settings
-from tests.security.geometry_helpers import SlippedIn, state, tile_of, within_deadline
+from tests.security.geometry_helpers import SlippedIn, fetch, state, tile_of
 
 # a line running back and forth over the same 1 km, a million times: quadratic for topology-preserving GEOS work
 MILLION_VERTEX_LINE = (
@@ -62,10 +62,10 @@ def project_id(engine: Engine) -> int:
     return SlippedIn(engine).id
 
 
-def test_a_million_vertex_row_stored_before_leaves_maps_tiles_and_pages_answering(client, slipped_in) -> None:  # type: ignore[no-untyped-def]
+def test_a_million_vertex_row_stored_before_leaves_maps_tiles_and_pages_answering(live_server, slipped_in) -> None:  # type: ignore[no-untyped-def]
     slipped_in.store(MILLION_VERTEX_LINE, precision=1)
 
-    data = within_deadline(lambda: client.get("/maps/data/projects.geojson"), "projects.geojson")
+    data = fetch(live_server, "/maps/data/projects.geojson")
     assert data.status_code == 200, data.text[:300]
     feature = next(f for f in data.json()["features"] if f["id"] == slipped_in.id)
     # drawn as its bounding box, never simplified: two dimensions of a 1 km x 0 box
@@ -73,17 +73,15 @@ def test_a_million_vertex_row_stored_before_leaves_maps_tiles_and_pages_answerin
     assert len(json.dumps(feature["geometry"])) < 500
 
     z, row, col = tile_of(113.105, 27.8, 12)
-    tile = within_deadline(
-        lambda: client.get(f"/collections/projects/tiles/WebMercatorQuad/{z}/{row}/{col}"), "the tile"
-    )
+    tile = fetch(live_server, f"/collections/projects/tiles/WebMercatorQuad/{z}/{row}/{col}")
     assert tile.status_code == 200 and len(tile.content) > 0
 
-    page = within_deadline(lambda: client.get(f"/collections/projects/items?id={slipped_in.id}"), "an items page")
+    page = fetch(live_server, f"/collections/projects/items?id={slipped_in.id}")
     assert page.status_code == 200, page.text[:300]
     (item,) = page.json()["features"]
     assert item["id"] == slipped_in.id and item["geometry"] is None  # over max_vertices: not served
 
-    stats = within_deadline(lambda: client.get("/stats?by=category"), "/stats")
+    stats = fetch(live_server, "/stats?by=category")
     assert stats.status_code == 200, stats.text[:300]
 
 
@@ -148,11 +146,11 @@ def test_nested_geometry_collection_in_wkt_is_400(client, auth) -> None:  # type
         assert "limit of 4" in body["detail"]
 
 
-def test_wkt_over_the_vertex_limit_is_refused_before_parsing(client, auth, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(get_settings(), "max_vertices", 100)
-    wkt = "LINESTRING (" + ", ".join(f"{113.1 + i * 1e-5} 27.8" for i in range(1000)) + ")"
+def test_wkt_with_too_many_parts_is_413(client, auth, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(get_settings(), "max_geometry_parts", 5)
+    wkt = "MULTIPOINT (" + ", ".join(f"({113.1 + i * 1e-3} 27.8)" for i in range(6)) + ")"
     body = problem(client.post("/screening", json={"wkt": wkt}, headers=auth["inspector"]), 413)
-    assert body["fault"] == "too_many_vertices" and body["parameter"] == "wkt"
+    assert body["fault"] == "too_many_parts" and body["parameter"] == "wkt" and "limit of 5" in body["detail"]
 
 
 def test_nested_collection_on_put_location_is_400_and_changes_nothing(client, auth, engine, project_id) -> None:  # type: ignore[no-untyped-def]

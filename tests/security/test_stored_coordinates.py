@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from tests.security.geometry_helpers import SlippedIn, state, tile_of, within_deadline
+from tests.security.geometry_helpers import SlippedIn, fetch, state, tile_of
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}"
 
@@ -90,11 +90,9 @@ def test_screening_uses_the_shared_guard_for_swapped_axes(client, auth) -> None:
 
 
 @pytest.mark.parametrize("code", [3857, 4547, 4326])
-def test_reprojected_pages_survive_a_row_with_latitude_113(client, slipped_in, code) -> None:  # type: ignore[no-untyped-def]
+def test_reprojected_pages_survive_a_row_with_latitude_113(client, live_server, slipped_in, code) -> None:  # type: ignore[no-untyped-def]
     slipped_in.store("ST_SetSRID(ST_MakePoint(27.8, 113.1), 4326)", precision=1)  # swapped axes, stored before
-    r = within_deadline(
-        lambda: client.get(f"/collections/projects/items?crs={EPSG.format(code)}&limit=1000"), "an items page"
-    )
+    r = fetch(live_server, f"/collections/projects/items?crs={EPSG.format(code)}&limit=1000")
     assert r.status_code == 200, r.text[:300]
     features = {f["id"]: f for f in r.json()["features"]}
     assert features[slipped_in.id]["geometry"] is None  # cannot be right in any CRS: served without geometry
@@ -103,12 +101,12 @@ def test_reprojected_pages_survive_a_row_with_latitude_113(client, slipped_in, c
     assert one.status_code == 200 and one.json()["geometry"] is None
 
 
-def test_tiles_stats_and_map_data_survive_a_line_reaching_latitude_113(client, slipped_in) -> None:  # type: ignore[no-untyped-def]
+def test_tiles_stats_and_map_data_survive_a_line_reaching_latitude_113(live_server, slipped_in) -> None:  # type: ignore[no-untyped-def]
     slipped_in.store("ST_GeomFromText('LINESTRING(113.1 27.8, 113.2 113.1)', 4326)", precision=1)
     z, row, col = tile_of(113.1, 27.8, 8)
-    tile = within_deadline(lambda: client.get(f"/collections/projects/tiles/WebMercatorQuad/{z}/{row}/{col}"), "a tile")
+    tile = fetch(live_server, f"/collections/projects/tiles/WebMercatorQuad/{z}/{row}/{col}")
     assert tile.status_code == 200, tile.text[:300]
-    stats = within_deadline(lambda: client.get("/stats?by=category"), "/stats")
+    stats = fetch(live_server, "/stats?by=category")
     assert stats.status_code == 200, stats.text[:300]
-    data = within_deadline(lambda: client.get("/maps/data/projects.geojson"), "projects.geojson")
+    data = fetch(live_server, "/maps/data/projects.geojson")
     assert data.status_code == 200 and any(f["id"] == slipped_in.id for f in data.json()["features"])
