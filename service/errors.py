@@ -138,6 +138,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI's json.loads of a body nested ~1000 deep
+            from service.domain.geometry_guard import GeometryLimits
+
+            limits = GeometryLimits.from_settings()
+            detail = (
+                f"body: the JSON nests deeper than it can be read; GeoJSON needs at most {limits.max_json_depth} "
+                f"levels (GeometryCollections nested at most {limits.max_depth} deep)"
+            )
+            return problem_response(400, detail, instance=request.url.path, parameter="body", fault="too_deep")
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no resource at {request.url.path}"
         return problem_response(exc.status_code, detail, instance=request.url.path, headers=exc.headers)

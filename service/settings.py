@@ -54,7 +54,14 @@ class Settings(BaseSettings):
     # limits (issue 8 tightens and tests them)
     max_upload_mb: int = 50
     max_body_mb: int = 10
-    max_vertices: int = 200_000
+    max_vertices: int = 200_000  # of one geometry entering: screened, drawn location, done part (decision 0093)
+    # every geometry entering (service.domain.geometry_guard, decision 0093)
+    max_geometry_parts: int = 10_000  # points, lines or polygons of one geometry
+    max_geometry_rings: int = 10_000  # rings of all its polygons together
+    max_geometry_depth: int = 4  # GeometryCollections nested in one another
+    service_area: tuple[float, float, float, float] = (72.004, 0.8293, 137.8347, 55.8271)  # lon/lat box (China)
+    # maps and tiles: stored rows with more vertices are drawn as their bounding box, never simplified
+    map_simplify_vertices: int = 20_000
     page_limit_default: int = 100
     page_limit_max: int = 10_000
     cors_origins: list[str] = []

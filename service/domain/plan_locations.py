@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from service.domain.audit import record
 from service.domain.geocoding_gazetteer import LAYER_CODES
+from service.domain.geometry_guard import check_stored_geojson
 from service.domain.plan_queries import PRECISION_CODES
+from service.domain.strict_numbers import Integer
 from service.errors import Problem
 from service.models.layers import LAYER_MODELS
 
@@ -25,13 +27,13 @@ from service.models.layers import LAYER_MODELS
 class FeatureRef(BaseModel):
     layer: str = Field(description="layer id, e.g. roads")
     key: str | None = Field(None, description="the feature's stable key")
-    id: int | None = Field(None, description="the feature's integer id")
+    id: Integer | None = Field(None, description="the feature's integer id")
 
 
 class LocationIn(BaseModel):
     features: list[FeatureRef] = Field(default_factory=list, description="layer features the project lies on")
     geometry: dict[str, Any] | None = Field(None, description="a drawn GeoJSON geometry (WGS84 lon/lat)")
-    precision: int | None = Field(None, description="IATI / AidData precision code; derived when omitted")
+    precision: Integer | None = Field(None, description="IATI / AidData precision code; derived when omitted")
     note: str | None = None
 
 
@@ -58,7 +60,12 @@ def _feature(session: Session, ref: FeatureRef, index: int) -> dict[str, Any]:
 
 
 def _check_geometry(session: Session, geometry: dict[str, Any]) -> str:
-    """The drawn geometry as GeoJSON text once PostGIS has read it and found it valid."""
+    """The drawn geometry as GeoJSON text once the guard has bounded it and PostGIS has found it valid.
+
+    The shared guard (decision 0093) runs first, on the JSON as sent: vertices, parts, rings, nesting,
+    finite numbers, longitude / latitude ranges (swapped axes named), the service area.
+    """
+    check_stored_geojson(geometry, "/geometry")
     raw = json.dumps(geometry)
     try:
         with session.begin_nested():

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.domain import audit
 from service.domain.concurrency import IfMatch, bump_version, precondition_failed
+from service.domain.geometry_guard import check_stored_geojson
 from service.domain.progress_input import ReportIn
 from service.domain.progress_state import ProjectFilter, state_query
 from service.errors import Problem
@@ -19,6 +20,7 @@ from service.settings import get_settings
 
 # The done part may stray this far from the planned geometry (drawing slack, survey offsets).
 DONE_TOLERANCE_M = 200.0
+DONE_TYPES = ("LineString", "MultiLineString", "Polygon", "MultiPolygon")
 
 
 def _project_row(session: Session, project_id: int) -> dict[str, Any]:
@@ -45,6 +47,8 @@ def _project_row(session: Session, project_id: int) -> dict[str, Any]:
 
 def _check_done_geometry(session: Session, project: dict[str, Any], geometry: dict[str, Any]) -> None:
     """The done part must be valid, of the project's kind, and lie on the project (within the tolerance)."""
+    # the shared guard (decision 0093) first: bounds, finite numbers, ranges, service area
+    check_stored_geojson(geometry, "/done_geom", allowed=DONE_TYPES)
     kind = project["kind"]
     if kind is None:
         raise Problem(

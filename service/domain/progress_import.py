@@ -25,6 +25,7 @@ from shapely.geometry import mapping
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from service.domain.geometry_guard import check_json_depth, check_shapely, check_wkt_text
 from service.domain.progress import add_report
 from service.domain.progress_input import ReportIn
 from service.domain.row_errors import RowError
@@ -110,9 +111,14 @@ def _read_xlsx(path: Path) -> tuple[list[str], list[list[str]]]:
 
 
 def _geometry(value: str) -> dict[str, Any]:
+    """The cell as a GeoJSON geometry; nesting (and WKT's vertex count) bounded before a parser sees it."""
     if value.lstrip().startswith("{"):
+        check_json_depth(value, "done_geom")
         return json.loads(value)
-    return dict(mapping(wkt.loads(value)))
+    check_wkt_text(value, "done_geom")
+    geom = wkt.loads(value)
+    check_shapely(geom, "done_geom")  # before mapping() turns it into a nested Python structure
+    return dict(mapping(geom))
 
 
 def _number(value: str) -> float | None:
@@ -133,6 +139,8 @@ def _report(row: dict[str, str], index: int) -> tuple[ReportIn | None, list[RowE
     if row.get("done_geom"):
         try:
             body["done_geom"] = _geometry(row["done_geom"])
+        except Problem as exc:
+            errors.append(RowError(index, "done_geom", exc.detail))
         except (ValueError, ShapelyError) as exc:
             errors.append(RowError(index, "done_geom", f"neither WKT nor GeoJSON: {exc}"))
     if errors:

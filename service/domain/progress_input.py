@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from service.domain.strict_numbers import Number
 from service.models.plans import PROGRESS_STATUSES
 
 STATUS_ALIASES = {
@@ -62,8 +63,8 @@ class ReportIn(BaseModel):
 
     period: date = Field(description="the reported month, YYYY-MM")
     status: str = Field(description="未启动 / 推进中 / 已完成 / 滞后 / 暂停 (or not_started ... suspended)")
-    percent: float = Field(ge=0, le=100, description="percent complete, 0-100")
-    investment_wan: float | None = Field(default=None, ge=0, description="cumulative investment done, 万元")
+    percent: Number = Field(ge=0, le=100, description="percent complete, 0-100")
+    investment_wan: Number | None = Field(default=None, ge=0, description="cumulative investment done, 万元")
     note: str | None = Field(default=None, max_length=4000)
     done_geom: dict[str, Any] | None = Field(
         default=None, description="GeoJSON geometry (EPSG:4326) of the part done: built road section, treated reach ..."

@@ -24,7 +24,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from service.domain.geometry_guard import in_service_area_sql
 from service.models.plans import PROGRESS_STATUSES
+from service.settings import get_settings
 
 STATUS_DONE, STATUS_DELAYED, STATUS_SUSPENDED, STATUS_NOT_STARTED = "已完成", "滞后", "暂停", "未启动"
 METRIC_SRID = 4547
@@ -91,15 +93,33 @@ LEFT JOIN LATERAL (
     WHERE g.project_id = p.id AND g.period <= :as_of_month AND g.done_geom IS NOT NULL
     ORDER BY g.period DESC, g.created_at DESC, g.id DESC LIMIT 1
 ) dg ON TRUE
+LEFT JOIN LATERAL (SELECT {measurable} AS ok) mg ON TRUE
 LEFT JOIN LATERAL (
     SELECT
-        NULLIF(ST_Length(ST_Transform(ST_CollectionExtract(p.geom, 2), 4547)), 0) AS length_planned_m,
-        ST_Length(ST_Transform(ST_UnaryUnion(ST_CollectionExtract(dg.done_geom, 2)), 4547)) AS length_done_m,
-        NULLIF(ST_Area(ST_Transform(ST_CollectionExtract(p.geom, 3), 4547)), 0) AS area_planned_m2,
-        ST_Area(ST_Intersection(ST_Transform(ST_MakeValid(ST_CollectionExtract(p.geom, 3)), 4547),
+        CASE WHEN mg.ok THEN NULLIF(ST_Length(ST_Transform(ST_CollectionExtract(p.geom, 2), 4547)), 0) END
+            AS length_planned_m,
+        CASE WHEN mg.ok THEN ST_Length(ST_Transform(ST_UnaryUnion(ST_CollectionExtract(dg.done_geom, 2)), 4547)) END
+            AS length_done_m,
+        CASE WHEN mg.ok THEN NULLIF(ST_Area(ST_Transform(ST_CollectionExtract(p.geom, 3), 4547)), 0) END
+            AS area_planned_m2,
+        CASE WHEN mg.ok THEN
+            ST_Area(ST_Intersection(ST_Transform(ST_MakeValid(ST_CollectionExtract(p.geom, 3)), 4547),
                                 ST_Transform(ST_MakeValid(ST_UnaryUnion(ST_CollectionExtract(dg.done_geom, 3))), 4547)))
-            AS area_done_m2
+        END AS area_done_m2
 ) sp ON TRUE"""
+
+
+def spatial_join() -> str:
+    """SPATIAL_JOIN measuring only geometries within the guard's bounds (decision 0093): a row stored before
+    the guard (latitude 113, a million vertices) gets no figures instead of failing or stalling every answer."""
+    limit = int(get_settings().max_vertices)
+    area = in_service_area_sql("p.geom")
+    done = in_service_area_sql("dg.done_geom")
+    measurable = (
+        f"{area} AND ST_NPoints(p.geom) <= {limit}"
+        f" AND (dg.done_geom IS NULL OR ({done} AND ST_NPoints(dg.done_geom) <= {limit}))"
+    )
+    return SPATIAL_JOIN.replace("{measurable}", measurable)
 
 
 def state_query(
@@ -151,7 +171,7 @@ WITH base AS (
             make_date(COALESCE(p.year, pl.year, EXTRACT(year FROM p.deadline)::int), 1, 1) AS start_date,
             COALESCE(p.deadline, make_date(COALESCE(p.year, pl.year), 12, 31)) AS end_date
     ) t
-    {SPATIAL_JOIN if spatial else ""}
+    {spatial_join() if spatial else ""}
     WHERE {where}
 ), judged AS (
     SELECT b.*,

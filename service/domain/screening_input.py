@@ -21,8 +21,16 @@ from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
-from service.domain.chinese_crs import outside_china, to_wgs84_geometry
+from service.domain.chinese_crs import to_wgs84_geometry
 from service.domain.crs_area import check_area_of_use
+from service.domain.geometry_guard import (
+    GEOGRAPHIC,
+    check_geojson,
+    check_json_depth,
+    check_ranges,
+    check_shapely,
+    check_wkt_text,
+)
 from service.domain.upload_safety import UploadLimits, check_vertices, prepared, scrub_paths
 from service.errors import Problem
 from service.settings import get_settings
@@ -53,7 +61,6 @@ _CRS_ALIASES = {
     "bd-09": "bd09",
     "baidu": "bd09",
 }
-GEOGRAPHIC = ("EPSG:4326", "EPSG:4490", "gcj02", "bd09")
 UPLOAD_SUFFIXES = (".kml", ".kmz", ".zip", ".gpkg", ".geojson", ".json", ".shp")
 _POSITION_DEPTH = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2, "Polygon": 2, "MultiPolygon": 3}
 
@@ -183,10 +190,13 @@ def _combine(geoms: list[BaseGeometry], pointer: str) -> BaseGeometry:
 
 
 def geometry_from_geojson(obj: Any) -> BaseGeometry:
+    """Bounded first by the shared guard (iteratively, before shapely), then read and checked in detail."""
+    check_geojson(obj, "/geometry", features=True)
     return _geometry_object(obj, "/geometry")
 
 
 def geometry_from_wkt(text: str) -> BaseGeometry:
+    check_wkt_text(text, "wkt")  # nesting and vertex count before GEOS's recursive reader sees it
     try:
         geom = shapely.from_wkt(text)
     except shapely.errors.GEOSException as exc:
@@ -274,60 +284,11 @@ def geometry_from_upload(filename: str, data: bytes | BinaryIO) -> tuple[BaseGeo
 # ---------------------------------------------------------------- coordinates: ranges, swapped axes, conversion
 
 
-def _swapped(geom: BaseGeometry) -> BaseGeometry:
-    return shapely.transform(geom, lambda xy: xy[:, ::-1])
-
-
-def _bbox_outside_china(geom: BaseGeometry) -> bool:
-    minx, miny, maxx, maxy = geom.bounds
-    return outside_china(minx, miny) and outside_china(maxx, maxy)
-
-
-def _bbox_inside_china(geom: BaseGeometry) -> bool:
-    minx, miny, maxx, maxy = geom.bounds
-    return not outside_china(minx, miny) and not outside_china(maxx, maxy)
-
-
 def check_axes_and_ranges(geom: BaseGeometry, crs: str, where: str) -> None:
-    """Refuse coordinates that cannot be what the CRS says (swapped axes, degrees as metres, out of range)."""
-    minx, miny, maxx, maxy = geom.bounds
-    if crs in GEOGRAPHIC:
-        if _bbox_outside_china(geom) and _bbox_inside_china(_swapped(geom)):
-            raise Problem(
-                422,
-                f"{where}: latitude and longitude look swapped: ({minx:g}, {miny:g}) lies outside China as lon/lat "
-                f"but inside once swapped; send [longitude, latitude] (GeoJSON order)",
-                parameter=where,
-                fault="swapped_axes",
-            )
-        if minx < -180 or maxx > 180:
-            raise Problem(422, f"{where}: longitude out of range [-180, 180] ({minx:g} .. {maxx:g})", parameter=where)
-        if miny < -90 or maxy > 90:
-            raise Problem(422, f"{where}: latitude out of range [-90, 90] ({miny:g} .. {maxy:g})", parameter=where)
-        return
-    # EPSG:4547: Gauss-Kruger metres, easting about 330 000-670 000 in the zone, northing in the millions
-    if max(abs(minx), abs(maxx)) <= 180 and max(abs(miny), abs(maxy)) <= 90:
-        raise Problem(
-            422,
-            f"{where}: coordinates ({minx:g}, {miny:g}) look like degrees, but EPSG:4547 is in metres "
-            "(easting about 400 000, northing about 3 090 000 at Zhuzhou); send crs=EPSG:4326 for degrees",
-            parameter=where,
-            fault="degrees_as_metres",
-        )
-    if minx > 1_000_000 and maxy < 1_000_000:
-        raise Problem(
-            422,
-            f"{where}: easting and northing look swapped ({minx:g}, {miny:g}); EPSG:4547 wants [easting, northing]",
-            parameter=where,
-            fault="swapped_axes",
-        )
-    if minx < 0 or maxx > 1_000_000 or miny < 0 or maxy > 10_000_000:
-        raise Problem(
-            422,
-            f"{where}: ({minx:g}, {miny:g}) .. ({maxx:g}, {maxy:g}) is out of range for EPSG:4547 "
-            "(easting 0-1 000 000 m, northing 0-10 000 000 m)",
-            parameter=where,
-        )
+    """Refuse coordinates that cannot be what the CRS says; the shared guard's check (geometry_guard)."""
+    if not geom.is_empty:
+        minx, miny, maxx, maxy = geom.bounds
+        check_ranges((minx, miny, maxx, maxy), crs, where)
 
 
 def to_wgs84(geom: BaseGeometry, crs: str) -> BaseGeometry:
@@ -373,19 +334,9 @@ def understand(geom: BaseGeometry, crs: str, source: str, where: str = "geometry
     """Check, convert to EPSG:4326, and repair; every fault a 4xx naming ``where``."""
     if geom is None or geom.is_empty:
         raise Problem(422, f"{where}: the geometry is empty", parameter=where, fault="empty")
-    vertices = int(shapely.get_num_coordinates(geom))
-    limit = get_settings().max_vertices
-    if vertices > limit:
-        raise Problem(
-            413,
-            f"{where}: {vertices} vertices is over the limit of {limit}; simplify the geometry or split it",
-            parameter=where,
-            fault="too_many_vertices",
-        )
-    coords = shapely.get_coordinates(geom)
-    if not np.isfinite(coords).all():
-        raise Problem(422, f"{where}: a coordinate is NaN or infinite", parameter=where)
-    check_axes_and_ranges(geom, crs, where)
+    # the shared guard (decision 0093): vertices, parts, rings, nesting, finite numbers, ranges, service area
+    measured = check_shapely(geom, where)
+    check_ranges(measured.box(), crs, where)
     warnings: list[str] = []
     if shapely.has_z(geom):
         geom = shapely.force_2d(geom)
@@ -393,8 +344,6 @@ def understand(geom: BaseGeometry, crs: str, source: str, where: str = "geometry
     wgs84 = to_wgs84(geom, crs)
     if crs not in GEOGRAPHIC:
         check_axes_and_ranges(wgs84, "EPSG:4326", where)
-    if _bbox_outside_china(wgs84):
-        warnings.append("the geometry lies outside China; no protected zone of xiangmap is there")
     fixed, repairs = repair(wgs84)
     if fixed.is_empty:
         raise Problem(422, f"{where}: nothing is left after repair ({'; '.join(repairs)})", parameter=where)
@@ -422,6 +371,7 @@ def input_from_request(
         if isinstance(geometry, str):
             import json
 
+            check_json_depth(geometry, "geometry")
             try:
                 geometry = json.loads(geometry)
             except ValueError as exc:

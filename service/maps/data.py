@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from service.domain.geometry_guard import display_sql
 from service.domain.progress_state import ProjectFilter, state_query, tune_for_state_queries
 from service.domain.stats import stats
 from service.errors import Problem
@@ -30,9 +31,15 @@ OVERLAYS: dict[str, tuple[str, ...]] = {
 }
 SIMPLIFY_DEG = 0.00005  # about 5 m: invisible on screen, shrinks long roads and district outlines
 
-DISPLAY_GEOM = f"""
-CASE WHEN ST_Dimension(p.geom) = 0 OR COALESCE(p.precision, 0) IN (3, 4, 6, 8) THEN ST_PointOnSurface(p.geom)
-     ELSE ST_SimplifyPreserveTopology(p.geom, {SIMPLIFY_DEG}) END"""
+
+def display_geom() -> str:
+    """The project's map geometry; a stored row over ``map_simplify_vertices`` is drawn as its bounding box
+    (or the box's centre where a point is drawn) and never given to GEOS, which cannot be interrupted there."""
+    point = display_sql("p.geom", "ST_PointOnSurface(p.geom)", point=True)
+    simplified = display_sql("p.geom", f"ST_SimplifyPreserveTopology(p.geom, {SIMPLIFY_DEG})")
+    return f"""
+CASE WHEN ST_Dimension(p.geom) = 0 OR COALESCE(p.precision, 0) IN (3, 4, 6, 8) THEN {point}
+     ELSE {simplified} END"""
 
 
 def projects_geojson(session: Session, as_of: date, threshold_pct: float, filters: ProjectFilter) -> str:
@@ -43,7 +50,7 @@ def projects_geojson(session: Session, as_of: date, threshold_pct: float, filter
     # Status comes from a fixed vocabulary and the rest are numbers, so nothing needs JSON escaping.
     sql = f"""
 SELECT '{{"type":"FeatureCollection","as_of":"' || CAST(:as_of AS date) || '","features":[' || COALESCE(string_agg(
-    '{{"type":"Feature","id":' || p.id || ',"geometry":' || ST_AsGeoJSON({DISPLAY_GEOM}, 6)
+    '{{"type":"Feature","id":' || p.id || ',"geometry":' || ST_AsGeoJSON({display_geom()}, 6)
     || ',"properties":{{"s":"' || s.status || '","p":' || s.percent || ',"q":' || COALESCE(p.precision::text, 'null')
     || '}}}}', ',' ORDER BY p.id), '') || ']}}'
 FROM ({state_sql}) s JOIN projects p ON p.id = s.project_id
@@ -81,10 +88,11 @@ def overlay_geojson(session: Session, layer: str) -> str:
     if layer not in OVERLAYS:
         raise Problem(404, f"no map layer {layer!r}; one of {', '.join(OVERLAYS)}", parameter="layer")
     props = ", ".join(f"'{column}', t.{column}" for column in OVERLAYS[layer])
+    simplified = display_sql("t.geom", f"ST_SimplifyPreserveTopology(t.geom, {SIMPLIFY_DEG})")
     sql = f"""
 SELECT json_build_object('type', 'FeatureCollection', 'features', COALESCE(json_agg(json_build_object(
     'type', 'Feature', 'id', t.id,
-    'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(t.geom, {SIMPLIFY_DEG}), 6)::json,
+    'geometry', ST_AsGeoJSON({simplified}, 6)::json,
     'properties', json_build_object({props}, 'source', t.source, 'accuracy_m', t.accuracy_m)
 )), '[]'::json))::text FROM {layer} t"""
     return str(session.execute(text(sql)).scalar_one())
@@ -96,7 +104,8 @@ def districts_choropleth(session: Session, as_of: date, threshold_pct: float, fi
     by_adcode = {g["adcode"]: g for g in summary["groups"] if g.get("adcode")}
     rows = session.execute(
         text(
-            f"SELECT id, name, city, adcode, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, {SIMPLIFY_DEG * 4}), 6)"
+            f"SELECT id, name, city, adcode,"
+            f" ST_AsGeoJSON({display_sql('geom', f'ST_SimplifyPreserveTopology(geom, {SIMPLIFY_DEG * 4})')}, 6)"
             " AS geometry FROM districts ORDER BY adcode"
         )
     ).mappings()

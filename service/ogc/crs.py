@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from pyproj import CRS
 
+from service.domain.geometry_guard import servable_sql
 from service.errors import Problem
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -96,9 +97,16 @@ def content_crs_header(info: CrsInfo) -> dict[str, str]:
 
 
 def output_geometry_sql(column: str, info: CrsInfo) -> str:
-    """SQL expression for ``column`` (EPSG:4326, x=lon) in the requested CRS and axis order."""
+    """SQL expression for ``column`` (EPSG:4326, x=lon) in the requested CRS and axis order.
+
+    NULL for a stored row that cannot be served (decision 0093): outside the CRS's valid area (latitude 113
+    from swapped axes, which ST_Transform refuses with an error that would fail the whole page) or over
+    ``max_vertices``.  Such rows slipped in before the write guard; the page carries them with a null geometry.
+    """
     expr = column if info.srid == STORAGE_SRID else f"ST_Transform({column}, {int(info.srid)})"
-    return f"ST_FlipCoordinates({expr})" if info.north_first else expr
+    if info.north_first:
+        expr = f"ST_FlipCoordinates({expr})"
+    return f"CASE WHEN {servable_sql(column, info.srid)} THEN {expr} END"
 
 
 def input_geometry_sql(geometry_sql: str, info: CrsInfo) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from service.domain.geometry_guard import display_sql, valid_area
 from service.errors import Problem
 from service.ogc.query import ItemsQuery, where_sql
 from service.ogc.registry import Collection
@@ -50,6 +51,9 @@ def tile_sql(collection: Collection, where: str) -> str:
         f'CAST({f.sql} AS text) AS "{f.name}"' if f.is_temporal or f.pg_type == "numeric" else f'{f.sql} AS "{f.name}"'
         for f in collection.fields
     )
+    # rows stored before the guard: out of Web Mercator's range they are left out (ST_Transform would fail the
+    # tile), over map_simplify_vertices they are drawn as their bounding box (decision 0093)
+    servable = f"t.geom @ ST_MakeEnvelope({', '.join(repr(v) for v in valid_area(3857))}, 4326)"
     return f"""
     WITH b AS (
         SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS env,
@@ -57,9 +61,10 @@ def tile_sql(collection: Collection, where: str) -> str:
     )
     SELECT ST_AsMVT(m, %(layer)s, {EXTENT}, 'geom', 'id') FROM (
         SELECT t.id, {props},
-               ST_AsMVTGeom(ST_Transform(t.geom, 3857), b.env, {EXTENT}, {BUFFER}, true) AS geom
+               ST_AsMVTGeom(ST_Transform({display_sql("t.geom", "t.geom")}, 3857), b.env, {EXTENT}, {BUFFER}, true)
+               AS geom
         FROM {collection.source_sql}, b
-        WHERE t.geom && b.env4326 AND {where}
+        WHERE t.geom && b.env4326 AND {servable} AND {where}
     ) m
     """
 

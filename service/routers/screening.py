@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from service.database import get_engine
 from service.dependencies import current_principal, get_session, require_role
 from service.domain import audit
+from service.domain.geometry_guard import check_json_depth
 from service.domain.screening import MAX_BUFFER_M, check_buffer, choose_category, screen, today
 from service.domain.screening_batch import (
     batch_rows,
@@ -32,6 +33,7 @@ from service.domain.screening_input import SUPPORTED_CRS, input_from_request
 from service.domain.screening_records import list_screenings, public_answer, recheck, record, stored
 from service.domain.screening_rules import VERDICTS, load_rules
 from service.domain.signed_links import sign, verify
+from service.domain.strict_numbers import NOT_BOOL, Integer, Number
 from service.errors import RATE_LIMITED_RESPONSES, Problem
 from service.models import Project
 from service.rate_limits import rate_limited
@@ -53,7 +55,7 @@ class ScreeningRequest(BaseModel):
     )
     wkt: str | None = Field(None, description="WKT geometry, in the CRS named by `crs`")
     crs: str | None = Field(None, description=f"one of {', '.join(SUPPORTED_CRS)}; default EPSG:4326")
-    buffer_m: float = Field(0.0, ge=0, le=MAX_BUFFER_M, description="also list zones within this many metres")
+    buffer_m: Number = Field(0.0, ge=0, le=MAX_BUFFER_M, description="also list zones within this many metres")
     date: dt.date | None = Field(None, description="the day whose regulations apply (default today, China time)")
     category: str | None = Field(
         None, description="project category id, Chinese name or keyword (see /screening/rules)"
@@ -64,8 +66,8 @@ class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     date: dt.date | None = None
-    buffer_m: float = Field(0.0, ge=0, le=MAX_BUFFER_M)
-    project_ids: list[int] | None = Field(None, description="default: every project")
+    buffer_m: Number = Field(0.0, ge=0, le=MAX_BUFFER_M)
+    project_ids: list[Integer] | None = Field(None, description="default: every project")
 
 
 _MULTIPART_DOC = {
@@ -111,6 +113,7 @@ async def _read_request(request: Request) -> tuple[dict[str, Any], tuple[str, by
             elif value != "":
                 fields[key] = value
         if isinstance(fields.get("geometry"), str):
+            check_json_depth(fields["geometry"], "geometry")
             try:
                 fields["geometry"] = json.loads(fields["geometry"])
             except ValueError as exc:
@@ -118,8 +121,10 @@ async def _read_request(request: Request) -> tuple[dict[str, Any], tuple[str, by
         return fields, upload
     if content_type and not content_type.startswith("application/json") and "+json" not in content_type:
         raise Problem(415, f"send application/json or a form (multipart/form-data), not {content_type}")
+    raw = await request.body()
+    check_json_depth(raw, "body")  # before json.loads, whose recursion a deep GeometryCollection exhausts
     try:
-        body = await request.json()
+        body = json.loads(raw)
     except ValueError as exc:
         raise Problem(400, f"the body is not valid JSON ({exc})") from exc
     if not isinstance(body, dict):
@@ -135,7 +140,8 @@ def _validated(fields: dict[str, Any]) -> ScreeningRequest:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = ".".join(str(p) for p in first["loc"]) or "body"
-        raise Problem(422 if name in ("buffer_m", "date") else 400, f"{name}: {first['msg']}", parameter=name) from exc
+        status = 422 if name in ("buffer_m", "date") and NOT_BOOL not in first["msg"] else 400
+        raise Problem(status, f"{name}: {first['msg']}", parameter=name) from exc
 
 
 def _screen_and_record(session: Session, principal: Principal, req: ScreeningRequest, upload: Any) -> dict[str, Any]:

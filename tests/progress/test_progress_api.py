@@ -125,8 +125,9 @@ def test_swapped_coordinates_are_named(client, auth, world: World) -> None:  # t
     line["coordinates"] = [[lat, lon] for lon, lat in line["coordinates"]]  # latitude first: a common slip
     body = {"period": "2018-05", "status": "推进中", "percent": 10, "done_geom": line}
     r = client.post(f"/projects/{world.ids['line']}/progress", json=body, headers=auth["editor"])
-    assert r.status_code == 400, r.text
-    assert "longitude, latitude" in r.json()["detail"]
+    # the shared geometry guard (decision 0093): swapped axes are 422 everywhere, with the swapped reading
+    assert r.status_code == 422, r.text
+    assert "longitude, latitude" in r.json()["detail"] and r.json()["fault"] == "swapped_axes"
 
 
 def test_rejected_reports_leave_no_history(client, world: World) -> None:  # type: ignore[no-untyped-def]
