@@ -121,7 +121,10 @@ def tokens(engine: Engine) -> dict[str, str]:
     from service.security import create_user
 
     with session_scope() as session:
-        return {role: create_user(session, f"test-{role}", role) for role in ("viewer", "editor", "inspector", "admin")}
+        return {
+            role: create_user(session, f"test-{role}", role)
+            for role in ("viewer", "editor", "inspector", "gis", "admin")
+        }
 
 
 @pytest.fixture(scope="session")

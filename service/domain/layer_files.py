@@ -7,6 +7,7 @@ says what it is: guessing would silently put features kilometres off.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from pyproj.exceptions import CRSError
 
 from service.domain.chinese_crs import to_wgs84_geometry
 from service.domain.crs_area import check_area_of_use, check_service_area
+from service.domain.geometry_guard import GeometryLimits, check_shapely
 from service.domain.upload_safety import UploadLimits, check_vertices, prepared, scrub_paths
 from service.errors import Problem
 
@@ -196,6 +198,15 @@ def _in_range(frame: gpd.GeoDataFrame, label: str, name: str) -> gpd.GeoDataFram
     return frame
 
 
+def _check_each_geometry(frame: gpd.GeoDataFrame, name: str, limits: UploadLimits) -> None:
+    """The shared write guard (decision 0093) on every feature of a file that came over HTTP: parts, rings,
+    nesting and finite numbers, with the per-geometry vertex limit of uploads; ranges follow after the CRS."""
+    bounds = dataclasses.replace(GeometryLimits.from_settings(), max_vertices=limits.max_geometry_vertices)
+    for index, geom in enumerate(frame.geometry):
+        if geom is not None and not geom.is_empty:
+            check_shapely(geom, f"{name}, feature {index + 1}", limits=bounds, pointer=f"/features/{index}")
+
+
 def read_layer_file(
     path: Path,
     target_layer: str,
@@ -233,6 +244,8 @@ def read_layer_file(
         raise LayerFileError(f"{name} has no geometry column (a CSV needs a column named WKT)")
     if len(frame) == 0:
         raise LayerFileError(f"{name} holds no features")
+    if limits is not None:
+        _check_each_geometry(frame, name, limits)
     frame, source_crs, warnings = _to_wgs84(frame, crs, name)
     return LayerFile(
         frame=frame.reset_index(drop=True), source_crs=source_crs, sublayer=sublayer, encoding=used, warnings=warnings

@@ -19,6 +19,7 @@ from shapely.geometry import box
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from service.domain.geometry_guard import display_sql
 from service.domain.progress_state import ProjectFilter, state_query, tune_for_state_queries
 
 PAPERS = {"A3": (420.0, 297.0), "A4": (297.0, 210.0)}  # millimetres, landscape
@@ -61,7 +62,8 @@ def _projects(session: Session, req: PrintRequest) -> gpd.GeoDataFrame:
     sql = (
         "SELECT s.project_id, s.status, s.percent, s.demo, p.precision,"
         " CASE WHEN ST_Dimension(p.geom) = 0 OR COALESCE(p.precision, 0) IN (3, 4, 6, 8)"
-        "      THEN ST_PointOnSurface(p.geom) ELSE p.geom END AS geom"
+        f"      THEN {display_sql('p.geom', 'ST_PointOnSurface(p.geom)', point=True)}"
+        f" ELSE {display_sql('p.geom', 'p.geom')} END AS geom"
         f" FROM ({state_sql}) s JOIN projects p ON p.id = s.project_id WHERE p.geom IS NOT NULL"
     )
     return _read(session, sql, params)

@@ -17,6 +17,7 @@ from service import data_version
 from service.assets import STATIC_DIR
 from service.database import read_one
 from service.dependencies import current_principal, get_session
+from service.domain.geometry_guard import display_sql
 from service.domain.progress_state import ProjectFilter
 from service.errors import RATE_LIMITED_RESPONSES, Problem
 from service.maps import data, pages
@@ -81,6 +82,10 @@ def progress_map(request: Request, basemap: Basemap = None) -> Response:
     return response_cache().respond(request, data_version.current(), ("map-progress-page", chosen, basemap), build)
 
 
+# a stored row over the map bound is centred on its bounding box, never handed to GEOS (decision 0093)
+CENTRE = display_sql("geom", "ST_PointOnSurface(geom)", point=True)
+
+
 @router.get("/maps/projects/{project_id}", response_class=HTMLResponse, summary="Web map of one project")
 def project_map(
     project_id: ProjectId, basemap: Basemap = None, session: Session = Depends(get_session, scope="function")
@@ -89,7 +94,7 @@ def project_map(
         session.execute(
             text(
                 "SELECT id, key, title, task_text, lead_units, deadline::text AS deadline, deadline_text,"
-                " ST_Y(ST_PointOnSurface(geom)) AS lat, ST_X(ST_PointOnSurface(geom)) AS lon"
+                f" ST_Y({CENTRE}) AS lat, ST_X({CENTRE}) AS lon"
                 " FROM projects WHERE id = :id"
             ),
             {"id": project_id},
