@@ -224,9 +224,10 @@ def sh(args: list[str], root: Path) -> subprocess.CompletedProcess[str]:
 
 
 class Restructure:
-    def __init__(self, root: Path, dry_run: bool) -> None:
+    def __init__(self, root: Path, dry_run: bool, ruff: Path | None = None) -> None:
         self.root = root
         self.dry = dry_run
+        self.ruff = ruff
         self.mapping = Mapping(MOVES, TEST_PACKAGES)
         self.moved: list[str] = []
         self.skipped: list[str] = []
@@ -494,12 +495,11 @@ class Restructure:
         python = [str(p.relative_to(self.root)) for p in changed if p.suffix == ".py"]
         if not python or self.dry:
             return
-        ruff = next(
-            (str(c) for c in (self.root / ".venv/bin/ruff", Path(sys.executable).parent / "ruff") if Path(c).is_file()),
-            shutil.which("ruff"),
-        )
+        here = Path(sys.executable).parent / "ruff"
+        candidates = [self.ruff, self.root / ".venv/bin/ruff", here, shutil.which("ruff")]
+        ruff = next((str(c) for c in candidates if c and Path(c).is_file()), None)
         if ruff is None:
-            self.warnings.append("ruff not found: imports not re-sorted (run ruff check --select I --fix .)")
+            self.warnings.append("ruff not found (--ruff PATH): imports unsorted; run ruff check --select I --fix .")
             return
         done = sh([ruff, "check", "--select", "I", "--fix", "--quiet", *python], self.root)
         if done.returncode != 0:
@@ -549,8 +549,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="say what would be done, change nothing")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the checkout (default: here)")
+    parser.add_argument("--ruff", type=Path, help="ruff to sort the rewritten imports (default: .venv/bin/ruff, PATH)")
     args = parser.parse_args(argv)
-    return Restructure(args.root.resolve(), args.dry_run).run()
+    return Restructure(args.root.resolve(), args.dry_run, args.ruff).run()
 
 
 if __name__ == "__main__":
