@@ -10,7 +10,7 @@ What it does, in order:
 1. ``git mv`` every module named in MOVES (old dotted name -> new dotted name) and every test
    directory in TEST_PACKAGES; creates the new area packages with the docstrings in NEW_PACKAGES.
 2. Rewrites every reference to a moved module in service/, tests/, bench/, migrations/, scripts/,
-   devtools/, docs/ and the root files: ``from service.domain.x import y``, ``import service.domain.x``,
+   docs/ and the root files: ``from service.domain.x import y``, ``import service.domain.x``,
    ``from service.domain import x, z`` (split per target package, bound to the same local names),
    dotted strings (``"service.domain.plan_register:load_bundled_plans"``, ROUTER_MODULES, mock
    targets) and ``service/domain/x.py`` paths in comments and documents.
@@ -48,6 +48,10 @@ MOVES: dict[str, str] = {
     "service.domain.upload_safety": "service.common.upload_safety",
     "service.domain.concurrency": "service.common.concurrency",
     "service.domain.signed_links": "service.common.signed_links",
+    "service.domain.geometry_guard": "service.common.geometry_guard",
+    "service.domain.crs_area": "service.common.crs_area",
+    "service.domain.spreadsheet_safety": "service.common.spreadsheet_safety",
+    "service.domain.strict_numbers": "service.common.strict_numbers",
     # projects: the register, plan import, locations set by a person
     "service.domain.plan_parser": "service.projects.parser",
     "service.domain.plan_register": "service.projects.register",
@@ -106,18 +110,23 @@ MOVES: dict[str, str] = {
     "service.routers.ogc_tiles": "service.ogc.routes_tiles",
     # maps: the web maps, their data, the wall map; the browser tooling leaves the runtime package
     "service.routers.maps": "service.maps.routes",
-    "service.maps.headless": "devtools.headless",
-    "service.maps.screenshots": "devtools.screenshots",
+    "service.maps.headless": "tests.browser.headless",
+    "service.maps.screenshots": "tests.browser.screenshots",
     # accounts: users, tokens and the audit log (admins); system: health and the database commands
     "service.routers.admin": "service.accounts.routes",
     "service.cli.users": "service.accounts.cli",
     "service.routers.health": "service.system.routes",
     "service.cli.db": "service.system.cli",
+    "service.db_roles": "service.system.db_roles",
+    "service.privileges": "service.system.privileges",
 }
 
 # Modules that are already where they belong (listed so that they are not reported as unplaced).
 STAYS: set[str] = {
     "service.cli.main",
+    "service.cli.database_down",
+    "service.rate_limits",
+    "service.response_policy",
     *(f"service.ogc.{m}" for m in ["cql", "crs", "documents", "downloads", "features", "filewriter", "links"]),
     *(f"service.ogc.{m}" for m in ["negotiate", "query", "registry", "sqlparams", "tiles"]),
     *(f"service.maps.{m}" for m in ["data", "offline", "pages", "printable"]),
@@ -143,14 +152,14 @@ NEW_PACKAGES: dict[str, str] = {
     "service/screening": "Screening: the site input, the zones it touches, the rules, the verdict, records, reports.",
     "service/accounts": "Accounts: users, bearer tokens and the audit log, for admins.",
     "service/system": "System: the health check and the database commands.",
-    "devtools": "Development tools outside the runtime package: headless Chromium, the docs' screenshots.",
+    "tests/browser": "Browser tooling outside the runtime package: headless Chromium for tests, bench and the docs' screenshots.",
 }
 
 # Directories scanned for modules this table does not know.
 SCANNED_DIRS = ("service", "service/domain", "service/routers", "service/reports", "service/cli", "service/maps",
                 "service/ogc")  # fmt: skip
 # Where references are rewritten; files named in NOT_REWRITTEN keep the old names on purpose.
-REWRITE_DIRS = ("service", "tests", "bench", "migrations", "scripts", "devtools", "docs", "geodata", "layers")
+REWRITE_DIRS = ("service", "tests", "bench", "migrations", "scripts", "docs", "geodata", "layers")
 REWRITE_ROOT_FILES = ("pyproject.toml", "Makefile", "Dockerfile", "README.md", "alembic.ini", "docker-compose.yml")
 REWRITE_SUFFIXES = {".py", ".md", ".toml", ".ini", ".cfg", ".mako", ".txt", ".yml", ".yaml", ".sh"}
 NOT_REWRITTEN = {
@@ -177,9 +186,9 @@ SUGGEST = {
 
 # --------------------------------------------------------------------------------------------------
 
-TOKEN = re.compile(r"(?<![\w.])((?:service|tests|devtools)(?:\.[A-Za-z_]\w*)+)")
+TOKEN = re.compile(r"(?<![\w.])((?:service|tests)(?:\.[A-Za-z_]\w*)+)")
 FROM_LINE = re.compile(r"^([ \t]*)from ([\w.]+) import ([\w ,]+?)([ \t]*(?:#.*)?)$", re.MULTILINE)
-PATH_TOKEN = re.compile(r"(?<![\w./-])((?:service|tests|devtools)(?:/[A-Za-z_]\w*)+)\.py\b")
+PATH_TOKEN = re.compile(r"(?<![\w./-])((?:service|tests)(?:/[A-Za-z_]\w*)+)\.py\b")
 
 
 class Mapping:
