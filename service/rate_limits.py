@@ -15,7 +15,9 @@ write per limited request and a table in the fixed migration chain; see the deci
 
 from __future__ import annotations
 
+import asyncio
 import math
+import re
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -25,9 +27,10 @@ from fastapi import Depends, FastAPI, Request
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.dependencies import current_principal
-from service.errors import Problem
+from service.errors import Problem, problem_response
 from service.security import Principal
 from service.settings import Settings
 
@@ -69,27 +72,107 @@ class RateLimits:
         holders = {g: [_scaled(item, factor) for item in items] for g, items in anonymous.items()}
         return cls(anonymous, holders, MovingWindowRateLimiter(MemoryStorage()))
 
+    def over(self, group: str, key: str, items: list[RateLimitItem]) -> tuple[RateLimitItem, int] | None:
+        """Count one request of ``key``; the allowance it exceeds and the seconds until it may retry, or None."""
+        for item in items:
+            if not self.limiter.hit(item, group, key):
+                stats = self.limiter.get_window_stats(item, group, key)
+                return item, max(1, math.ceil(stats.reset_time - time.time()))
+        return None
+
+    def refusal(self, group: str, who: str, item: RateLimitItem, retry_after: int, anonymous: bool) -> Problem:
+        anonymous_hint = "; a token holder may send more" if anonymous else ""
+        return Problem(
+            429,
+            f"too many {GROUPS[group]} from {who}: at most {item.amount} per "
+            f"{_window(item)}; try again in {retry_after} s{anonymous_hint}",
+            headers={"Retry-After": str(retry_after)},
+            limit=f"{item.amount}/{_window(item)}",
+            retry_after=retry_after,
+            fault="rate_limited",
+        )
+
     def check(self, group: str, principal: Principal, request: Request) -> None:
         """Count this request; 429 with Retry-After when the client is over one of the group's allowances."""
         if principal.role is not None:
             key, who, items = f"user:{principal.name}", f"token holder {principal.name!r}", self.holders[group]
         else:
+            if request.scope.get("state", {}).get(COUNTED) == group:
+                return  # counted by AnonymousLimitMiddleware before the body was read
             address = request.client.host if request.client else "unknown"
             key, who, items = f"address:{address}", f"address {address}", self.anonymous[group]
-        for item in items:
-            if not self.limiter.hit(item, group, key):
-                stats = self.limiter.get_window_stats(item, group, key)
-                retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-                anonymous_hint = "" if principal.role is not None else "; a token holder may send more"
-                raise Problem(
-                    429,
-                    f"too many {GROUPS[group]} from {who}: at most {item.amount} per "
-                    f"{_window(item)}; try again in {retry_after} s{anonymous_hint}",
-                    headers={"Retry-After": str(retry_after)},
-                    limit=f"{item.amount}/{_window(item)}",
-                    retry_after=retry_after,
-                    fault="rate_limited",
-                )
+        found = self.over(group, key, items)
+        if found is not None:
+            raise self.refusal(group, who, *found, anonymous=principal.role is None)
+
+
+COUNTED = "xiangmap.rate_counted"  # scope["state"] key: the group an anonymous request was counted in
+
+# the limited operations as an anonymous caller reaches them (method, path), matched before the body is read
+ANONYMOUS_ROUTES: tuple[tuple[frozenset[str], re.Pattern[str], str], ...] = (
+    (frozenset({"POST"}), re.compile(r"^/geocode$"), "geocode"),
+    (frozenset({"POST"}), re.compile(r"^/screening(?:/batch)?$"), "screening"),
+    (frozenset({"GET", "HEAD"}), re.compile(r"^/projects/[^/]+/screening$"), "screening"),
+    (frozenset({"GET", "HEAD"}), re.compile(r"^/collections/[^/]+/download\.[\w.]+$"), "downloads"),
+    (frozenset({"GET", "HEAD"}), re.compile(r"^/maps/progress\.(?:png|pdf)$"), "print"),
+)
+
+
+def anonymous_group(method: str, path: str) -> str | None:
+    for methods, pattern, group in ANONYMOUS_ROUTES:
+        if method in methods and pattern.match(path):
+            return group
+    return None
+
+
+class AnonymousLimitMiddleware:
+    """Counts anonymous callers of the limited operations before anything of their request is read.
+
+    Over the allowance, the 429 costs no body parsing, no JSON decoding and no database round trip, and
+    it is held back for up to ``XIANGMAP_RATE_LIMIT_TARPIT_S`` seconds (never past ``Retry-After``) with
+    the connection closed after it: a client that retries at once, as a flood does, then gets a handful
+    of answers a second instead of the event loop's full attention.  At most
+    ``XIANGMAP_RATE_LIMIT_TARPIT_MAX`` answers are held at once; beyond that they go out at once.
+    Callers with a token are counted per user by the route's dependency, after the token is checked.
+    """
+
+    def __init__(self, app: ASGIApp, tarpit_s: float, tarpit_max: int) -> None:
+        self.app = app
+        self.tarpit_s = tarpit_s
+        self.tarpit_max = tarpit_max
+        self.held = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or any(k == b"authorization" for k, _ in scope.get("headers", [])):
+            await self.app(scope, receive, send)
+            return
+        group = anonymous_group(scope["method"], scope.get("path", ""))
+        limits: RateLimits | None = getattr(scope["app"].state, "rate_limits", None) if "app" in scope else None
+        if group is None or limits is None:
+            await self.app(scope, receive, send)
+            return
+        address = scope["client"][0] if scope.get("client") else "unknown"
+        found = limits.over(group, f"address:{address}", limits.anonymous[group])
+        if found is None:
+            scope.setdefault("state", {})[COUNTED] = group
+            await self.app(scope, receive, send)
+            return
+        item, retry_after = found
+        if self.tarpit_s > 0 and self.held < self.tarpit_max:
+            self.held += 1
+            try:
+                await asyncio.sleep(min(self.tarpit_s, retry_after))
+            finally:
+                self.held -= 1
+        refusal = limits.refusal(group, f"address {address}", item, retry_after, anonymous=True)
+        response = problem_response(
+            429,
+            refusal.detail,
+            instance=scope.get("path"),
+            headers={**refusal.headers, "Connection": "close"},
+            **refusal.extra,
+        )
+        await response(scope, receive, send)
 
 
 def _window(item: RateLimitItem) -> str:
@@ -99,6 +182,9 @@ def _window(item: RateLimitItem) -> str:
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.state.rate_limits = RateLimits.from_settings(settings)
+    app.add_middleware(
+        AnonymousLimitMiddleware, tarpit_s=settings.rate_limit_tarpit_s, tarpit_max=settings.rate_limit_tarpit_max
+    )
 
 
 def rate_limited(group: str) -> Any:

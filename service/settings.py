@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     rate_limit_downloads: str = "30/minute"  # /collections/{id}/download.{fmt}
     rate_limit_print: str = "6/minute"  # /maps/progress.{png,pdf} (headless Chromium)
     rate_limit_token_factor: int = 10  # a token holder may send this many times the anonymous allowance
+    rate_limit_tarpit_s: float = 2.0  # an anonymous refusal is held this long (at most Retry-After); 0: at once
+    rate_limit_tarpit_max: int = 256  # refusals held at once per worker; beyond that they go out at once
     download_cache_dir: Path | None = None  # files written for downloads; default: <system temp>/xiangmap-downloads
 
     # planners: a project is delayed when percent lags elapsed time by this many points

@@ -133,6 +133,7 @@ def _limited_app(**overrides: Any) -> FastAPI:
         "rate_limit_screening": "2/minute",
         "rate_limit_downloads": "2/minute",
         "rate_limit_token_factor": 2,
+        "rate_limit_tarpit_s": 0,
     }
     values.update(overrides)
     return create_app(Settings(**values))
@@ -162,6 +163,20 @@ def test_anonymous_geocoding_is_limited_per_address(limited: TestClient) -> None
     assert "a token holder may send more" in refused.json()["detail"]
     # other groups keep their own count
     assert limited.get(DOWNLOAD).status_code == 200
+
+
+def test_an_anonymous_flood_is_refused_before_its_body_is_read(engine: Any) -> None:
+    """Over the allowance, the anonymous 429 comes before the body is read: not even broken JSON is looked at,
+    and the connection is closed after it (a flood must reconnect); under the allowance the same body is a 400."""
+    with TestClient(_limited_app(rate_limit_geocode="1/minute", rate_limit_tarpit_s=0.05)) as c:
+        broken = {"content": b'{"text": "unfinished', "headers": {"Content-Type": "application/json"}}
+        assert c.post("/geocode", **broken).status_code == 400  # counted, then parsed and refused
+        refused = c.post("/geocode", **broken)
+        _assert_429(refused, "too many geocoding (POST /geocode) from address testclient: at most 1 per minute")
+        assert refused.headers["connection"] == "close"
+        assert "content-security-policy" in refused.headers  # the security headers wrap it as any answer
+        viewer_ok = c.post("/geocode", json={"text": "株洲市"}, headers={"Authorization": "Bearer nope"})
+        assert viewer_ok.status_code == 401  # token holders are not counted by address, but by their token
 
 
 def test_a_token_holder_has_the_higher_allowance_under_its_own_key(
