@@ -157,6 +157,7 @@ def main(argv: list[str]) -> None:
     # the limits stay on (the attacker is anonymous and meets them); the 64 clients of the mix share one
     # token where a real office has one per person, so the token holders' allowance is raised (decision 0094)
     env = {**os.environ, "DATABASE_URL": cluster.url(), "XIANGMAP_RATE_LIMIT_TOKEN_FACTOR": "100000"}
+    env["XIANGMAP_APP_DATABASE_URL"] = cluster.app_url() or cluster.url()  # served as in production (decision 0091)
     server = None
     try:
         xm = str(ROOT / ".venv" / "bin" / "xiangmap")

@@ -117,7 +117,6 @@ MOVES: dict[str, str] = {
     "service.cli.users": "service.accounts.cli",
     "service.routers.health": "service.system.routes",
     "service.cli.db": "service.system.cli",
-    "service.db_roles": "service.system.db_roles",
     "service.privileges": "service.system.privileges",
 }
 
@@ -126,6 +125,7 @@ STAYS: set[str] = {
     "service.cli.main",
     "service.cli.database_down",
     "service.rate_limits",
+    "service.db_roles",
     "service.response_policy",
     *(f"service.ogc.{m}" for m in ["cql", "crs", "documents", "downloads", "features", "filewriter", "links"]),
     *(f"service.ogc.{m}" for m in ["negotiate", "query", "registry", "sqlparams", "tiles"]),
