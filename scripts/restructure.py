@@ -152,7 +152,7 @@ NEW_PACKAGES: dict[str, str] = {
     "service/screening": "Screening: the site input, the zones it touches, the rules, the verdict, records, reports.",
     "service/accounts": "Accounts: users, bearer tokens and the audit log, for admins.",
     "service/system": "System: the health check and the database commands.",
-    "tests/browser": "Browser tooling outside the runtime package: headless Chromium for tests, bench and the docs' screenshots.",
+    "tests/browser": "Browser tooling outside the runtime package: headless Chromium for tests, bench, screenshots.",
 }
 
 # Directories scanned for modules this table does not know.

@@ -137,6 +137,12 @@ def schema_tables(conn: Connection) -> list[str]:
     return [r[0] for r in rows]
 
 
+def apply_grants_in_transaction(engine: Engine, role: str) -> list[str]:
+    """:func:`apply_grants` in one transaction of its own (the CLI's ``grant-app-role --apply``)."""
+    with engine.begin() as conn:
+        return apply_grants(conn, role)
+
+
 def apply_grants(conn: Connection, role: str, *, create_missing: bool = True) -> list[str]:
     """Grant ``role`` what the service needs in the connected database (as its owner); returns what ran.
 

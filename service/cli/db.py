@@ -72,9 +72,8 @@ def grant_app_role(
     engine = get_owner_engine()
     if apply:
         try:
-            with engine.begin() as conn:
-                for statement in db_roles.apply_grants(conn, role):
-                    typer.echo(f"{statement};")
+            for statement in db_roles.apply_grants_in_transaction(engine, role):
+                typer.echo(f"{statement};")
         except LookupError as missing:
             typer.echo(f"error: {missing}", err=True)
             raise typer.Exit(2) from missing

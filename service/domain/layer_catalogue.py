@@ -43,3 +43,9 @@ def catalogue(conn: Connection | Session) -> list[dict[str, Any]]:
             }
         )
     return entries
+
+
+def is_protected(session: Session, layer: str) -> bool:
+    """Whether the catalogue marks ``layer`` protected: a zone screening relies on (``layers/*.yaml``)."""
+    found = session.execute(select(LayerEntry.__table__.c.protected).where(LayerEntry.__table__.c.id == layer))
+    return bool(found.scalar_one_or_none())

@@ -10,11 +10,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.dependencies import get_session, require_role
-from service.domain.layer_catalogue import catalogue
+from service.domain.layer_catalogue import catalogue, is_protected
 from service.domain.layer_files import SUFFIXES
 from service.domain.layer_history import recent_loads
 from service.domain.layer_load import load_layer_file
@@ -72,9 +71,7 @@ def _save(upload: UploadFile, folder: Path) -> Path:
 
 def _check_may_change(session: Session, layer_id: str, principal: Principal) -> None:
     """Layers the catalogue marks protected (the zones screening relies on) change only by gis or admin."""
-    protected = session.execute(
-        text("SELECT protected FROM layer_catalogue WHERE id = :id"), {"id": layer_id}
-    ).scalar_one_or_none()
+    protected = is_protected(session, layer_id)
     session.rollback()  # no transaction held while the file arrives
     if protected and not principal.has("gis"):
         raise Problem(
