@@ -12,11 +12,11 @@ import random
 import time
 from pathlib import Path
 
-from service.domain.geocoding_gazetteer import LAYER_CODES, SITE_KIND_CODES, Gazetteer, Place, load_extra_vocabulary
-from service.domain.geocoding_matcher import Matcher
-from service.domain.geocoding_resolver import resolve
-from service.domain.plan_register import read_register
+from service.geocoding.gazetteer import LAYER_CODES, SITE_KIND_CODES, Gazetteer, Place, load_extra_vocabulary
+from service.geocoding.matcher import Matcher
+from service.geocoding.resolver import resolve
 from service.models.layers import LAYER_MODELS
+from service.projects.register import read_register
 
 LAYERS = Path(__file__).resolve().parents[1] / "geodata" / "layers"
 TARGET = 2000

@@ -18,7 +18,7 @@ from shapely.geometry import Point
 from sqlalchemy import create_engine, text
 
 from service import migrate
-from service.domain.layer_load import load_layer_file
+from service.layers.loader import load_layer_file
 from service.pgcluster import Cluster
 
 

@@ -79,8 +79,9 @@ def main(argv: list[str]) -> None:
     cluster = Cluster.throwaway_cluster().ensure()
     try:
         os.environ["DATABASE_URL"] = cluster.url()
-        from service import assets, catalogue, migrate
+        from service import assets, migrate
         from service.database import _sessionmaker, get_engine
+        from service.layers import catalogue
         from service.settings import get_settings
 
         get_settings.cache_clear()
@@ -89,7 +90,7 @@ def main(argv: list[str]) -> None:
         engine = get_engine()
         migrate.upgrade(engine)
         catalogue.sync(engine)
-        from service.domain.bundled_layers import load_bundled_layers
+        from service.layers.bundled import load_bundled_layers
 
         load_bundled_layers(engine)
         assets.fetch_assets(engine)
@@ -105,7 +106,7 @@ def run(engine: Engine, args: argparse.Namespace) -> None:
     import uvicorn
 
     from service.app import create_app
-    from service.maps.headless import Browser
+    from tests.browser.headless import Browser
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))

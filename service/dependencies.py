@@ -15,8 +15,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from service.common.signed_links import verify_query
 from service.database import get_engine, new_session
-from service.domain.signed_links import verify_query
 from service.errors import Problem
 from service.security import ANONYMOUS, Principal, principal_for_token
 from service.settings import get_settings

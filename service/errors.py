@@ -139,7 +139,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if isinstance(exc.__cause__, RecursionError):  # FastAPI's json.loads of a body nested ~1000 deep
-            from service.domain.geometry_guard import GeometryLimits
+            from service.common.geometry_guard import GeometryLimits
 
             limits = GeometryLimits.from_settings()
             detail = (

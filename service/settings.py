@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     max_upload_mb: int = 50
     max_body_mb: int = 10
     max_vertices: int = 200_000  # of one geometry entering: screened, drawn location, done part (decision 0093)
-    # every geometry entering (service.domain.geometry_guard, decision 0093)
+    # every geometry entering (service.common.geometry_guard, decision 0093)
     max_geometry_parts: int = 10_000  # points, lines or polygons of one geometry
     max_geometry_rings: int = 10_000  # rings of all its polygons together
     max_geometry_depth: int = 4  # GeometryCollections nested in one another
@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     page_limit_max: int = 10_000
     cors_origins: list[str] = []
     private_reads: bool = False
-    # uploaded archives and files (issue 8, service.domain.upload_safety)
+    # uploaded archives and files (issue 8, service.common.upload_safety)
     max_unzipped_mb: int = 200  # total uncompressed size of an uploaded zip
     max_zip_members: int = 100
     max_zip_ratio: int = 200  # uncompressed / compressed, per member over 1 MB

@@ -16,11 +16,11 @@ from sqlalchemy import Engine
 from service import migrate
 
 STEPS: tuple[tuple[str, str], ...] = (
-    ("layer catalogue", "service.catalogue:sync"),
-    ("bundled layers", "service.domain.bundled_layers:load_bundled_layers"),
-    ("plans", "service.domain.plan_register:load_bundled_plans"),
-    ("geocoding", "service.domain.geocoding_batch:geocode_pending"),
-    ("demonstration progress", "service.domain.demo_progress:load_demo_progress"),
+    ("layer catalogue", "service.layers.catalogue:sync"),
+    ("bundled layers", "service.layers.bundled:load_bundled_layers"),
+    ("plans", "service.projects.register:load_bundled_plans"),
+    ("geocoding", "service.geocoding.batch:geocode_pending"),
+    ("demonstration progress", "service.progress.demo:load_demo_progress"),
     ("web assets", "service.assets:fetch_assets"),
 )
 

@@ -5,7 +5,7 @@ Usage:
 
     .venv/bin/python geodata/progress/generate_demo.py [--out geodata/progress/demo_reports_2018.csv]
 
-Each project's history is derived from a seed made of its key (service.domain.demo_progress.history), so
+Each project's history is derived from a seed made of its key (service.progress.demo.history), so
 re-running gives the same file, and a project added to the register later gets the same history at setup
 whether or not the file is regenerated.  The projects are read from the committed register
 (geodata/plans/projects.csv, rows of year 2018); without it, from the database (after ``xiangmap setup``).
@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from service.database import get_engine
-from service.domain.demo_progress import (
+from service.progress.demo import (
     DEMO_FILE,
     history,
     projects_from_database,

@@ -9,8 +9,13 @@ import sys
 
 import typer
 
-from service.cli import db, layers, plans, progress, screen, users
-from service.cli import geocode as geocode_cli
+from service.accounts import cli as users
+from service.geocoding import cli as geocode_cli
+from service.layers import cli as layers
+from service.progress import cli as progress
+from service.projects import cli as plans
+from service.screening import cli as screen
+from service.system import cli as db
 
 app = typer.Typer(
     name="xiangmap",
@@ -49,8 +54,8 @@ def serve(
     import uvicorn
     from uvicorn.supervisors import ChangeReload, Multiprocess
 
-    from service import privileges
     from service.settings import get_settings
+    from service.system import privileges
 
     settings = get_settings()
     config = uvicorn.Config(

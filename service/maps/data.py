@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service.domain.geometry_guard import display_sql
-from service.domain.progress_state import ProjectFilter, state_query, tune_for_state_queries
-from service.domain.stats import stats
+from service.common.geometry_guard import display_sql
 from service.errors import Problem
+from service.progress.state import ProjectFilter, state_query, tune_for_state_queries
+from service.progress.stats import stats
 
 # Overlay layers the progress map offers, with the properties each popup shows.
 OVERLAYS: dict[str, tuple[str, ...]] = {

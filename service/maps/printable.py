@@ -19,8 +19,8 @@ from shapely.geometry import box
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service.domain.geometry_guard import display_sql
-from service.domain.progress_state import ProjectFilter, state_query, tune_for_state_queries
+from service.common.geometry_guard import display_sql
+from service.progress.state import ProjectFilter, state_query, tune_for_state_queries
 
 PAPERS = {"A3": (420.0, 297.0), "A4": (297.0, 210.0)}  # millimetres, landscape
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "DejaVu Sans"]

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from pyproj import CRS
 
-from service.domain.geometry_guard import servable_sql
+from service.common.geometry_guard import servable_sql
 from service.errors import Problem
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"

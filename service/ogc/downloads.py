@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy import Engine
 
-from service.domain.spreadsheet_safety import csv_row
+from service.common.spreadsheet_safety import csv_row
 from service.errors import Problem
 from service.ogc.crs import CRS84_INFO, CrsInfo, output_geometry_sql
 from service.ogc.features import feature_text_sql
@@ -117,7 +117,7 @@ def _select_columns(fields: list[Field]) -> str:
 
 def csv_stream(engine: Engine, collection: Collection, query: ItemsQuery) -> Iterator[bytes]:
     """CSV with a WKT column first (GDAL and QGIS pick it up), UTF-8 with a BOM for spreadsheet users;
-    text a spreadsheet would run as a formula gets a leading apostrophe (service.domain.spreadsheet_safety)."""
+    text a spreadsheet would run as a formula gets a leading apostrophe (service.common.spreadsheet_safety)."""
     params = SqlParams()
     where = where_sql(collection, query, params)
     fields = _fields(collection, query)

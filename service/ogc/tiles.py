@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from service.domain.geometry_guard import display_sql, valid_area
+from service.common.geometry_guard import display_sql, valid_area
 from service.errors import Problem
 from service.ogc.query import ItemsQuery, where_sql
 from service.ogc.registry import Collection

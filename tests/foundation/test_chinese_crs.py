@@ -6,7 +6,7 @@ import math
 
 import shapely
 
-from service.domain import chinese_crs as c
+from service.common import chinese_crs as c
 
 PLACES = {"株洲火车站": (113.1517, 27.8381), "昭山": (113.0171, 27.9739), "清水塘": (113.075, 27.868)}
 

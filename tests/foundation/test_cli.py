@@ -43,7 +43,7 @@ def test_users_add_prints_token_once_and_stores_only_its_hash(engine: Engine) ->
 
 
 def test_catalogue_synced_from_layer_files(engine: Engine) -> None:
-    from service.catalogue import read_specs
+    from service.layers.catalogue import read_specs
 
     specs = {s.id for s in read_specs()}
     with engine.connect() as conn:

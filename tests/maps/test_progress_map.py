@@ -11,7 +11,7 @@ import pytest
 from shapely.geometry import LineString
 from sqlalchemy import Engine, text
 
-from service.maps.headless import Browser, Page
+from tests.browser.headless import Browser, Page
 from tests.progress.world import World, build_world, drop_world, geojson, post_reports
 
 pytestmark = pytest.mark.browser

@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import Engine, text
 
-from service.domain.demo_progress import (
+from service.progress.demo import (
     DEMO_FILE,
     DemoProject,
     history,

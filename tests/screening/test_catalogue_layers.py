@@ -6,8 +6,8 @@ from datetime import date
 
 from sqlalchemy import text
 
-from service.domain.screening import CategoryChoice, screen
-from service.domain.screening_input import ScreeningInput
+from service.screening.site_input import ScreeningInput
+from service.screening.verdict import CategoryChoice, screen
 from tests.screening.conftest import metric_box, metric_point
 
 

@@ -9,7 +9,7 @@ import pytest
 import shapely
 import yaml
 
-from service.domain.screening_rules import RulesError, load_rules
+from service.screening.rules import RulesError, load_rules
 from service.settings import PROJECT_ROOT
 from tests.screening.conftest import ScreeningZones, metric_point
 

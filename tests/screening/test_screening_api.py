@@ -5,7 +5,7 @@ from __future__ import annotations
 import shapely
 from fastapi.testclient import TestClient
 
-from service.domain.chinese_crs import wgs84_to_bd09, wgs84_to_gcj02
+from service.common.chinese_crs import wgs84_to_bd09, wgs84_to_gcj02
 from tests.screening.conftest import ScreeningZones, metric_box, metric_point, to_4547
 
 

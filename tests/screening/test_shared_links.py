@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+from service.common.signed_links import sign
 from service.database import get_engine
-from service.domain.signed_links import sign
 
 ZHAOSHAN = {"geometry": {"type": "Point", "coordinates": [113.0171, 27.9739]}, "buffer_m": 200}
 

@@ -12,9 +12,9 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, text
 
-from service.domain.plan_import import import_spreadsheet
-from service.domain.plan_text import CATEGORIES
-from service.domain.spreadsheet_safety import xlsx_cell
+from service.common.chinese_text import CATEGORIES
+from service.common.spreadsheet_safety import xlsx_cell
+from service.projects.importer import import_spreadsheet
 
 PLAN = "sec-inject"
 # (title, task_text): what the planner typed, each kept as text in the workbook

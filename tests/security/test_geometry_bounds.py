@@ -1,5 +1,5 @@
 """One write must not exhaust the database: every geometry entering is bounded, and reads never hand an
-unbounded stored row to GEOS (service.domain.geometry_guard, decision 0093)."""
+unbounded stored row to GEOS (service.common.geometry_guard, decision 0093)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from service.domain.progress_import import import_reports
+from service.progress.importer import import_reports
 from service.settings import get_settings
 from tests.security.geometry_helpers import SlippedIn, fetch, state, tile_of
 

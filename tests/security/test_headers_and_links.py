@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from service.maps.headless import Browser, Page
+from tests.browser.headless import Browser, Page
 
 ZHAOSHAN = {"geometry": {"type": "Point", "coordinates": [113.0171, 27.9739]}, "buffer_m": 200}
 TILE_HOSTS = ("https://tile.openstreetmap.org", "https://*.tianditu.gov.cn")

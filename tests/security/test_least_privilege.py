@@ -25,9 +25,10 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from service import db_roles, privileges
+from service import db_roles
 from service.pgcluster import Cluster
 from service.settings import PROJECT_ROOT
+from service.system import privileges
 
 PERMISSION_DENIED = "permission denied|must be owner"
 
@@ -119,8 +120,8 @@ def test_service_role_is_not_even_granted_audit_rewrites(engine: Engine, stateme
 
 
 def test_service_role_appends_to_the_audit_log(engine: Engine) -> None:
+    from service.common.audit import record
     from service.database import session_scope
-    from service.domain.audit import record
 
     with session_scope(engine) as session:
         record(session, "test-security", "probe", "least_privilege", 1, None, {"ok": True})

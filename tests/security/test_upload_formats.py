@@ -181,7 +181,7 @@ def test_a_vsicurl_vrt_never_reaches_the_network(client, auth, engine: Engine, r
 
 def test_gdal_in_the_server_has_no_vrt_driver_and_no_vsicurl(tmp_path: Path, recorder: tuple[str, Path]) -> None:
     """Defence in depth behind the content checks: what GDAL itself would do with such a file."""
-    from service.domain.upload_safety import harden_gdal
+    from service.common.upload_safety import harden_gdal
 
     harden_gdal()
     assert "OGR_VRT" not in pyogrio.list_drivers() and "VRT" not in pyogrio.list_drivers()

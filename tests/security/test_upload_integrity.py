@@ -142,8 +142,8 @@ def test_undecodable_text_names_its_row_and_field(client, auth, engine: Engine, 
 MEASURE = """
 import resource, sys
 from pathlib import Path
-from service.domain.layer_files import read_layer_file
-from service.domain.upload_safety import UploadLimits
+from service.layers.files import read_layer_file
+from service.common.upload_safety import UploadLimits
 from service.errors import Problem
 path = Path(sys.argv[1])
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

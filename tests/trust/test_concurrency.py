@@ -20,7 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from service.domain.concurrency import parse_if_match, project_etag
+from service.common.concurrency import parse_if_match, project_etag
 from service.errors import Problem
 
 PLAN = "t8-concurrency"

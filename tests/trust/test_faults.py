@@ -133,7 +133,7 @@ def remove_test_reports(engine: Engine) -> Iterator[None]:
 def test_database_stopped_during_a_progress_import(
     engine: Engine, cluster: Cluster, tmp_path: Path, remove_test_reports: None
 ) -> None:
-    from service.domain.progress_import import import_reports
+    from service.progress.importer import import_reports
 
     with engine.connect() as conn:
         keys = list(conn.execute(text("SELECT key FROM projects ORDER BY id LIMIT 40")).scalars())

@@ -26,7 +26,7 @@ import pytest
 from shapely.geometry import LineString, Point
 from sqlalchemy import Engine, text
 
-from service.domain.upload_safety import (
+from service.common.upload_safety import (
     MB,
     UnsafeUpload,
     UploadLimits,
@@ -379,7 +379,7 @@ def test_prepared_removes_its_folder_even_when_refusing(tmp_path: Path) -> None:
 
 
 def test_geojson_positions_are_counted_across_chunk_boundaries(tmp_path: Path) -> None:
-    from service.domain import upload_safety
+    from service.common import upload_safety
 
     path = tmp_path / "edge.geojson"
     # whitespace puts a '[' at the very end of the first 1 MB chunk, its number at the start of the next

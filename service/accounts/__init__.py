@@ -1,0 +1,1 @@
+"""Accounts: users, bearer tokens and the audit log, for admins."""

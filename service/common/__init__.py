@@ -1,0 +1,1 @@
+"""Shared pieces every area may use: Chinese CRS and text, spreadsheets, upload safety, audit."""

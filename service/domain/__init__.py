@@ -1,1 +1,0 @@
-"""Domain logic: plain functions over sessions and geometries, no HTTP."""

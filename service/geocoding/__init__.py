@@ -1,0 +1,1 @@
+"""Geocoding: the gazetteer, the matcher, the resolver and batch geocoding of projects."""

@@ -1,0 +1,214 @@
+"""The gazetteer: every name and alias of every layer feature, with its city and its precision code.
+
+Built from the layer tables (so a GIS team's replacement layer is picked up at once) plus
+geodata/plans/gazetteer_extra.yaml (stop phrases, plan wordings, virtual places such as the whole
+Green Heart).  Cities are virtual places too: the union of their districts.  Each feature's district
+and city come from a spatial join in the database, not from a text column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from sqlalchemy import Connection, text
+
+from service.common.chinese_text import to_simplified
+from service.models.layers import LAYER_MODELS
+
+EXTRA_FILE = Path(__file__).resolve().parents[2] / "geodata" / "plans" / "gazetteer_extra.yaml"
+
+# layer -> (AidData precision, IATI exactness, IATI location class); see docs/decisions/0021
+LAYER_CODES: dict[str, tuple[int, int, int]] = {
+    "roads": (1, 1, 3),
+    "streams": (1, 1, 4),
+    "sewage_plants": (1, 1, 3),
+    "sites": (1, 1, 3),
+    "qingshuitang": (2, 2, 2),
+    "demo_zones": (2, 2, 2),
+    "green_heart": (2, 2, 4),
+    "districts": (3, 2, 1),
+    "cities": (3, 2, 1),
+}
+ADMIN_LAYERS = frozenset({"districts", "cities"})
+TOPOGRAPHIC_SITE_KINDS = frozenset({"lake", "hill", "mountain", "river", "island", "湖", "山"})
+# sites that are really administrative or large areas: (precision, exactness, class, administrative?)
+SITE_KIND_CODES: dict[str, tuple[int, int, int, bool]] = {
+    "prefecture": (3, 2, 1, True),
+    "province": (4, 2, 1, True),
+    "region": (4, 2, 1, True),
+    "protected_area": (2, 2, 4, False),
+    "area": (2, 2, 2, False),
+}
+SEAT_SUFFIXES = ("人民政府", "管委会")
+
+
+@dataclass(frozen=True)
+class Place:
+    """One gazetteer place: a feature, or a union of rows of one layer (cities, the Green Heart)."""
+
+    layer: str  # the layer id; cities live in the districts table
+    table: str
+    ids: tuple[int, ...]
+    key: str
+    name: str
+    city: str | None
+    district: str | None
+    precision: int
+    exactness: int
+    location_class: int
+    admin: bool = False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.admin or self.layer in ADMIN_LAYERS
+
+    @property
+    def is_seat(self) -> bool:
+        return self.layer == "sites" and self.name.endswith(SEAT_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A written form pointing at a place, with the precision that wording implies."""
+
+    place: Place
+    precision: int
+    alias: bool
+
+
+@dataclass
+class Gazetteer:
+    places: list[Place] = field(default_factory=list)
+    surfaces: dict[str, list[Surface]] = field(default_factory=dict)  # simplified text -> candidates
+    stop: set[str] = field(default_factory=set)
+
+    def add(self, surface: str, place: Place, precision: int | None = None, alias: bool = False) -> None:
+        """Register a written form; an explicit precision replaces the one a feature's own alias gave."""
+        surface = to_simplified(surface.strip())
+        if len(surface) < 2:
+            return  # one character is never a safe place name
+        entries = self.surfaces.setdefault(surface, [])
+        same = [i for i, e in enumerate(entries) if e.place.key == place.key]
+        if not same:
+            entries.append(Surface(place, precision or place.precision, alias))
+        elif precision is not None:
+            entries[same[0]] = Surface(place, precision, alias)
+
+    def add_virtual(self, place: Place, surfaces: list[str]) -> None:
+        """A place made of several rows, unless a layer feature already carries its name."""
+        if to_simplified(place.name) in self.surfaces:
+            return
+        self.places.append(place)
+        for surface in surfaces:
+            if to_simplified(surface) not in self.surfaces:
+                self.add(surface, place, alias=surface != place.name)
+
+    def by_name(self, layer: str, name: str) -> Place | None:
+        for place in self.places:
+            if place.layer == layer and place.name == name:
+                return place
+        return None
+
+    def seat(self, name: str) -> Place | None:
+        for entry in self.surfaces.get(to_simplified(name), []):
+            if entry.place.is_seat:
+                return entry.place
+        return None
+
+
+def _feature_query(table: str) -> str:
+    if table == "districts":
+        return "SELECT f.id, f.key, f.name, f.aliases, f.name AS district, f.city, NULL AS kind FROM districts f"
+    kind = "f.kind" if "kind" in LAYER_MODELS[table].__table__.columns else "NULL"
+    return f"""
+        SELECT f.id, f.key, f.name, f.aliases, d.name AS district, d.city, {kind} AS kind
+        FROM {table} f
+        LEFT JOIN LATERAL (
+            SELECT dd.name, dd.city FROM districts dd
+            WHERE ST_Intersects(dd.geom, ST_PointOnSurface(f.geom))
+            ORDER BY dd.id LIMIT 1
+        ) d ON true
+    """
+
+
+def load_gazetteer(conn: Connection, extra_file: Path = EXTRA_FILE) -> Gazetteer:
+    """Read every layer table (and the extra vocabulary) into a gazetteer."""
+    gaz = Gazetteer()
+    for table in LAYER_MODELS:
+        precision, exactness, loc_class = LAYER_CODES[table]
+        for row in conn.execute(text(_feature_query(table))).mappings():
+            kind = row["kind"] or ""
+            codes = SITE_KIND_CODES.get(kind, (precision, exactness, loc_class, False)) if table == "sites" else None
+            p, e, cls, admin = codes or (precision, exactness, loc_class, False)
+            if table == "sites" and kind in TOPOGRAPHIC_SITE_KINDS:
+                cls = 4
+            place = Place(
+                layer=table,
+                table=table,
+                ids=(row["id"],),
+                key=row["key"],
+                name=row["name"],
+                city=row["name"] if kind == "prefecture" else row["city"],
+                district=row["district"],
+                precision=p,
+                exactness=e,
+                location_class=cls,
+                admin=admin,
+            )
+            gaz.places.append(place)
+            gaz.add(place.name, place)
+            for alias in row["aliases"] or []:
+                gaz.add(alias, place, alias=True)
+    _add_cities(conn, gaz)
+    _add_extra(conn, gaz, extra_file)
+    return gaz
+
+
+def _add_cities(conn: Connection, gaz: Gazetteer) -> None:
+    rows = conn.execute(text("SELECT city, array_agg(id ORDER BY id) AS ids FROM districts GROUP BY city")).all()
+    precision, exactness, loc_class = LAYER_CODES["cities"]
+    for city, ids in rows:
+        place = Place(
+            "cities", "districts", tuple(ids), f"city:{city}", city, city, None, precision, exactness, loc_class
+        )
+        short = [city[:-1]] if city.endswith("市") and len(city) >= 3 else []
+        gaz.add_virtual(place, [city, *short])
+
+
+def load_extra_vocabulary(gaz: Gazetteer, extra_file: Path = EXTRA_FILE) -> dict[str, object]:
+    """Stop phrases and plan wordings (aliases with their own precision); returns the file's content."""
+    if not extra_file.exists():
+        return {}
+    extra = yaml.safe_load(extra_file.read_text(encoding="utf-8")) or {}
+    gaz.stop |= {to_simplified(s) for s in extra.get("stop", [])}
+    for item in extra.get("aliases", []):
+        place = gaz.by_name(item["layer"], item["name"])
+        if place is not None:
+            gaz.add(item["surface"], place, precision=item.get("precision"), alias=True)
+    return extra
+
+
+def _add_extra(conn: Connection, gaz: Gazetteer, extra_file: Path) -> None:
+    extra = load_extra_vocabulary(gaz, extra_file)
+    for item in extra.get("virtual", []):  # type: ignore[union-attr]
+        table = item["layer"]
+        if table not in LAYER_MODELS:
+            continue
+        ids = tuple(conn.execute(text(f"SELECT id FROM {table} WHERE {item['where']} ORDER BY id")).scalars())
+        if not ids:
+            continue
+        precision, exactness, loc_class = LAYER_CODES[table]
+        name = item["name"]
+        place = Place(table, table, ids, f"{table}:{name}", name, None, None, precision, exactness, loc_class)
+        gaz.add_virtual(place, [name, *item.get("aliases", [])])
+
+
+def signature(conn: Connection) -> str:
+    """Changes whenever any layer row is added, removed or edited: the cache key of a built gazetteer."""
+    parts = " || '|' || ".join(
+        f"(SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') FROM {t})" for t in LAYER_MODELS
+    )
+    extra_mtime = str(EXTRA_FILE.stat().st_mtime) if EXTRA_FILE.exists() else ""
+    return str(conn.execute(text(f"SELECT {parts}")).scalar_one()) + extra_mtime

@@ -1,0 +1,143 @@
+"""Places → a project location: which features, what precision code, and whether a person must look.
+
+Named features win (their union, precision = the coarsest of them); an administrative unit alone
+gives its polygon (AidData 3); nothing named gives the lead unit's seat (AidData 8).  The plan's own
+city (株洲 in a Zhuzhou plan) is context, never a location by itself.  Anything ambiguous, any
+place-like word the gazetteer lacks, or low confidence sends the project to review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, text
+
+from service.geocoding.gazetteer import Gazetteer, Place
+from service.geocoding.matcher import Match, Matcher, TextMatches
+
+PROVINCE = "湖南省"
+PROVINCE_SEAT = "湖南省人民政府"
+REVIEW_BELOW = 0.8
+SEAT_CONFIDENCE = 0.6
+CITY_LEVEL_PREFIXES = ("市", "中级人民法院", "各县市", "各市直", "各区", "相关区", "相关县", "绿心所在", "株洲")
+
+
+@dataclass
+class Located:
+    """One location row to store: a place, how it was found, and where in the text."""
+
+    place: Place
+    method: str  # gazetteer / admin / seat
+    precision: int
+    confidence: float
+    span: tuple[int, int] | None
+    matched_text: str | None
+
+
+@dataclass
+class Resolution:
+    locations: list[Located] = field(default_factory=list)
+    precision: int | None = None
+    status: str = "unresolved"
+    ambiguous: list[Match] = field(default_factory=list)
+    unresolved: list[dict[str, object]] = field(default_factory=list)
+
+
+def resolve(
+    matcher: Matcher,
+    task_text: str,
+    *,
+    city: str | None,
+    lead_units: list[str] | None = None,
+    title: str | None = None,
+    section: str | None = None,
+) -> Resolution:
+    """Geocode one task: its text, else its row title, else its table's title, else its lead unit's seat."""
+    found = matcher.find(task_text, city)
+    located = _from_matches(found, city, in_text=True)
+    for context in (title, section):
+        if not located and context:
+            located = _from_matches(matcher.find(context, city), city, in_text=False)
+    if not located:
+        located = [x for x in [_seat(matcher.gazetteer, lead_units or [], city)] if x is not None]
+    result = Resolution(locations=located, ambiguous=found.ambiguous, unresolved=found.unresolved)
+    weak = any(x.confidence < REVIEW_BELOW for x in located if x.method != "seat")
+    needs_person = bool(found.ambiguous or found.unresolved) or weak
+    if located:
+        result.precision = max(x.precision for x in located)
+        result.status = "review" if needs_person else "auto"
+    else:
+        result.status = "review" if needs_person else "unresolved"
+    return result
+
+
+def _from_matches(found: TextMatches, city: str | None, *, in_text: bool) -> list[Located]:
+    """Named features, else the administrative units; the plan's own city counts only beside another unit."""
+    seen: set[str] = set()
+    specific: list[Located] = []
+    admin: list[Located] = []
+    for m in found.resolved:
+        assert m.place is not None
+        if m.place.key in seen or m.place.is_seat:
+            continue  # a government named in the text is an actor (省政府支持), not a place
+        seen.add(m.place.key)
+        confidence = m.confidence if in_text else min(m.confidence, 0.85)
+        span = (m.start, m.end) if in_text else None
+        if m.place.is_admin:
+            if m.place.name != PROVINCE:  # every plan here is Hunan's: naming it locates nothing
+                admin.append(Located(m.place, "admin", m.precision, confidence, span, m.surface))
+        else:
+            specific.append(Located(m.place, "gazetteer", m.precision, confidence, span, m.surface))
+    if all(x.place.name == city for x in admin):
+        admin = []  # the plan's own city alone says nothing about where the task is
+    return specific or admin
+
+
+def _seat(gaz: Gazetteer, lead_units: list[str], city: str | None) -> Located | None:
+    """The lead unit's government seat (AidData 8), or its own district when only that is known."""
+    for unit in lead_units[:1]:
+        names = [unit]
+        if city:
+            names.append(f"{city}{unit}")
+        if unit.endswith("管委会"):
+            zone = unit.removesuffix("管委会")
+            for entry in gaz.surfaces.get(zone, []):
+                return Located(entry.place, "admin", entry.precision, REVIEW_BELOW, None, unit)
+        if unit.startswith(("省", "湖南")):
+            names.append(PROVINCE_SEAT)
+        elif unit.startswith(CITY_LEVEL_PREFIXES) and city:
+            names.append(f"{city}人民政府")
+        for name in names:
+            place = gaz.seat(name)
+            if place is not None:
+                return Located(place, "seat", 8, SEAT_CONFIDENCE, None, unit)
+        if unit.endswith("人民政府"):
+            for entry in gaz.surfaces.get(unit.removesuffix("人民政府"), []):
+                if entry.place.is_admin:
+                    return Located(entry.place, "admin", entry.place.precision, REVIEW_BELOW, None, unit)
+    fallback = f"{city}人民政府" if city else PROVINCE_SEAT
+    place = gaz.seat(fallback)
+    return Located(place, "seat", 8, SEAT_CONFIDENCE * 0.9, None, fallback) if place else None
+
+
+def geometry_sql(places: list[Place]) -> tuple[str, dict[str, object]]:
+    """An SQL expression for the union of the places: dissolved when all administrative, else a collection."""
+    if not places:
+        return "NULL::geometry", {}
+    parts = []
+    params: dict[str, object] = {}
+    for i, place in enumerate(places):
+        parts.append(f"SELECT ST_Union(geom) AS g FROM {place.table} WHERE id = ANY(:ids{i})")
+        params[f"ids{i}"] = list(place.ids)
+    union = " UNION ALL ".join(parts)
+    if all(p.is_admin for p in places):
+        return f"(SELECT ST_Multi(ST_Union(g)) FROM ({union}) AS parts)", params
+    return f"(SELECT ST_CollectionHomogenize(ST_Collect(g)) FROM ({union}) AS parts)", params
+
+
+def geometry_geojson(conn: Connection, places: list[Place]) -> dict[str, object] | None:
+    import json
+
+    expr, params = geometry_sql(places)
+    value = conn.execute(text(f"SELECT ST_AsGeoJSON({expr}, 6)"), params).scalar_one_or_none()
+    return json.loads(value) if value else None

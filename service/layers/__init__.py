@@ -1,0 +1,1 @@
+"""Layers: the catalogue, loading bundled and uploaded files, load history, re-derivation."""

@@ -1,0 +1,221 @@
+"""Routes for the Folium web maps, the GeoJSON they fetch, their scripts, and the printable wall map."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from service import data_version
+from service.assets import STATIC_DIR
+from service.common.geometry_guard import display_sql
+from service.database import read_one
+from service.dependencies import current_principal, get_session
+from service.errors import RATE_LIMITED_RESPONSES, Problem
+from service.maps import data, pages
+from service.progress.routes import parse_as_of, project_filter
+from service.progress.state import ProjectFilter
+from service.rate_limits import rate_limited
+from service.response_cache import Built, response_cache
+from service.routing import SessionReleasingRoute
+from service.settings import get_settings
+
+ProjectId = Annotated[int, PathParam(ge=1, le=2_147_483_647, description="project id")]
+
+router = APIRouter(route_class=SessionReleasingRoute, tags=["maps"], dependencies=[Depends(current_principal)])
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "maps"
+PAGE_ASSETS = {"progress_map.js": "text/javascript", "project_map.js": "text/javascript", "maps.css": "text/css"}
+GEOJSON = "application/geo+json"
+AsOf = Annotated[str | None, Query(description="state at this date (YYYY-MM or YYYY-MM-DD); default today")]
+Basemap = Annotated[str | None, Query(description="osm | tianditu-vec | tianditu-img | none")]
+
+
+def install(app: FastAPI) -> None:
+    """Serve service/static (vendor libraries fetched at setup) at /static."""
+    STATIC_DIR.mkdir(parents=True, exist_ok=True)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+
+def compressed(request: Request, body: str, media_type: str) -> Response:
+    """Gzip large bodies when the client accepts it (100 000 projects are ~10 MB of GeoJSON, ~1.5 MB gzipped)."""
+    raw = body.encode()
+    headers = {"Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    if len(raw) > 2048 and "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(
+            gzip.compress(raw, compresslevel=1), media_type=media_type, headers=headers | {"Content-Encoding": "gzip"}
+        )
+    return Response(raw, media_type=media_type, headers=headers)
+
+
+def parse_bbox(value: str) -> tuple[float, float, float, float]:
+    """``minlon,minlat,maxlon,maxlat`` in EPSG:4326, in the right order and roughly within China."""
+    try:
+        x0, y0, x1, y1 = (float(part) for part in value.split(","))
+    except ValueError as exc:
+        raise Problem(400, "bbox must be four numbers: minlon,minlat,maxlon,maxlat", parameter="bbox") from exc
+    if not (70 <= x0 < x1 <= 140 and 0 <= y0 < y1 <= 60):
+        raise Problem(400, "bbox must be minlon,minlat,maxlon,maxlat in degrees, min < max, in China", parameter="bbox")
+    return x0, y0, x1, y1
+
+
+HAS_DEMO_SQL = "SELECT EXISTS (SELECT 1 FROM progress_reports WHERE demo)"
+
+
+@router.get("/maps/progress", response_class=HTMLResponse, summary="Web map of every project by status")
+def progress_map(request: Request, basemap: Basemap = None) -> Response:
+    settings = get_settings()
+    chosen = pages.resolve_basemap(basemap, settings.map_basemap, settings.tianditu_key)
+
+    def build() -> Built:
+        has_demo = bool((read_one(HAS_DEMO_SQL) or (False,))[0])  # the page notes demo progress when there is some
+        page = pages.progress_page(chosen, settings.tianditu_key, basemap, has_demo)
+        return Built(page.encode(), "text/html; charset=utf-8")
+
+    return response_cache().respond(request, data_version.current(), ("map-progress-page", chosen, basemap), build)
+
+
+# a stored row over the map bound is centred on its bounding box, never handed to GEOS (decision 0093)
+CENTRE = display_sql("geom", "ST_PointOnSurface(geom)", point=True)
+
+
+@router.get("/maps/projects/{project_id}", response_class=HTMLResponse, summary="Web map of one project")
+def project_map(
+    project_id: ProjectId, basemap: Basemap = None, session: Session = Depends(get_session, scope="function")
+) -> HTMLResponse:
+    row = (
+        session.execute(
+            text(
+                "SELECT id, key, title, task_text, lead_units, deadline::text AS deadline, deadline_text,"
+                f" ST_Y({CENTRE}) AS lat, ST_X({CENTRE}) AS lon"
+                " FROM projects WHERE id = :id"
+            ),
+            {"id": project_id},
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise Problem(404, f"project {project_id} does not exist", parameter="id")
+    settings = get_settings()
+    chosen = pages.resolve_basemap(basemap, settings.map_basemap, settings.tianditu_key)
+    return HTMLResponse(pages.project_page(dict(row), chosen, settings.tianditu_key))
+
+
+@router.get("/maps/assets/{name}", include_in_schema=False)
+def page_asset(name: str) -> FileResponse:
+    if name not in PAGE_ASSETS:
+        raise Problem(404, f"no map asset {name!r}", parameter="name")
+    return FileResponse(TEMPLATES / name, media_type=PAGE_ASSETS[name], headers={"Cache-Control": "no-cache"})
+
+
+@router.get(
+    "/maps/data/projects.geojson", summary="Projects with their state at as_of (light: status, percent, precision)"
+)
+def projects_data(
+    request: Request,
+    as_of: AsOf = None,
+    filters: ProjectFilter = Depends(project_filter),
+    session: Session = Depends(get_session, scope="function"),
+) -> Response:
+    day, threshold = parse_as_of(as_of), get_settings().delay_threshold_pct
+    key = ("map-projects", day.isoformat(), threshold, repr(filters))
+
+    def build() -> Built:
+        body = data.projects_geojson(session, day, threshold, filters).encode()
+        return Built(body, GEOJSON, {"Cache-Control": "no-cache"}, compress=True)
+
+    return response_cache().respond(request, data_version.current(), key, build)
+
+
+@router.get("/maps/data/projects/{project_id}.json", summary="What a project's popup shows")
+def project_popup(
+    project_id: ProjectId, as_of: AsOf = None, session: Session = Depends(get_session, scope="function")
+) -> dict:
+    return data.project_popup(session, project_id, parse_as_of(as_of), get_settings().delay_threshold_pct)
+
+
+@router.get(
+    "/maps/data/projects/{project_id}/features.geojson", summary="A project's planned, done, located parts and zones"
+)
+def project_features(
+    request: Request,
+    project_id: ProjectId,
+    as_of: AsOf = None,
+    session: Session = Depends(get_session, scope="function"),
+) -> Response:
+    return compressed(request, data.project_features(session, project_id, parse_as_of(as_of)), GEOJSON)
+
+
+@router.get("/maps/data/districts.geojson", summary="Districts with their completion rate at as_of")
+def districts_data(
+    request: Request,
+    as_of: AsOf = None,
+    filters: ProjectFilter = Depends(project_filter),
+    session: Session = Depends(get_session, scope="function"),
+) -> Response:
+    body = data.districts_choropleth(session, parse_as_of(as_of), get_settings().delay_threshold_pct, filters)
+    return compressed(request, body, GEOJSON)
+
+
+@router.get("/maps/data/layers/{layer}.geojson", summary="A reference layer for the maps, simplified")
+def layer_data(request: Request, layer: str, session: Session = Depends(get_session, scope="function")) -> Response:
+    return compressed(request, data.overlay_geojson(session, layer), GEOJSON)
+
+
+@router.get("/maps/data/facets.json", summary="Filter choices and report periods for the map page")
+def facets(session: Session = Depends(get_session, scope="function")) -> dict:
+    return data.facets(session)
+
+
+@router.get(
+    "/maps/progress.{fmt}",
+    summary="Printable wall map (PNG or PDF) with title, legend, scale, north arrow",
+    dependencies=[rate_limited("print")],
+    responses=RATE_LIMITED_RESPONSES,
+)
+def printable(
+    fmt: str,
+    as_of: AsOf = None,
+    paper: Annotated[str, Query(description="A3 or A4")] = "A3",
+    orientation: Annotated[str, Query(description="landscape or portrait")] = "landscape",
+    dpi: Annotated[int, Query(ge=72, le=300, description="PNG resolution")] = 150,
+    title: Annotated[str | None, Query(max_length=80, description="map title")] = None,
+    bbox: Annotated[str | None, Query(description="extent minlon,minlat,maxlon,maxlat (default: all projects)")] = None,
+    filters: ProjectFilter = Depends(project_filter),
+    session: Session = Depends(get_session, scope="function"),
+) -> Response:
+    from service.maps import printable as printing
+
+    if fmt not in ("png", "pdf"):
+        raise Problem(404, f"no printable format {fmt!r}; use .png or .pdf", parameter="format")
+    if paper.upper() not in printing.PAPERS:
+        raise Problem(400, f"paper must be one of {', '.join(printing.PAPERS)}, not {paper!r}", parameter="paper")
+    if orientation not in ("landscape", "portrait"):
+        raise Problem(400, f"orientation must be landscape or portrait, not {orientation!r}", parameter="orientation")
+    chosen_as_of = parse_as_of(as_of)
+    extent = parse_bbox(bbox) if bbox else None
+    body = printing.render(
+        session,
+        printing.PrintRequest(
+            fmt=fmt,
+            paper=paper.upper(),
+            orientation=orientation,
+            dpi=dpi,
+            title=title,
+            as_of=chosen_as_of,
+            filters=filters,
+            threshold_pct=get_settings().delay_threshold_pct,
+            bbox=extent,
+        ),
+    )
+    media = "image/png" if fmt == "png" else "application/pdf"
+    name = f"xiangmap-progress-{chosen_as_of.isoformat()}.{fmt}"
+    return Response(body, media_type=media, headers={"Content-Disposition": f'inline; filename="{name}"'})

@@ -1,0 +1,109 @@
+"""One monthly progress report as submitted (API body, import row), validated before it touches the database.
+
+Shared by ``POST /projects/{id}/progress`` and ``xiangmap progress import`` so both accept and reject
+exactly the same things, with messages that name the field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from service.common.strict_numbers import Number
+from service.models.plans import PROGRESS_STATUSES
+
+STATUS_ALIASES = {
+    "not_started": "未启动",
+    "in_progress": "推进中",
+    "done": "已完成",
+    "completed": "已完成",
+    "delayed": "滞后",
+    "suspended": "暂停",
+    "未开工": "未启动",
+    "进行中": "推进中",
+    "在建": "推进中",
+    "完成": "已完成",
+}
+_MONTH = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:月)?\s*(?:[-/.]\s*(\d{1,2})\s*日?)?\s*$")
+
+
+def parse_period(value: Any) -> date:
+    """A month: ``2018-06``, ``2018-06-01``, ``2018/6``, ``2018年6月`` or a date (truncated to its month)."""
+    if isinstance(value, datetime):
+        return value.date().replace(day=1)
+    if isinstance(value, date):
+        return value.replace(day=1)
+    match = _MONTH.match(str(value or ""))
+    if not match:
+        raise ValueError(f"period {value!r} is not a month; write it as YYYY-MM (e.g. 2018-06)")
+    year, month = int(match.group(1)), int(match.group(2))
+    if not 1 <= month <= 12:
+        raise ValueError(f"period {value!r}: month {month} is not between 1 and 12")
+    if not 1990 <= year <= 2100:
+        raise ValueError(f"period {value!r}: year {year} is out of range 1990-2100")
+    return date(year, month, 1)
+
+
+def parse_status(value: Any) -> str:
+    text = str(value or "").strip()
+    status = STATUS_ALIASES.get(text.lower(), text)
+    if status not in PROGRESS_STATUSES:
+        raise ValueError(f"status {text!r} is not one of {', '.join(PROGRESS_STATUSES)}")
+    return status
+
+
+class ReportIn(BaseModel):
+    """A report body: period (month), status, percent, investment done (万元), note, done geometry (GeoJSON)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period: date = Field(description="the reported month, YYYY-MM")
+    status: str = Field(description="未启动 / 推进中 / 已完成 / 滞后 / 暂停 (or not_started ... suspended)")
+    percent: Number = Field(ge=0, le=100, description="percent complete, 0-100")
+    investment_wan: Number | None = Field(default=None, ge=0, description="cumulative investment done, 万元")
+    note: str | None = Field(default=None, max_length=4000)
+    done_geom: dict[str, Any] | None = Field(
+        default=None, description="GeoJSON geometry (EPSG:4326) of the part done: built road section, treated reach ..."
+    )
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period(cls, value: Any) -> date:
+        return parse_period(value)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, value: Any) -> str:
+        return parse_status(value)
+
+    @field_validator("percent", "investment_wan", mode="after")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("done_geom", mode="after")
+    @classmethod
+    def _geometry(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        kind = value.get("type")
+        allowed = ("LineString", "MultiLineString", "Polygon", "MultiPolygon")
+        if kind not in allowed:
+            raise ValueError(f"done_geom must be a GeoJSON {', '.join(allowed)} geometry, not {kind!r}")
+        if "coordinates" not in value:
+            raise ValueError("done_geom has no coordinates")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReportIn:
+        if self.status == "已完成" and self.percent < 100:
+            raise ValueError(f"status 已完成 (done) needs percent 100, got {self.percent:g}")
+        if self.status == "未启动" and self.percent > 0:
+            raise ValueError(f"status 未启动 (not started) needs percent 0, got {self.percent:g}")
+        return self

@@ -1,0 +1,233 @@
+"""Import a planner's spreadsheet (CSV or XLSX, the register's columns) with row-by-row validation.
+
+Every bad row is reported with its spreadsheet row number, the column and the reason; nothing is
+written when any row is bad unless ``skip_invalid`` is set.  Rows are upserted by key
+(``plan/section/number`` unless a ``key`` column gives one), so re-importing updates in place.
+Excel in China often saves CSV as GB18030: that is accepted, anything else undecodable is refused.
+Cells are stripped of surrounding white space, except where that would make a formula of text
+(``"\t=1+1"`` is kept as written; exports neutralise it, service.common.spreadsheet_safety).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from service.common.audit import record
+from service.common.chinese_text import CATEGORIES, extract_deadline, extract_targets, parse_targets_cell, split_units
+from service.common.spreadsheet_safety import imported_text
+from service.common.spreadsheets import RowError
+from service.projects.parser import ProjectRecord
+from service.projects.register import UpsertCounts, upsert_plans, upsert_projects
+
+REQUIRED = ("plan", "number", "title", "task_text", "category", "lead_units")
+OPTIONAL = ("key", "section", "responsible_units", "targets", "deadline", "deadline_text", "year", "notes", "source")
+MOJIBAKE = re.compile(r"[\ufffd]|Ã.|Â.|â€|æ[\x80-\xbf]|ç[\x80-\xbf]|è[\x80-\xbf]|é[\x80-\xbf]")
+PLAN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
+    imported: bool = False
+    encoding: str = "utf-8"
+    plans: set[str] = field(default_factory=set)
+
+
+class ImportRefused(Exception):
+    """The file as a whole cannot be read (format, encoding, header)."""
+
+
+def read_table(path: Path) -> tuple[list[dict[str, str]], str]:
+    """Rows as dicts of stripped strings, and the encoding the file was read with."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path), "xlsx"
+    if suffix not in (".csv", ".txt"):
+        raise ImportRefused(f"{path.name}: unsupported file type '{suffix}'; give a .csv or .xlsx file")
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            content = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportRefused(f"{path.name}: neither UTF-8 nor GB18030; save the spreadsheet as CSV UTF-8")
+    reader = csv.DictReader(io.StringIO(content, newline=""))
+    rows = [{(k or "").strip(): imported_text(v or "") for k, v in row.items()} for row in reader]
+    _check_header(path, reader.fieldnames or [])
+    return rows, encoding.removesuffix("-sig")
+
+
+def _read_xlsx(path: Path) -> list[dict[str, str]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise ImportRefused(f"{path.name}: not a readable XLSX workbook ({exc})") from exc
+    sheet = book.worksheets[0]
+    values = list(sheet.iter_rows(values_only=True))
+    book.close()
+    if not values:
+        raise ImportRefused(f"{path.name}: the first sheet is empty")
+    header = [str(h).strip() if h is not None else "" for h in values[0]]
+    _check_header(path, header)
+    rows = []
+    for raw in values[1:]:
+        row = {}
+        for name, value in zip(header, raw, strict=False):
+            if isinstance(value, datetime):
+                value = value.date()
+            text_value = "" if value is None else imported_text(str(value))
+            row[name] = value.isoformat() if isinstance(value, date) else text_value
+        rows.append(row)
+    return rows
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        readable = any(MOJIBAKE.search(h) for h in header)
+        hint = " (the header looks mis-encoded: save as UTF-8)" if readable else ""
+        raise ImportRefused(
+            f"{path.name}: missing column(s) {', '.join(missing)}{hint}; expected {', '.join(REQUIRED)}"
+        )
+
+
+def parse_date(value: str) -> date:
+    """``2018-06-30``, ``2018/6/30``, ``2018.6.30`` or ``2018年6月30日``."""
+    m = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?", value.strip())
+    if not m:
+        raise ValueError(f"unparseable date '{value}'; write YYYY-MM-DD")
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError as exc:
+        raise ValueError(f"unparseable date '{value}': {exc}") from exc
+
+
+def validate_rows(rows: list[dict[str, str]]) -> tuple[list[tuple[int, ProjectRecord]], list[RowError]]:
+    """Check every row; returns the good records (with their row numbers) and every error found."""
+    good: list[tuple[int, ProjectRecord]] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    for index, row in enumerate(rows, start=2):
+        if not any(row.values()):
+            continue  # a blank line in the sheet
+        row_errors: list[RowError] = []
+
+        def bad(column: str, reason: str, row_number: int = index, sink: list[RowError] = row_errors) -> None:
+            sink.append(RowError(row_number, column, reason))
+
+        for column, value in row.items():
+            if value and MOJIBAKE.search(value):
+                bad(column, "text looks mis-encoded (wrong encoding); save the file as UTF-8")
+        for column in REQUIRED:
+            if not row.get(column):
+                bad(column, "missing lead unit" if column == "lead_units" else f"missing {column}")
+        plan = row.get("plan", "")
+        if plan and not PLAN_ID.match(plan):
+            bad("plan", f"plan id '{plan}' must be lower-case letters, digits and dashes")
+        category = row.get("category", "")
+        if category and category not in CATEGORIES:
+            bad("category", f"unknown category '{category}'; one of {'、'.join(CATEGORIES)}")
+        year = None
+        if row.get("year"):
+            try:
+                year = int(float(row["year"]))
+                if not 1990 <= year <= 2100:
+                    raise ValueError
+            except ValueError:
+                bad("year", f"year '{row['year']}' is not a year between 1990 and 2100")
+                year = None
+        deadline = None
+        if row.get("deadline"):
+            try:
+                deadline = parse_date(row["deadline"])
+            except ValueError as exc:
+                bad("deadline", str(exc))
+        elif row.get("deadline_text"):
+            deadline, _ = extract_deadline(row["deadline_text"], year or date.today().year)
+            if deadline is None:
+                bad("deadline_text", f"unparseable deadline '{row['deadline_text']}'; give deadline as YYYY-MM-DD")
+        targets: list[dict[str, object]] = []
+        try:
+            targets = parse_targets_cell(row.get("targets", "")) if row.get("targets") else []
+        except ValueError as exc:
+            bad("targets", str(exc))
+        key = row.get("key") or "/".join(p for p in (plan, row.get("section", ""), row.get("number", "")) if p)
+        if key in seen:
+            bad("number", f"duplicate number '{row.get('number')}' for {key} (also row {seen[key]})")
+        else:
+            seen[key] = index
+        if row_errors:
+            errors += row_errors
+            continue
+        task = row["task_text"]
+        good.append(
+            (
+                index,
+                ProjectRecord(
+                    plan=plan,
+                    key=key,
+                    section=row.get("section", ""),
+                    number=row["number"],
+                    title=row["title"],
+                    task_text=task,
+                    category=category,
+                    lead_units=split_units(row["lead_units"]),
+                    responsible_units=split_units(row.get("responsible_units", "")),
+                    targets=targets or extract_targets(task),
+                    deadline=deadline,
+                    deadline_text=row.get("deadline_text") or None,
+                    year=year,
+                    source=row.get("source", ""),
+                    notes=row.get("notes", ""),
+                ),
+            )
+        )
+    return good, errors
+
+
+def import_spreadsheet(engine: Engine, path: Path, *, skip_invalid: bool = False, actor: str = "cli") -> ImportReport:
+    """Validate, then upsert in one transaction (all or nothing unless ``skip_invalid``)."""
+    rows, encoding = read_table(path)
+    good, errors = validate_rows(rows)
+    report = ImportReport(rows=len(rows), errors=errors, encoding=encoding)
+    if errors and not skip_invalid:
+        return report
+    records = [r for _, r in good]
+    report.plans = {r.plan for r in records}
+    with engine.begin() as conn:
+        known = set(
+            conn.execute(text("SELECT id FROM plans WHERE id = ANY(:ids)"), {"ids": list(report.plans)}).scalars()
+        )
+        new_plans = []
+        for plan in sorted(report.plans - known):
+            years = [r.year for r in records if r.plan == plan and r.year]
+            new_plans.append({"id": plan, "title": plan, "year": min(years) if years else date.today().year})
+        upsert_plans(conn, new_plans)
+        report.counts = upsert_projects(conn, records)
+        session = Session(bind=conn)
+        record(
+            session,
+            actor,
+            "plans.import",
+            "plan",
+            ",".join(sorted(report.plans)),
+            None,
+            {"file": path.name, "rows": len(rows), "skipped": len(errors), "result": str(report.counts)},
+        )
+        session.flush()
+    report.imported = True
+    return report

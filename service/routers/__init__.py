@@ -1,1 +1,0 @@
-"""HTTP routers: thin adapters from requests to domain functions."""

@@ -1,0 +1,358 @@
+"""Routes for protected-zone screening (issue 7); thin: parsing and auth here, the work in service.domain.
+
+Screening is for inspectors (and admins): every check is recorded with who asked, and the sites
+screened may be sensitive before a project is public; anonymous callers get 401
+(docs/decisions/0050-who-may-screen.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from service.common import audit
+from service.common.geometry_guard import check_json_depth
+from service.common.signed_links import sign, verify
+from service.common.strict_numbers import NOT_BOOL, Integer, Number
+from service.database import get_engine
+from service.dependencies import current_principal, get_session, require_role
+from service.errors import RATE_LIMITED_RESPONSES, Problem
+from service.models import Project
+from service.rate_limits import rate_limited
+from service.routing import SessionReleasingRoute
+from service.screening.batch import (
+    batch_rows,
+    project_category,
+    project_site,
+    project_summary,
+    screen_projects,
+)
+from service.screening.records import list_screenings, public_answer, recheck, record, stored
+from service.screening.rules import VERDICTS, load_rules
+from service.screening.site_input import SUPPORTED_CRS, input_from_request
+from service.screening.verdict import MAX_BUFFER_M, check_buffer, choose_category, screen, today
+from service.security import Principal
+from service.settings import get_settings
+
+router = APIRouter(route_class=SessionReleasingRoute, tags=["screening"])
+inspector = require_role("inspector")
+
+
+class ScreeningRequest(BaseModel):
+    """A site to screen: exactly one of ``geometry`` (GeoJSON) or ``wkt``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    geometry: dict[str, Any] | None = Field(
+        None, description="GeoJSON geometry, Feature or FeatureCollection, in the CRS named by `crs`"
+    )
+    wkt: str | None = Field(None, description="WKT geometry, in the CRS named by `crs`")
+    crs: str | None = Field(None, description=f"one of {', '.join(SUPPORTED_CRS)}; default EPSG:4326")
+    buffer_m: Number = Field(0.0, ge=0, le=MAX_BUFFER_M, description="also list zones within this many metres")
+    date: dt.date | None = Field(None, description="the day whose regulations apply (default today, China time)")
+    category: str | None = Field(
+        None, description="project category id, Chinese name or keyword (see /screening/rules)"
+    )
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date | None = None
+    buffer_m: Number = Field(0.0, ge=0, le=MAX_BUFFER_M)
+    project_ids: list[Integer] | None = Field(None, description="default: every project")
+
+
+_MULTIPART_DOC = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": ScreeningRequest.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "KML, KMZ, zipped Shapefile, GeoPackage",
+                        },
+                        "geometry": {"type": "string"},
+                        "wkt": {"type": "string"},
+                        "crs": {"type": "string"},
+                        "buffer_m": {"type": "number"},
+                        "date": {"type": "string", "format": "date"},
+                        "category": {"type": "string"},
+                    },
+                }
+            },
+        },
+        "required": True,
+    }
+}
+
+
+async def _read_request(request: Request) -> tuple[dict[str, Any], tuple[str, bytes] | None]:
+    """JSON body or multipart form, as plain fields plus an optional (file name, bytes)."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        form = await request.form()
+        upload = None
+        fields: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if hasattr(value, "read"):
+                if key != "file":
+                    raise Problem(400, f"form field {key!r}: send the file as 'file'", parameter=key)
+                upload = (value.filename or "upload", value.file)  # spooled to disk: streamed on, never read whole
+            elif value != "":
+                fields[key] = value
+        if isinstance(fields.get("geometry"), str):
+            check_json_depth(fields["geometry"], "geometry")
+            try:
+                fields["geometry"] = json.loads(fields["geometry"])
+            except ValueError as exc:
+                raise Problem(400, f"form field 'geometry': not valid JSON ({exc})", parameter="geometry") from exc
+        return fields, upload
+    if content_type and not content_type.startswith("application/json") and "+json" not in content_type:
+        raise Problem(415, f"send application/json or a form (multipart/form-data), not {content_type}")
+    raw = await request.body()
+    check_json_depth(raw, "body")  # before json.loads, whose recursion a deep GeometryCollection exhausts
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise Problem(400, f"the body is not valid JSON ({exc})") from exc
+    if not isinstance(body, dict):
+        raise Problem(400, "the body must be a JSON object with 'geometry' or 'wkt'")
+    return body, None
+
+
+def _validated(fields: dict[str, Any]) -> ScreeningRequest:
+    from pydantic import ValidationError
+
+    try:
+        return ScreeningRequest.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "body"
+        status = 422 if name in ("buffer_m", "date") and NOT_BOOL not in first["msg"] else 400
+        raise Problem(status, f"{name}: {first['msg']}", parameter=name) from exc
+
+
+def _screen_and_record(session: Session, principal: Principal, req: ScreeningRequest, upload: Any) -> dict[str, Any]:
+    site = input_from_request(geometry=req.geometry, wkt=req.wkt, crs=req.crs, upload=upload)
+    buffer_m = check_buffer(req.buffer_m)
+    category = choose_category(load_rules(), req.category)
+    on = req.date or today()
+    answer = screen(session.connection(), site, on, buffer_m, category)
+    row = record(session, principal.name, site, answer)
+    audit.record(session, principal.name, "screen", "screening", row.id, after={"verdict": answer["verdict"]})
+    session.commit()
+    return _with_share_link(public_answer(row.result))
+
+
+def _with_share_link(answer: dict[str, Any]) -> dict[str, Any]:
+    """Add ``links.map_shared``: the map as a signed link that opens in a browser without a token (7 days)."""
+    if answer.get("id") is not None and "links" in answer:
+        answer["links"]["map_shared"] = sign(get_engine(), f"/maps/screening/{answer['id']}")
+    return answer
+
+
+@router.post(
+    "/screening",
+    openapi_extra=_MULTIPART_DOC,
+    summary="Screen a site against the protected zones",
+    dependencies=[rate_limited("screening")],
+    responses=RATE_LIMITED_RESPONSES,
+)
+async def post_screening(
+    request: Request,
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(inspector),
+) -> JSONResponse:
+    fields, upload = await _read_request(request)
+    req = _validated(fields)
+    answer = await run_in_threadpool(_screen_and_record, session, principal, req, upload)
+    return JSONResponse(answer, status_code=201, headers={"Location": answer["links"]["self"]})
+
+
+@router.get("/screening/rules", summary="The screening rules in force: categories and schemes")
+def get_rules(principal: Principal = Depends(inspector)) -> dict[str, Any]:
+    rules = load_rules()
+    return {
+        "categories": [{"id": c.id, "zh": c.zh, "en": c.en, "keywords": list(c.keywords)} for c in rules.categories],
+        "schemes": [s.summary() for s in rules.schemes],
+        "verdicts": list(VERDICTS),
+    }
+
+
+@router.post(
+    "/screening/batch",
+    status_code=201,
+    summary="Screen every project (or the listed ones)",
+    dependencies=[rate_limited("screening")],
+    responses=RATE_LIMITED_RESPONSES,
+)
+def post_batch(
+    body: BatchRequest | None = None,
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(inspector),
+) -> dict[str, Any]:
+    body = body or BatchRequest()
+    most = get_settings().screening_batch_max_ids
+    if body.project_ids is not None and len(body.project_ids) > most:
+        raise Problem(
+            413,
+            f"project_ids: {len(body.project_ids)} ids, at most {most} in one batch "
+            "(XIANGMAP_SCREENING_BATCH_MAX_IDS); send several batches, or leave project_ids out to screen "
+            "every project",
+            parameter="project_ids",
+            fault="too_many_ids",
+        )
+    outcome = screen_projects(
+        session, principal.name, body.date or today(), check_buffer(body.buffer_m), body.project_ids
+    )
+    audit.record(session, principal.name, "screen-batch", "screening_batch", outcome.batch, after=outcome.summary())
+    session.commit()
+    return {
+        **outcome.summary(),
+        "skipped": outcome.skipped,
+        "results": [
+            {**_row_brief(s.result), "screening_id": s.id, "project_id": s.project_id} for s in outcome.screened
+        ],
+    }
+
+
+def _row_brief(result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "verdict": result["verdict"],
+        "flagged": result["flagged"],
+        "title": (result.get("project") or {}).get("title"),
+        "hits": [
+            {"layer": e["layer"], "zone": z["name"], "subzone": z["subzone"], "verdict": z["verdict"]}
+            for e in result["layers"]
+            for z in e["zones"]
+            if z["inside"]
+        ],
+    }
+
+
+@router.get("/screening/batches/{batch}/report.{fmt}", summary="A batch report: csv, html or pdf")
+def get_batch_report(
+    batch: str,
+    fmt: str,
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(inspector),
+) -> Response:
+    from service.screening.reports import render_batch
+
+    rows = batch_rows(session, batch)
+    return render_batch(rows, fmt, title=f"批量筛查 {batch}")
+
+
+@router.get("/screenings", summary="Recorded screenings, newest first")
+def get_screenings(
+    project_id: int | None = None,
+    batch: str | None = None,
+    verdict: str | None = Query(None, description=f"one of {', '.join(VERDICTS)}"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(inspector),
+) -> dict[str, Any]:
+    if verdict is not None and verdict not in VERDICTS:
+        raise Problem(400, f"verdict {verdict!r}: use one of {', '.join(VERDICTS)}", parameter="verdict")
+    items = list_screenings(session, project_id=project_id, batch=batch, verdict=verdict, limit=limit, offset=offset)
+    links = {}
+    if len(items) == limit:
+        links["next"] = f"/screenings?limit={limit}&offset={offset + limit}"
+    return {"screenings": items, "limit": limit, "offset": offset, "links": links}
+
+
+@router.get("/screenings/{screening_id}", summary="A recorded screening, exactly as answered")
+def get_screening(
+    screening_id: int,
+    include_map: bool = Query(False, description="include the zone geometries kept for the map"),
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(inspector),
+) -> dict[str, Any]:
+    return _with_share_link(public_answer(stored(session, screening_id).result, include_map=include_map))
+
+
+@router.get("/screenings/{screening_id}/recheck", summary="Re-run a recorded screening on today's layers and rules")
+def get_recheck(
+    screening_id: int,
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(inspector),
+) -> dict[str, Any]:
+    return recheck(session.connection(), stored(session, screening_id))
+
+
+@router.get("/screenings/{screening_id}/report.{fmt}", summary="One screening as an html or pdf report")
+def get_screening_report(
+    screening_id: int,
+    fmt: str,
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(inspector),
+) -> Response:
+    from service.screening.reports import render_batch
+
+    row = stored(session, screening_id)
+    return render_batch([row], fmt, title=f"筛查记录 #{row.id}")
+
+
+@router.get(
+    "/projects/{project_id}/screening",
+    summary="Screen a stored project (recorded)",
+    dependencies=[rate_limited("screening")],
+    responses=RATE_LIMITED_RESPONSES,
+)
+def get_project_screening(
+    project_id: int,
+    date: dt.date | None = None,
+    buffer_m: float = Query(0.0, ge=0, le=MAX_BUFFER_M),
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(inspector),
+) -> dict[str, Any]:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise Problem(404, f"no project with id {project_id}", parameter="id")
+    site = project_site(project)
+    category = project_category(load_rules(), project)
+    answer = screen(session.connection(), site, date or today(), check_buffer(buffer_m), category)
+    answer["project"] = project_summary(project, answer["input"]["area_m2"])
+    row = record(session, principal.name, site, answer, project_id=project.id)
+    session.commit()
+    return _with_share_link(public_answer(row.result))
+
+
+@router.get("/maps/screening/{screening_id}", response_class=HTMLResponse, summary="Map of a recorded screening")
+def get_screening_map(
+    screening_id: int,
+    expires: int | None = Query(None, ge=0, le=2**62, description="expiry of a shared link (links.map_shared)"),
+    sig: str | None = Query(None, max_length=128, description="signature of a shared link"),
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(current_principal),
+) -> HTMLResponse:
+    """For an inspector's token, or for anyone holding the signed link from ``links.map_shared``."""
+    from service.screening.web_map import screening_map_html
+
+    if not principal.has("inspector"):
+        if sig is not None or expires is not None:
+            if not verify(get_engine(), f"/maps/screening/{screening_id}", expires, sig):
+                raise Problem(403, "this shared link is invalid or has expired; ask for a new one", parameter="sig")
+        elif principal.role is None:
+            raise Problem(
+                401,
+                "this map needs an inspector's token or a shared link (links.map_shared)",
+                headers={"WWW-Authenticate": 'Bearer realm="xiangmap"'},
+            )
+        else:
+            raise Problem(403, f"role '{principal.role}' may not do this; needs inspector")
+
+    return HTMLResponse(screening_map_html(stored(session, screening_id).result))

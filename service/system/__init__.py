@@ -1,0 +1,1 @@
+"""System: the health check and the database commands."""

@@ -1,0 +1,1 @@
+"""Browser tooling outside the runtime package: headless Chromium for tests, bench, screenshots."""
