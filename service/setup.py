@@ -18,8 +18,8 @@ from service import migrate
 STEPS: tuple[tuple[str, str], ...] = (
     ("layer catalogue", "service.layers.catalogue:sync"),
     ("bundled layers", "service.layers.bundled:load_bundled_layers"),
-    ("plans", "service.projects.register:load_bundled_plans"),
-    ("geocoding", "service.geocoding.batch:geocode_pending"),
+    ("plans", "service.projects.usecases:load_bundled_plans"),
+    ("geocoding", "service.geocoding.usecases:geocode_pending"),
     ("demonstration progress", "service.progress.demo:load_demo_progress"),
     ("web assets", "service.assets:fetch_assets"),
 )

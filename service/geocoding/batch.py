@@ -1,21 +1,22 @@
 """Geocode projects in bulk and store their locations; a manual location is never touched.
 
-Setup calls :func:`geocode_pending`: it geocodes new or changed projects, and everything automatic
-again when the gazetteer changed since the last run (a layer was loaded or replaced), so a second
-setup with nothing new costs one query.
+The pieces of a run: which projects (:func:`select_projects`), resolving and storing each
+(:func:`geocode_rows`, :func:`store_resolution`), and the gazetteer signature the last run saw
+(:func:`last_run_signature`).  The run itself, with its audit entry and its commit, is
+``service.geocoding.usecases.geocode_projects``; setup's ``geocode_pending`` is there too.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import RowMapping, text
+from sqlalchemy.orm import Session
 
+from service.geocoding.matcher import Matcher
 from service.geocoding.resolver import Resolution, geometry_sql, resolve
-from service.geocoding.text_lookup import get_matcher
 
 
 @dataclass
@@ -43,60 +44,46 @@ _SELECT = """
 """
 
 
-def geocode_projects(
-    engine: Engine,
-    *,
-    plan: str | None = None,
-    everything: bool = False,
-    on_progress: Callable[[int, int], None] | None = None,
-    actor: str = "setup",
-) -> GeocodeSummary:
-    """Geocode the selected projects (pending / unresolved ones, or all automatic ones with ``everything``)."""
+def select_projects(session: Session, *, plan: str | None, everything: bool) -> Sequence[RowMapping]:
+    """The projects a run geocodes: pending / unresolved ones, or all automatic ones with ``everything``."""
     scope = "" if everything else "AND p.location_status IN ('pending', 'unresolved')"
     params: dict[str, object] = {}
     if plan:
         scope += " AND p.plan_id = :plan"
         params["plan"] = plan
+    return session.execute(text(_SELECT.format(scope=scope)), params).mappings().all()
+
+
+def geocode_rows(
+    session: Session,
+    matcher: Matcher,
+    rows: Sequence[RowMapping],
+    on_progress: Callable[[int, int], None] | None = None,
+) -> GeocodeSummary:
+    """Resolve each selected project and store its locations (the caller commits)."""
     summary = GeocodeSummary()
-    with engine.begin() as conn:
-        sig, matcher = get_matcher(conn)
-        rows = conn.execute(text(_SELECT.format(scope=scope)), params).mappings().all()
-        for n, row in enumerate(rows, start=1):
-            result = resolve(
-                matcher,
-                row["task_text"],
-                city=row["city"] or None,
-                lead_units=row["lead_units"],
-                title=row["title"],
-                section=row["section"],
-            )
-            store_resolution(conn, row["id"], result)
-            summary.projects += 1
-            summary.by_precision[str(result.precision) if result.precision else "none"] += 1
-            summary.by_status[result.status] += 1
-            if on_progress:
-                on_progress(n, len(rows))
-        if not rows and not everything:
-            return summary
-        # the run is a write like any other: audited, with the gazetteer signature it saw
-        conn.execute(
-            text(
-                "INSERT INTO audit_log (actor, action, entity, entity_id, after) "
-                "VALUES (:actor, 'geocode.run', 'projects', :scope, CAST(:after AS jsonb))"
-            ),
-            {
-                "actor": actor,
-                "scope": plan or ("all" if everything else "pending"),
-                "after": json.dumps({"signature": sig, **summary.as_dict()}, ensure_ascii=False),
-            },
+    for n, row in enumerate(rows, start=1):
+        result = resolve(
+            matcher,
+            row["task_text"],
+            city=row["city"] or None,
+            lead_units=row["lead_units"],
+            title=row["title"],
+            section=row["section"],
         )
+        store_resolution(session, row["id"], result)
+        summary.projects += 1
+        summary.by_precision[str(result.precision) if result.precision else "none"] += 1
+        summary.by_status[result.status] += 1
+        if on_progress:
+            on_progress(n, len(rows))
     return summary
 
 
-def store_resolution(conn: Connection, project_id: int, result: Resolution) -> None:
+def store_resolution(session: Session, project_id: int, result: Resolution) -> None:
     """Replace the project's automatic locations; a project a person placed is skipped in SQL too."""
     expr, params = geometry_sql([x.place for x in result.locations])
-    updated = conn.execute(
+    updated = session.execute(
         text(
             f"""UPDATE projects SET geom = {expr}, precision = :precision, location_status = :status,
                     updated_at = now()
@@ -106,11 +93,11 @@ def store_resolution(conn: Connection, project_id: int, result: Resolution) -> N
     ).scalar_one_or_none()
     if updated is None:
         return
-    conn.execute(
+    session.execute(
         text("DELETE FROM project_locations WHERE project_id = :pid AND method <> 'manual'"), {"pid": project_id}
     )
     for x in result.locations:
-        conn.execute(
+        session.execute(
             text(
                 """INSERT INTO project_locations (project_id, layer, feature_key, name, precision, exactness,
                         location_class, method, confidence, span_start, span_end, matched_text)
@@ -134,12 +121,8 @@ def store_resolution(conn: Connection, project_id: int, result: Resolution) -> N
         )
 
 
-def geocode_pending(engine: Engine) -> str:
-    """Setup step: new or changed projects; everything automatic again if the layers changed."""
-    with engine.connect() as conn:
-        sig, _ = get_matcher(conn)
-        last = conn.execute(
-            text("SELECT after->>'signature' FROM audit_log WHERE action = 'geocode.run' ORDER BY id DESC LIMIT 1")
-        ).scalar_one_or_none()
-    summary = geocode_projects(engine, everything=last is not None and last != sig)
-    return str(summary)
+def last_run_signature(session: Session) -> str | None:
+    """The gazetteer signature the last audited run saw (None before the first run)."""
+    return session.execute(
+        text("SELECT after->>'signature' FROM audit_log WHERE action = 'geocode.run' ORDER BY id DESC LIMIT 1")
+    ).scalar_one_or_none()

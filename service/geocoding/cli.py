@@ -15,16 +15,16 @@ def geocode(
     """Geocode pending projects (or all automatic ones); manual locations are never touched."""
     from rich.progress import Progress
 
-    from service.database import get_engine
-    from service.geocoding.batch import geocode_projects
+    from service.database import session_scope
+    from service.geocoding.usecases import geocode_projects
 
-    with Progress(transient=True) as progress:
+    with Progress(transient=True) as progress, session_scope() as session:
         task = progress.add_task("geocoding", total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        summary = geocode_projects(get_engine(), plan=plan, everything=everything, on_progress=advance, actor="cli")
+        summary = geocode_projects(session, plan=plan, everything=everything, on_progress=advance, actor="cli")
     typer.echo(str(summary))
     for code, count in sorted(summary.by_precision.items()):
         typer.echo(f"  precision {code}: {count}")

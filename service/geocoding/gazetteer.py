@@ -12,25 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from sqlalchemy import Connection, text
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from service.common.chinese_text import to_simplified
+from service.common.location_codes import LAYER_CODES
 from service.models.layers import LAYER_MODELS
 
 EXTRA_FILE = Path(__file__).resolve().parents[2] / "geodata" / "plans" / "gazetteer_extra.yaml"
 
-# layer -> (AidData precision, IATI exactness, IATI location class); see docs/decisions/0021
-LAYER_CODES: dict[str, tuple[int, int, int]] = {
-    "roads": (1, 1, 3),
-    "streams": (1, 1, 4),
-    "sewage_plants": (1, 1, 3),
-    "sites": (1, 1, 3),
-    "qingshuitang": (2, 2, 2),
-    "demo_zones": (2, 2, 2),
-    "green_heart": (2, 2, 4),
-    "districts": (3, 2, 1),
-    "cities": (3, 2, 1),
-}
 ADMIN_LAYERS = frozenset({"districts", "cities"})
 TOPOGRAPHIC_SITE_KINDS = frozenset({"lake", "hill", "mountain", "river", "island", "湖", "山"})
 # sites that are really administrative or large areas: (precision, exactness, class, administrative?)
@@ -133,12 +123,12 @@ def _feature_query(table: str) -> str:
     """
 
 
-def load_gazetteer(conn: Connection, extra_file: Path = EXTRA_FILE) -> Gazetteer:
+def load_gazetteer(session: Session, extra_file: Path = EXTRA_FILE) -> Gazetteer:
     """Read every layer table (and the extra vocabulary) into a gazetteer."""
     gaz = Gazetteer()
     for table in LAYER_MODELS:
         precision, exactness, loc_class = LAYER_CODES[table]
-        for row in conn.execute(text(_feature_query(table))).mappings():
+        for row in session.execute(text(_feature_query(table))).mappings():
             kind = row["kind"] or ""
             codes = SITE_KIND_CODES.get(kind, (precision, exactness, loc_class, False)) if table == "sites" else None
             p, e, cls, admin = codes or (precision, exactness, loc_class, False)
@@ -161,13 +151,13 @@ def load_gazetteer(conn: Connection, extra_file: Path = EXTRA_FILE) -> Gazetteer
             gaz.add(place.name, place)
             for alias in row["aliases"] or []:
                 gaz.add(alias, place, alias=True)
-    _add_cities(conn, gaz)
-    _add_extra(conn, gaz, extra_file)
+    _add_cities(session, gaz)
+    _add_extra(session, gaz, extra_file)
     return gaz
 
 
-def _add_cities(conn: Connection, gaz: Gazetteer) -> None:
-    rows = conn.execute(text("SELECT city, array_agg(id ORDER BY id) AS ids FROM districts GROUP BY city")).all()
+def _add_cities(session: Session, gaz: Gazetteer) -> None:
+    rows = session.execute(text("SELECT city, array_agg(id ORDER BY id) AS ids FROM districts GROUP BY city")).all()
     precision, exactness, loc_class = LAYER_CODES["cities"]
     for city, ids in rows:
         place = Place(
@@ -190,13 +180,13 @@ def load_extra_vocabulary(gaz: Gazetteer, extra_file: Path = EXTRA_FILE) -> dict
     return extra
 
 
-def _add_extra(conn: Connection, gaz: Gazetteer, extra_file: Path) -> None:
+def _add_extra(session: Session, gaz: Gazetteer, extra_file: Path) -> None:
     extra = load_extra_vocabulary(gaz, extra_file)
     for item in extra.get("virtual", []):  # type: ignore[union-attr]
         table = item["layer"]
         if table not in LAYER_MODELS:
             continue
-        ids = tuple(conn.execute(text(f"SELECT id FROM {table} WHERE {item['where']} ORDER BY id")).scalars())
+        ids = tuple(session.execute(text(f"SELECT id FROM {table} WHERE {item['where']} ORDER BY id")).scalars())
         if not ids:
             continue
         precision, exactness, loc_class = LAYER_CODES[table]
@@ -205,10 +195,10 @@ def _add_extra(conn: Connection, gaz: Gazetteer, extra_file: Path) -> None:
         gaz.add_virtual(place, [name, *item.get("aliases", [])])
 
 
-def signature(conn: Connection) -> str:
+def signature(session: Session) -> str:
     """Changes whenever any layer row is added, removed or edited: the cache key of a built gazetteer."""
     parts = " || '|' || ".join(
         f"(SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') FROM {t})" for t in LAYER_MODELS
     )
     extra_mtime = str(EXTRA_FILE.stat().st_mtime) if EXTRA_FILE.exists() else ""
-    return str(conn.execute(text(f"SELECT {parts}")).scalar_one()) + extra_mtime
+    return str(session.execute(text(f"SELECT {parts}")).scalar_one()) + extra_mtime

@@ -49,10 +49,6 @@ class Match:
     confidence: float = 0.0
     expanded: bool = False
 
-    @property
-    def ambiguous(self) -> bool:
-        return self.place is None
-
 
 @dataclass
 class TextMatches:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from service.geocoding.gazetteer import Gazetteer, Place
 from service.geocoding.matcher import Match, Matcher, TextMatches
@@ -135,9 +136,9 @@ def geometry_sql(places: list[Place]) -> tuple[str, dict[str, object]]:
     return f"(SELECT ST_CollectionHomogenize(ST_Collect(g)) FROM ({union}) AS parts)", params
 
 
-def geometry_geojson(conn: Connection, places: list[Place]) -> dict[str, object] | None:
+def geometry_geojson(session: Session, places: list[Place]) -> dict[str, object] | None:
     import json
 
     expr, params = geometry_sql(places)
-    value = conn.execute(text(f"SELECT ST_AsGeoJSON({expr}, 6)"), params).scalar_one_or_none()
+    value = session.execute(text(f"SELECT ST_AsGeoJSON({expr}, 6)"), params).scalar_one_or_none()
     return json.loads(value) if value else None

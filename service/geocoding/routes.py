@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from service.dependencies import get_session
 from service.errors import RATE_LIMITED_RESPONSES, Problem
-from service.geocoding.text_lookup import geocode_text
+from service.geocoding.usecases import geocode_text
 from service.rate_limits import rate_limited
 from service.routing import SessionReleasingRoute
 from service.settings import get_settings
@@ -46,4 +46,4 @@ def geocode(body: GeocodeIn, session: Annotated[Session, Depends(get_session, sc
             parameter="text",
             fault="text_too_long",
         )
-    return geocode_text(session.connection(), body.text, body.city, body.lead_unit)
+    return geocode_text(session, body.text, body.city, body.lead_unit)

@@ -1,35 +1,35 @@
-"""One text → the POST /geocode answer, with the matcher cached until a layer changes."""
+"""One text → the POST /geocode answer or the review queue's reasons, with the matcher cached until a layer changes."""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from service.geocoding.gazetteer import load_gazetteer, signature
 from service.geocoding.matcher import Matcher
-from service.geocoding.resolver import Resolution, geometry_geojson, resolve
+from service.geocoding.resolver import Resolution, geometry_geojson
 
 _lock = threading.Lock()
 _cached: tuple[str, Matcher] | None = None
 
 
-def get_matcher(conn: Connection) -> tuple[str, Matcher]:
+def get_matcher(session: Session) -> tuple[str, Matcher]:
     """The matcher for the layers as they are now (rebuilt only when the gazetteer signature moves)."""
     global _cached
-    current = signature(conn)
+    current = signature(session)
     with _lock:
         if _cached is None or _cached[0] != current:
-            _cached = (current, Matcher(load_gazetteer(conn)))
+            _cached = (current, Matcher(load_gazetteer(session)))
         return _cached
 
 
-def resolution_payload(conn: Connection, result: Resolution) -> dict[str, Any]:
+def resolution_payload(session: Session, result: Resolution) -> dict[str, Any]:
     return {
         "precision": result.precision,
         "status": result.status,
-        "geometry": geometry_geojson(conn, [x.place for x in result.locations]),
+        "geometry": geometry_geojson(session, [x.place for x in result.locations]),
         "matches": [
             {
                 "name": x.place.name,
@@ -60,9 +60,13 @@ def resolution_payload(conn: Connection, result: Resolution) -> dict[str, Any]:
     }
 
 
-def geocode_text(conn: Connection, text: str, city: str | None, lead_unit: str | None = None) -> dict[str, Any]:
-    _, matcher = get_matcher(conn)
-    if city and not city.endswith(("市", "县", "区", "省")):
-        city += "市"  # 株洲 → 株洲市, as the districts layer writes cities
-    result = resolve(matcher, text, city=city, lead_units=[lead_unit] if lead_unit else [])
-    return resolution_payload(conn, result)
+def review_reasons(result: Resolution) -> dict[str, Any]:
+    """Why a person must place a project: the names with several candidates, unknown place-like words, nothing."""
+    return {
+        "ambiguous": [
+            {"text": m.surface, "span": [m.start, m.end], "candidates": [c.place.key for c in m.candidates]}
+            for m in result.ambiguous
+        ],
+        "unresolved": result.unresolved,
+        "nothing_found": not result.locations,
+    }

@@ -23,30 +23,43 @@ def import_file(
     from sqlalchemy.exc import OperationalError
 
     from service.cli import database_down
-    from service.database import get_engine
-    from service.geocoding.batch import geocode_projects
-    from service.projects.importer import ImportRefused, import_spreadsheet
+    from service.database import session_scope
+    from service.projects.importer import ImportRefused, ImportReport
+    from service.projects.usecases import import_plan
 
-    engine = get_engine()
+    def show(report: ImportReport) -> None:
+        for error in report.errors:
+            typer.echo(f"{file.name}: {error}", err=True)
+        if report.imported:
+            skipped = len({e.row for e in report.errors})
+            typer.echo(
+                f"{report.rows - skipped} rows imported ({report.counts}); {skipped} skipped; read as {report.encoding}"
+            )
+
+    shown: list[ImportReport] = []  # the import committed and was shown before geocoding began
+
+    def imported(report: ImportReport) -> None:
+        shown.append(report)
+        show(report)
+
     try:
-        report = import_spreadsheet(engine, file, skip_invalid=skip_invalid)
+        with session_scope() as session:
+            report = import_plan(session, file, skip_invalid=skip_invalid, geocode=geocode, on_imported=imported)
     except ImportRefused as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(2) from exc
     except OperationalError as exc:
+        if shown:
+            raise  # the rows are in; geocoding them did not finish
         # the import is one transaction: a connection lost before its commit leaves nothing behind
         typer.echo(database_down.message(exc, "nothing imported", "the import"), err=True)
         raise typer.Exit(database_down.EXIT_DATABASE_DOWN) from None
-    for error in report.errors:
-        typer.echo(f"{file.name}: {error}", err=True)
     if not report.imported:
+        show(report)
         typer.echo(
             f"nothing imported: {len(report.errors)} problem(s) in {report.rows} rows; fix them or use --skip-invalid",
             err=True,
         )
         raise typer.Exit(1)
-    skipped = len({e.row for e in report.errors})
-    typer.echo(f"{report.rows - skipped} rows imported ({report.counts}); {skipped} skipped; read as {report.encoding}")
-    if geocode:
-        for plan in sorted(report.plans):
-            typer.echo(f"{plan}: {geocode_projects(engine, plan=plan, actor='cli')}")
+    for plan, summary in report.geocoded.items():
+        typer.echo(f"{plan}: {summary}")

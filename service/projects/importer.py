@@ -17,18 +17,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service.common.audit import record
 from service.common.chinese_text import CATEGORIES, extract_deadline, extract_targets, parse_targets_cell, split_units
 from service.common.spreadsheet_safety import imported_text
 from service.common.spreadsheets import RowError
-from service.projects.parser import ProjectRecord
-from service.projects.register import UpsertCounts, upsert_plans, upsert_projects
+from service.projects.register import ProjectRecord, UpsertCounts, upsert_plans, upsert_projects
 
+# the other register columns are optional: key, section, responsible_units, targets, deadline, deadline_text,
+# year, notes, source
 REQUIRED = ("plan", "number", "title", "task_text", "category", "lead_units")
-OPTIONAL = ("key", "section", "responsible_units", "targets", "deadline", "deadline_text", "year", "notes", "source")
 MOJIBAKE = re.compile(r"[\ufffd]|Ã.|Â.|â€|æ[\x80-\xbf]|ç[\x80-\xbf]|è[\x80-\xbf]|é[\x80-\xbf]")
 PLAN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -41,6 +40,7 @@ class ImportReport:
     imported: bool = False
     encoding: str = "utf-8"
     plans: set[str] = field(default_factory=set)
+    geocoded: dict[str, str] = field(default_factory=dict)  # plan -> the geocoding run's summary, when asked
 
 
 class ImportRefused(Exception):
@@ -199,35 +199,20 @@ def validate_rows(rows: list[dict[str, str]]) -> tuple[list[tuple[int, ProjectRe
     return good, errors
 
 
-def import_spreadsheet(engine: Engine, path: Path, *, skip_invalid: bool = False, actor: str = "cli") -> ImportReport:
-    """Validate, then upsert in one transaction (all or nothing unless ``skip_invalid``)."""
+def check_file(path: Path) -> tuple[ImportReport, list[ProjectRecord]]:
+    """Read and validate the whole file: the report (rows, errors, encoding) and the good records."""
     rows, encoding = read_table(path)
     good, errors = validate_rows(rows)
-    report = ImportReport(rows=len(rows), errors=errors, encoding=encoding)
-    if errors and not skip_invalid:
-        return report
-    records = [r for _, r in good]
-    report.plans = {r.plan for r in records}
-    with engine.begin() as conn:
-        known = set(
-            conn.execute(text("SELECT id FROM plans WHERE id = ANY(:ids)"), {"ids": list(report.plans)}).scalars()
-        )
-        new_plans = []
-        for plan in sorted(report.plans - known):
-            years = [r.year for r in records if r.plan == plan and r.year]
-            new_plans.append({"id": plan, "title": plan, "year": min(years) if years else date.today().year})
-        upsert_plans(conn, new_plans)
-        report.counts = upsert_projects(conn, records)
-        session = Session(bind=conn)
-        record(
-            session,
-            actor,
-            "plans.import",
-            "plan",
-            ",".join(sorted(report.plans)),
-            None,
-            {"file": path.name, "rows": len(rows), "skipped": len(errors), "result": str(report.counts)},
-        )
-        session.flush()
-    report.imported = True
-    return report
+    return ImportReport(rows=len(rows), errors=errors, encoding=encoding), [r for _, r in good]
+
+
+def upsert_records(session: Session, records: list[ProjectRecord]) -> UpsertCounts:
+    """Upsert the records, creating a plan row for a plan the register does not know yet (caller commits)."""
+    plans = {r.plan for r in records}
+    known = set(session.execute(text("SELECT id FROM plans WHERE id = ANY(:ids)"), {"ids": list(plans)}).scalars())
+    new_plans = []
+    for plan in sorted(plans - known):
+        years = [r.year for r in records if r.plan == plan and r.year]
+        new_plans.append({"id": plan, "title": plan, "year": min(years) if years else date.today().year})
+    upsert_plans(session, new_plans)
+    return upsert_projects(session, records)

@@ -15,11 +15,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from service.common.audit import record
 from service.common.geometry_guard import check_stored_geojson
+from service.common.location_codes import LAYER_CODES
 from service.common.strict_numbers import Integer
 from service.errors import Problem
-from service.geocoding.gazetteer import LAYER_CODES
 from service.models.layers import LAYER_MODELS
 from service.projects.queries import PRECISION_CODES
 
@@ -95,13 +94,12 @@ def _snapshot(session: Session, project_id: int) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def set_manual_location(session: Session, project_id: int, body: LocationIn, actor: str) -> None:
-    """Replace every location of the project with the person's choice (caller commits)."""
-    exists = session.execute(
-        text("SELECT id FROM projects WHERE id = :id FOR UPDATE"), {"id": project_id}
-    ).scalar_one_or_none()
-    if exists is None:
-        raise Problem(404, f"no project with id {project_id}")
+def set_manual_location(session: Session, project_id: int, body: LocationIn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Replace every location of the project with the person's choice; the project before and after.
+
+    The caller (service.projects.usecases.set_location) holds the project's row lock, writes the audit
+    entry from the two snapshots and commits.
+    """
     if not body.features and body.geometry is None:
         raise Problem(400, "give features, a geometry, or both", pointer="/features")
     if body.precision is not None and body.precision not in PRECISION_CODES:
@@ -141,5 +139,4 @@ def set_manual_location(session: Session, project_id: int, body: LocationIn, act
         ),
         {"id": project_id, "precision": precision, "g": drawn},
     )
-    after = _snapshot(session, project_id)
-    record(session, actor, "project.location", "project", project_id, before, {**after, "note": body.note})
+    return before, _snapshot(session, project_id)

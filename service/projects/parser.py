@@ -1,7 +1,8 @@
 """Parse the two source plans (shared/seeds/) into project records.
 
 Run ``python -m service.projects.parser SEEDS_DIR`` to rebuild ``geodata/plans/``; the committed
-register is the output, and tests/plans checks that a fresh parse still equals it.
+register is the output, and tests/projects checks that a fresh parse still equals it.  The parser
+builds on the register's row type and writer (service.projects.register), never the other way round.
 
 The 2018 annex tables were flattened to one cell per line: a row number, the task name (sometimes
 split over two lines), task texts numbered ``1)`` (sometimes ``1`` with the bracket lost), then the
@@ -13,8 +14,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from pathlib import Path
 
 from service.common.chinese_text import (
@@ -25,6 +25,7 @@ from service.common.chinese_text import (
     split_units,
     to_simplified,
 )
+from service.projects.register import REGISTER_DIR, ProjectRecord, write_register
 
 ZHUZHOU_FILE = "003_a8ff47c9ec45990b.txt"
 PROVINCE_FILE = "000_ae621ed133a8128a.txt"
@@ -89,27 +90,6 @@ PROVINCE_ITEM_CATEGORIES = {
 PROVINCE_SECTION_CATEGORIES = {"一": "规划政策", "二": "改革创新", "三": "基础设施", "四": "产业体系"}
 CN_NUMERALS = "一二三四五六七八九十"
 INFERRED_LEAD = "牵头单位据发文机关推定 (source names none)"
-
-
-@dataclass
-class ProjectRecord:
-    """One project as the register holds it (one CSV row)."""
-
-    plan: str
-    key: str
-    section: str
-    number: str
-    title: str
-    task_text: str
-    category: str
-    lead_units: list[str]
-    responsible_units: list[str] = field(default_factory=list)
-    targets: list[dict[str, object]] = field(default_factory=list)
-    deadline: date | None = None
-    deadline_text: str | None = None
-    year: int | None = None
-    source: str = ""
-    notes: str = ""
 
 
 def _finish(record: ProjectRecord, year: int) -> ProjectRecord:
@@ -384,11 +364,9 @@ def parse_seeds(seeds_dir: Path) -> list[ProjectRecord]:
 
 def main(argv: list[str]) -> None:
     """Rebuild the committed register from the seeds."""
-    from service.projects.register import REGISTER_DIR, write_register
-
     seeds = Path(argv[0]) if argv else Path(__file__).resolve().parents[3] / "shared" / "seeds"
     records = parse_seeds(seeds)
-    write_register(records, REGISTER_DIR)
+    write_register(records, PLANS, REGISTER_DIR)
     print(f"{len(records)} projects written to {REGISTER_DIR}")
 
 

@@ -148,25 +148,12 @@ def get_project(session: Session, project_id: int) -> dict[str, Any] | None:
     return project
 
 
-def review_queue(session: Session, limit: int, offset: int) -> dict[str, Any]:
-    """Projects a person must place: ambiguous names, unknown place-like words, nothing found."""
-    from service.geocoding.resolver import resolve
-    from service.geocoding.text_lookup import get_matcher
-
+def review_page(session: Session, limit: int, offset: int) -> dict[str, Any]:
+    """A page of the projects a person must place (the use case adds the geocoder's reasons)."""
     query = ProjectQuery(limit=limit, offset=offset)
-    page = list_projects(session, query, extra=[f"p.location_status IN {REVIEW_STATES!r}"])
-    _, matcher = get_matcher(session.connection())
-    cities = dict(session.execute(text("SELECT id, city FROM plans")).all())
-    for item in page["items"]:
-        found = resolve(
-            matcher, item["task_text"], city=cities.get(item["plan"]) or None, lead_units=item["lead_units"]
-        )
-        item["reasons"] = {
-            "ambiguous": [
-                {"text": m.surface, "span": [m.start, m.end], "candidates": [c.place.key for c in m.candidates]}
-                for m in found.ambiguous
-            ],
-            "unresolved": found.unresolved,
-            "nothing_found": not found.locations,
-        }
-    return page
+    return list_projects(session, query, extra=[f"p.location_status IN {REVIEW_STATES!r}"])
+
+
+def plan_cities(session: Session) -> dict[str, str | None]:
+    """Each plan's city, the context its task texts are geocoded in."""
+    return {plan: city for plan, city in session.execute(text("SELECT id, city FROM plans"))}

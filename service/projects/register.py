@@ -9,14 +9,14 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from service.common.chinese_text import format_targets, parse_targets_cell, split_units
-from service.projects.parser import PLANS, ProjectRecord
 
 REGISTER_DIR = Path(__file__).resolve().parents[2] / "geodata" / "plans"
 PROJECTS_CSV = "projects.csv"
@@ -39,6 +39,27 @@ COLUMNS = (
     "notes",
 )
 PLAN_COLUMNS = ("id", "title", "document", "year", "issuer", "published", "city")
+
+
+@dataclass
+class ProjectRecord:
+    """One project as the register holds it (one CSV row)."""
+
+    plan: str
+    key: str
+    section: str
+    number: str
+    title: str
+    task_text: str
+    category: str
+    lead_units: list[str]
+    responsible_units: list[str] = field(default_factory=list)
+    targets: list[dict[str, object]] = field(default_factory=list)
+    deadline: date | None = None
+    deadline_text: str | None = None
+    year: int | None = None
+    source: str = ""
+    notes: str = ""
 
 
 def record_to_row(record: ProjectRecord) -> dict[str, str]:
@@ -82,7 +103,8 @@ def row_to_record(row: dict[str, str]) -> ProjectRecord:
     )
 
 
-def write_register(records: list[ProjectRecord], directory: Path) -> None:
+def write_register(records: list[ProjectRecord], plans: Iterable[dict[str, object]], directory: Path) -> None:
+    """Write both CSVs; the parser calls this with the plans it knows (parser.PLANS)."""
     directory.mkdir(parents=True, exist_ok=True)
     with (directory / PROJECTS_CSV).open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS, lineterminator="\n")
@@ -91,7 +113,7 @@ def write_register(records: list[ProjectRecord], directory: Path) -> None:
     with (directory / PLANS_CSV).open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=PLAN_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows({k: str(p[k]) for k in PLAN_COLUMNS} for p in PLANS)
+        writer.writerows({k: str(p[k]) for k in PLAN_COLUMNS} for p in plans)
 
 
 def read_register(directory: Path = REGISTER_DIR) -> tuple[list[dict[str, str]], list[ProjectRecord]]:
@@ -153,14 +175,14 @@ _UPSERT_PROJECT = text(
 )
 
 
-def upsert_plans(conn: Connection, plans: Iterable[dict[str, object]]) -> None:
+def upsert_plans(session: Session, plans: Iterable[dict[str, object]]) -> None:
     for plan in plans:
         params = {k: (plan.get(k) or None) for k in PLAN_COLUMNS}
         params["year"] = int(str(params["year"]))
-        conn.execute(_UPSERT_PLAN, params)
+        session.execute(_UPSERT_PLAN, params)
 
 
-def upsert_projects(conn: Connection, records: Iterable[ProjectRecord]) -> UpsertCounts:
+def upsert_projects(session: Session, records: Iterable[ProjectRecord]) -> UpsertCounts:
     counts = UpsertCounts()
     for r in records:
         params = {
@@ -178,7 +200,7 @@ def upsert_projects(conn: Connection, records: Iterable[ProjectRecord]) -> Upser
             "deadline_text": r.deadline_text,
             "year": r.year,
         }
-        inserted = conn.execute(_UPSERT_PROJECT, params).scalar_one_or_none()
+        inserted = session.execute(_UPSERT_PROJECT, params).scalar_one_or_none()
         if inserted is None:
             counts.unchanged += 1
         elif inserted:
@@ -186,12 +208,3 @@ def upsert_projects(conn: Connection, records: Iterable[ProjectRecord]) -> Upser
         else:
             counts.updated += 1
     return counts
-
-
-def load_bundled_plans(engine: Engine) -> str:
-    """Setup step: the committed register into the database (a second run changes nothing)."""
-    plans, records = read_register()
-    with engine.begin() as conn:
-        upsert_plans(conn, plans)
-        counts = upsert_projects(conn, records)
-    return f"{len(records)} projects in {len(plans)} plans ({counts})"

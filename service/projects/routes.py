@@ -1,4 +1,4 @@
-"""Routes for the project register, its locations and the review queue (thin over service.domain.plan_*)."""
+"""Routes for the project register, its locations and the review queue: parse, authorise, shape the answer."""
 
 from __future__ import annotations
 
@@ -7,17 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from service.common.concurrency import (
-    PRECONDITION_RESPONSES,
-    lock_version,
-    parse_if_match,
-    precondition_failed,
-    project_etag,
-)
+from service.common.concurrency import PRECONDITION_RESPONSES, project_etag
 from service.dependencies import get_session, require_role
 from service.errors import Problem
-from service.projects.locations import LocationIn, set_manual_location
-from service.projects.queries import ProjectQuery, get_project, list_projects, review_queue
+from service.projects.locations import LocationIn
+from service.projects.queries import ProjectQuery
+from service.projects.usecases import get_project, list_projects, review_queue, set_location
 from service.routing import SessionReleasingRoute
 from service.security import Principal
 
@@ -99,17 +94,6 @@ def put_location(
         Header(description="The project's ETag as read; a stale one gets 412. Without it the location is replaced."),
     ] = None,
 ) -> dict[str, Any]:
-    condition = parse_if_match(if_match, project_id)
-    # the row lock holds a concurrent writer until this transaction ends; it then sees the new version
-    version = lock_version(session, project_id)
-    if version is None:
-        raise Problem(404, f"no project with id {project_id}", parameter="project_id")
-    if condition is not None and not condition.allows(version):
-        attempt = body.model_dump(mode="json")
-        raise precondition_failed(session, principal.name, "project.location", project_id, condition, attempt)
-    set_manual_location(session, project_id, body, principal.name)
-    session.commit()
-    updated = get_project(session, project_id)
-    assert updated is not None
+    updated = set_location(session, principal.name, project_id, body, if_match)
     response.headers["ETag"] = project_etag(project_id, updated["version"])
     return updated

@@ -8,11 +8,18 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from service.geocoding.batch import geocode_pending, geocode_projects
-from service.projects.parser import ProjectRecord
-from service.projects.register import load_bundled_plans, upsert_plans, upsert_projects
+from service.database import session_scope
+from service.geocoding import usecases as geocoding
+from service.geocoding.usecases import geocode_pending
+from service.projects.register import ProjectRecord, upsert_plans, upsert_projects
+from service.projects.usecases import load_bundled_plans
 
 TEST_PLAN = "zz-test-geocoder"
+
+
+def geocode_projects(engine: Engine, **options: object) -> geocoding.GeocodeSummary:
+    with session_scope(engine) as session:
+        return geocoding.geocode_projects(session, **options)  # type: ignore[arg-type]
 
 
 def test_geocode_finds_roads_with_spans_and_a_geometry(client: TestClient) -> None:
@@ -97,10 +104,10 @@ def review_project(engine: Engine) -> Iterator[int]:
         plan=TEST_PLAN, key=f"{TEST_PLAN}/review", section="test", number="2", title="测试",
         task_text="启动星辉大道前期工作", category="基础设施", lead_units=["市住建局"], year=2018,
     )  # fmt: skip
-    with engine.begin() as conn:
-        upsert_plans(conn, [{"id": TEST_PLAN, "title": "test", "year": 2018, "city": "株洲市"}])
-        upsert_projects(conn, [record])
-        project_id = conn.execute(text("SELECT id FROM projects WHERE key = :k"), {"k": record.key}).scalar_one()
+    with session_scope(engine) as session:
+        upsert_plans(session, [{"id": TEST_PLAN, "title": "test", "year": 2018, "city": "株洲市"}])
+        upsert_projects(session, [record])
+        project_id = session.execute(text("SELECT id FROM projects WHERE key = :k"), {"k": record.key}).scalar_one()
     geocode_projects(engine, plan=TEST_PLAN)
     try:
         yield project_id
@@ -141,10 +148,10 @@ def test_project(engine: Engine) -> Iterator[int]:
         plan=TEST_PLAN, key=f"{TEST_PLAN}/1", section="test", number="1", title="测试",
         task_text="完成枫溪港、陈埠港黑臭水体整治", category="碧水蓝天", lead_units=["市住建局"], year=2018,
     )  # fmt: skip
-    with engine.begin() as conn:
-        upsert_plans(conn, [{"id": TEST_PLAN, "title": "test", "year": 2018, "city": "株洲市"}])
-        upsert_projects(conn, [record])
-        project_id = conn.execute(text("SELECT id FROM projects WHERE key = :k"), {"k": record.key}).scalar_one()
+    with session_scope(engine) as session:
+        upsert_plans(session, [{"id": TEST_PLAN, "title": "test", "year": 2018, "city": "株洲市"}])
+        upsert_projects(session, [record])
+        project_id = session.execute(text("SELECT id FROM projects WHERE key = :k"), {"k": record.key}).scalar_one()
     geocode_projects(engine, plan=TEST_PLAN)
     try:
         yield project_id
@@ -213,3 +220,40 @@ def test_manual_location_rejects_bad_input(
         assert response.status_code == 400, (body, response.text)
         assert word in response.json()["detail"], (body, response.json())
     assert client.put("/projects/999999/location", json=cases[1][0], headers=auth["editor"]).status_code == 404
+
+
+def test_set_location_is_one_use_case_outside_http_too(engine: Engine, test_project: int) -> None:
+    """The route's work lives in service.projects.usecases: a plain session gets the same checks and audit."""
+    from service.errors import Problem
+    from service.projects.locations import LocationIn
+    from service.projects.usecases import set_location
+
+    body = LocationIn.model_validate({"features": [{"layer": "streams", "key": "陈埠港"}], "note": "use case"})
+    with session_scope(engine) as session, pytest.raises(Problem) as refused:
+        set_location(session, "test-usecase", test_project, body, '"999"')
+    assert refused.value.status == 412
+    with session_scope(engine) as session:
+        placed = set_location(session, "test-usecase", test_project, body, None)
+    assert placed["location_status"] == "manual" and [x["name"] for x in placed["locations"]] == ["陈埠港"]
+    with engine.connect() as conn:
+        actions = conn.execute(
+            text("SELECT action FROM audit_log WHERE actor = 'test-usecase' AND entity_id = :id ORDER BY id"),
+            {"id": str(test_project)},
+        ).scalars()
+        assert list(actions) == ["project.location.rejected", "project.location"]
+
+
+def test_setup_names_the_use_cases_of_projects_and_geocoding() -> None:
+    from importlib import import_module
+
+    from service.setup import STEPS
+
+    targets = dict(STEPS)
+    ours = {
+        "plans": "service.projects.usecases:load_bundled_plans",
+        "geocoding": "service.geocoding.usecases:geocode_pending",
+    }
+    for label, target in ours.items():
+        assert targets[label] == target
+        module, _, name = target.partition(":")
+        assert callable(getattr(import_module(module), name))

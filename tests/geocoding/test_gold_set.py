@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
 
 from service import migrate
 from service.geocoding.gazetteer import load_gazetteer
@@ -40,7 +41,7 @@ def bundled_matcher(database_url: str) -> Iterator[Matcher]:
         migrate.upgrade(eng)
         with eng.begin() as conn:
             load_bundled_layer_files(conn)
-            yield Matcher(load_gazetteer(conn))
+            yield Matcher(load_gazetteer(Session(bind=conn)))
     finally:
         eng.dispose()
         with admin.connect() as conn:

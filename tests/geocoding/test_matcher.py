@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from service.geocoding.gazetteer import load_gazetteer
 from service.geocoding.matcher import Matcher
@@ -12,8 +13,8 @@ from service.geocoding.resolver import geometry_geojson, resolve
 
 @pytest.fixture(scope="module")
 def matcher(gazetteer_db: Engine) -> Matcher:
-    with gazetteer_db.connect() as conn:
-        return Matcher(load_gazetteer(conn))
+    with Session(gazetteer_db) as session:
+        return Matcher(load_gazetteer(session))
 
 
 def names(result) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -97,15 +98,15 @@ def test_traditional_script_is_matched(matcher: Matcher) -> None:
 def test_green_heart_is_the_union_of_its_current_subzones(matcher: Matcher, gazetteer_db: Engine) -> None:
     result = resolve(matcher, "加强绿心巡查", city="株洲市")
     assert names(result) == [("green_heart", "长株潭生态绿心")]
-    with gazetteer_db.connect() as conn:
-        geometry = geometry_geojson(conn, [x.place for x in result.locations])
+    with Session(gazetteer_db) as session:
+        geometry = geometry_geojson(session, [x.place for x in result.locations])
     assert geometry is not None and geometry["type"] in ("Polygon", "MultiPolygon")
 
 
 def test_mixed_features_make_a_geometry_collection(matcher: Matcher, gazetteer_db: Engine) -> None:
     result = resolve(matcher, "株冶路和河西污水处理厂", city="株洲市")
-    with gazetteer_db.connect() as conn:
-        geometry = geometry_geojson(conn, [x.place for x in result.locations])
+    with Session(gazetteer_db) as session:
+        geometry = geometry_geojson(session, [x.place for x in result.locations])
     assert geometry is not None and geometry["type"] == "GeometryCollection"
     assert len(geometry["geometries"]) == 2
 

@@ -11,7 +11,9 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from service.cli.main import app
-from service.projects.importer import ImportRefused, import_spreadsheet
+from service.database import session_scope
+from service.projects.importer import ImportRefused, ImportReport
+from service.projects.usecases import import_plan
 
 PLAN = "zz-test-import"
 HEADER = ["plan", "section", "number", "title", "task_text", "category", "lead_units", "responsible_units",
@@ -24,6 +26,12 @@ GOOD = [
     [PLAN, "附件4", "1", "复绿", "完成荒山新造林2000亩以上", "绿心保护", "市林业局", "", "2000 亩", "", "2018"],
 ]  # fmt: skip
 runner = CliRunner()
+
+
+def import_spreadsheet(engine: Engine, path: Path, *, skip_invalid: bool = False) -> ImportReport:
+    """The import use case in a session of its own, without geocoding (as ``--no-geocode``)."""
+    with session_scope(engine) as session:
+        return import_plan(session, path, skip_invalid=skip_invalid)
 
 
 def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8") -> Path:

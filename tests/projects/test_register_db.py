@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
-from service.projects.register import load_bundled_plans
+from service.projects.usecases import load_bundled_plans
 
 
 def test_setup_loaded_every_project_of_both_plans(engine: Engine) -> None:
@@ -47,8 +47,10 @@ def test_a_changed_text_is_regeocoded_but_a_manual_location_is_kept(engine: Engi
             )
         assert states == {"zhuzhou-2018/annex3/1.2": "pending", "zhuzhou-2018/annex3/5.2": "manual"}
     finally:
-        from service.geocoding.batch import geocode_projects
+        from service.database import session_scope
+        from service.geocoding.usecases import geocode_projects
 
         with engine.begin() as conn:
             conn.execute(text("UPDATE projects SET location_status = 'auto' WHERE key = 'zhuzhou-2018/annex3/5.2'"))
-        geocode_projects(engine, everything=True)
+        with session_scope(engine) as session:
+            geocode_projects(session, everything=True)

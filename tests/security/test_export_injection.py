@@ -14,7 +14,8 @@ from sqlalchemy import Engine, text
 
 from service.common.chinese_text import CATEGORIES
 from service.common.spreadsheet_safety import xlsx_cell
-from service.projects.importer import import_spreadsheet
+from service.database import session_scope
+from service.projects.usecases import import_plan
 
 PLAN = "sec-inject"
 # (title, task_text): what the planner typed, each kept as text in the workbook
@@ -45,7 +46,8 @@ def _workbook(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def imported(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
     path = _workbook(tmp_path_factory.mktemp("inject") / "plan.xlsx")
-    report = import_spreadsheet(engine, path, actor="test-security")
+    with session_scope(engine) as session:
+        report = import_plan(session, path, actor="test-security")
     assert report.imported and not report.errors, report.errors
     with engine.begin() as conn:
         ids = dict(conn.execute(text("SELECT number, id FROM projects WHERE plan_id = :p"), {"p": PLAN}).all())

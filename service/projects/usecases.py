@@ -1,0 +1,121 @@
+"""What users do with the project register: read it, place a project, import a plan, load the bundled one.
+
+Routes, the CLI and setup call these the same way.  Each takes the caller's Session (decision 0100);
+a write does its work, writes its audit entry in the same transaction and commits.  The geocoder is
+reached only through ``service.geocoding.usecases``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from service.common import audit
+from service.common.concurrency import lock_version, parse_if_match, precondition_failed
+from service.database import session_scope
+from service.errors import Problem
+from service.geocoding import usecases as geocoding
+from service.projects import queries
+from service.projects.importer import ImportReport, check_file, upsert_records
+from service.projects.locations import LocationIn, set_manual_location
+from service.projects.queries import ProjectQuery
+from service.projects.register import read_register, upsert_plans, upsert_projects
+
+
+def list_projects(session: Session, query: ProjectQuery) -> dict[str, Any]:
+    """A page of the register as the query filters it (the route validated the query)."""
+    return queries.list_projects(session, query)
+
+
+def review_queue(session: Session, limit: int, offset: int) -> dict[str, Any]:
+    """Projects a person must place, each with the geocoder's reasons: ambiguous names, unknown words, nothing."""
+    page = queries.review_page(session, limit, offset)
+    cities = queries.plan_cities(session)
+    tasks = [(item["task_text"], cities.get(item["plan"]) or None, item["lead_units"]) for item in page["items"]]
+    for item, reasons in zip(page["items"], geocoding.explain_for_review(session, tasks), strict=True):
+        item["reasons"] = reasons
+    return page
+
+
+def get_project(session: Session, project_id: int) -> dict[str, Any] | None:
+    """One project with its geometry and every location; None if there is no such project."""
+    return queries.get_project(session, project_id)
+
+
+def set_location(
+    session: Session, actor: str, project_id: int, body: LocationIn, if_match: str | None
+) -> dict[str, Any]:
+    """A person places a project: checked against If-Match under the row lock, audited, committed.
+
+    The row lock holds a concurrent writer until this transaction ends; it then sees the new version, so
+    of two editors holding the same ETag only one writes (decision 0081).  A refused attempt gets its own
+    audit entry and a 412 naming the current ETag.  Returns the project as it now is.
+    """
+    condition = parse_if_match(if_match, project_id)
+    version = lock_version(session, project_id)
+    if version is None:
+        raise Problem(404, f"no project with id {project_id}", parameter="project_id")
+    if condition is not None and not condition.allows(version):
+        attempt = body.model_dump(mode="json")
+        raise precondition_failed(session, actor, "project.location", project_id, condition, attempt)
+    before, after = set_manual_location(session, project_id, body)
+    audit.record(session, actor, "project.location", "project", project_id, before, {**after, "note": body.note})
+    session.commit()
+    updated = queries.get_project(session, project_id)
+    assert updated is not None
+    return updated
+
+
+def import_plan(
+    session: Session,
+    path: Path,
+    *,
+    skip_invalid: bool = False,
+    geocode: bool = False,
+    actor: str = "cli",
+    on_imported: Callable[[ImportReport], None] | None = None,
+) -> ImportReport:
+    """Import a planner's spreadsheet (all or nothing unless ``skip_invalid``), then geocode its plans if asked.
+
+    The rows and the audit entry commit as one transaction before any geocoding starts, so a failure while
+    geocoding leaves the import in place (``xiangmap geocode --plan`` finishes it); ``on_imported`` is told
+    the report at that point.  Each plan's geocoding run commits on its own, with its own audit entry.
+    """
+    report, records = check_file(path)
+    if report.errors and not skip_invalid:
+        return report
+    report.plans = {r.plan for r in records}
+    report.counts = upsert_records(session, records)
+    audit.record(
+        session,
+        actor,
+        "plans.import",
+        "plan",
+        ",".join(sorted(report.plans)),
+        None,
+        {"file": path.name, "rows": report.rows, "skipped": len(report.errors), "result": str(report.counts)},
+    )
+    session.commit()
+    report.imported = True
+    if on_imported is not None:
+        on_imported(report)
+    if geocode:
+        for plan in sorted(report.plans):
+            report.geocoded[plan] = str(geocoding.geocode_projects(session, plan=plan, actor=actor))
+    return report
+
+
+def load_bundled_plans(engine: Engine) -> str:
+    """Setup step: the committed register into the database (a second run changes nothing).
+
+    Setup steps take the engine (service.setup runs them with it) and open their own session.
+    """
+    plans, records = read_register()
+    with session_scope(engine) as session:
+        upsert_plans(session, plans)
+        counts = upsert_projects(session, records)
+    return f"{len(records)} projects in {len(plans)} plans ({counts})"
