@@ -12,8 +12,8 @@ import math
 
 from pyproj import CRS, Transformer
 
-from service.common.chinese_crs import outside_china
 from service.errors import Problem
+from service.settings import get_settings
 
 HUNAN = (108.78, 24.63, 114.26, 30.13)  # lon/lat bounds of Hunan province
 NEAR_HUNAN_DEG = 2.0  # further than this from Hunan's bounds: loaded, with a warning
@@ -76,9 +76,11 @@ def check_area_of_use(
 
 
 def check_service_area(lonlat: tuple[float, float, float, float], label: str, where: str) -> list[str]:
-    """422 outside China; a warning (returned) when the data lies far from Hunan."""
+    """422 outside the service area (``XIANGMAP_SERVICE_AREA``, China's box, as the geometry guard uses);
+    a warning (returned) when the data lies far from Hunan."""
     x0, y0, x1, y1 = lonlat
-    if outside_china(x0, y0) or outside_china(x1, y1):
+    ax0, ay0, ax1, ay1 = (float(v) for v in get_settings().service_area)
+    if not (ax0 <= x0 <= x1 <= ax1 and ay0 <= y0 <= y1 <= ay1):
         raise Problem(
             422,
             f"{where}: read as {label}, the data lies at {_fmt(lonlat)} (longitude/latitude), outside China, "

@@ -4,15 +4,13 @@ unbounded stored row to GEOS (service.common.geometry_guard, decision 0093)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 
 from service.progress.importer import import_reports
 from service.settings import get_settings
-from tests.security.geometry_helpers import SlippedIn, fetch, state, tile_of
+from tests.security.geometry_helpers import fetch, state, tile_of
 
 # a line running back and forth over the same 1 km, a million times: quadratic for topology-preserving GEOS work
 MILLION_VERTEX_LINE = (
@@ -46,20 +44,6 @@ def send(client, method: str, url: str, headers: dict, body: str):  # type: igno
 
 def nested_wkt(levels: int) -> str:
     return "GEOMETRYCOLLECTION (" * levels + "POINT (113.1 27.8)" + ")" * levels
-
-
-@pytest.fixture
-def slipped_in(engine: Engine) -> Iterator[SlippedIn]:
-    row = SlippedIn(engine)
-    try:
-        yield row
-    finally:
-        row.restore()
-
-
-@pytest.fixture(scope="module")
-def project_id(engine: Engine) -> int:
-    return SlippedIn(engine).id
 
 
 def test_a_million_vertex_row_stored_before_leaves_maps_tiles_and_pages_answering(live_server, slipped_in) -> None:  # type: ignore[no-untyped-def]

@@ -3,12 +3,9 @@ and reprojected reads that survive a bad row stored before the guard (decision 0
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import Engine
 
-from tests.security.geometry_helpers import SlippedIn, fetch, state, tile_of
+from tests.security.geometry_helpers import fetch, state, tile_of
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}"
 
@@ -17,20 +14,6 @@ def problem(response, status: int) -> dict:  # type: ignore[no-untyped-def]
     assert response.status_code == status, response.text[:500]
     assert response.headers["content-type"].startswith("application/problem+json")
     return response.json()
-
-
-@pytest.fixture
-def slipped_in(engine: Engine) -> Iterator[SlippedIn]:
-    row = SlippedIn(engine)
-    try:
-        yield row
-    finally:
-        row.restore()
-
-
-@pytest.fixture(scope="module")
-def project_id(engine: Engine) -> int:
-    return SlippedIn(engine).id
 
 
 def test_put_location_with_swapped_axes_is_422_with_the_swapped_reading(client, auth, engine, project_id) -> None:  # type: ignore[no-untyped-def]
