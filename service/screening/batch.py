@@ -1,4 +1,4 @@
-"""Screen stored projects: one project (``GET /projects/{id}/screening``) or all of them at once.
+"""Screen stored projects: one project (``POST /projects/{id}/screening``) or all of them at once.
 
 The batch runs one set-based query for every project (the same per-zone figures as a single
 screening), then records one screening per project, so each can be fetched, mapped and replayed
@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import BigInteger, Connection, any_, bindparam, select, text
+from sqlalchemy import BigInteger, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -134,10 +134,9 @@ def screen_projects(
     rules = load_rules()
     outcome = BatchOutcome(uuid.uuid4().hex[:12], on, buffer_m)
     projects = _projects(session, project_ids)
-    conn: Connection = session.connection()
     ids = [p.id for p in projects if p.geom is not None]
     zones = (
-        batch_zones(conn, "projects WHERE geom IS NOT NULL AND id = ANY(:ids)", on, buffer_m, {"ids": ids})
+        batch_zones(session, "projects WHERE geom IS NOT NULL AND id = ANY(:ids)", on, buffer_m, {"ids": ids})
         if ids
         else {}
     )
@@ -148,7 +147,7 @@ def screen_projects(
             site = project_site(project)
             found = zones.get(project.id, [])
             answer = screen(
-                conn,
+                session,
                 site,
                 on,
                 buffer_m,
@@ -175,7 +174,3 @@ def batch_rows(session: Session, batch: str) -> list[Screening]:
     if not rows:
         raise Problem(404, f"no screening batch {batch!r}", parameter="batch")
     return rows
-
-
-def projects_with_geometry(conn: Connection) -> int:
-    return int(conn.execute(text("SELECT count(*) FROM projects WHERE geom IS NOT NULL")).scalar_one())

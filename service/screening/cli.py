@@ -1,7 +1,8 @@
 """``xiangmap screen --all [--date D]``: screen every project against the protected zones (issue 7).
 
-Each project's screening is recorded (actor ``cli:<user>``) as a batch, and the batch report is
-written as CSV, HTML and PDF (and, on request, a PNG map per flagged project) to ``--out``
+Each project's screening is recorded (actor ``cli:<user>``) as a batch with its audit entry, by the
+same use case as ``POST /screening/batch`` (``service.screening.usecases.screen_batch``), and the batch
+report is written as CSV, HTML and PDF (and, on request, a PNG map per flagged project) to ``--out``
 (default ``reports/screening-<batch>``).
 """
 
@@ -38,8 +39,8 @@ def screen(
 
     from service.database import get_engine, session_scope
     from service.errors import Problem
-    from service.screening.batch import screen_projects
-    from service.screening.reports import FORMATS, render_batch
+    from service.screening import usecases
+    from service.screening.reports import FORMATS, render_report
     from service.screening.verdict import check_buffer, today
 
     try:
@@ -61,7 +62,7 @@ def screen(
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        outcome = screen_projects(
+        outcome = usecases.screen_batch(
             session, f"cli:{getpass.getuser()}", day, buffer, None if all_projects else project, advance
         )
         target = out or Path("reports") / f"screening-{outcome.batch}"
@@ -75,8 +76,8 @@ def screen(
                     if s.result.get("flagged"):
                         (target / f"map-{s.project_id}.png").write_bytes(screening_png(s.result))
                 continue
-            response = render_batch(rows, fmt, title=f"批量筛查 {day.isoformat()}")
-            (target / f"report.{fmt}").write_bytes(response.body)
+            body, _ = render_report(rows, fmt, title=f"批量筛查 {day.isoformat()}")
+            (target / f"report.{fmt}").write_bytes(body)
     summary = outcome.summary()
     typer.echo(
         f"batch {summary['batch']}: {summary['screened']} projects screened on {summary['date']}, "

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from service.errors import Problem
@@ -79,7 +79,18 @@ def stored(session: Session, screening_id: int) -> Screening:
     return row
 
 
-def recheck(conn: Connection, row: Screening) -> dict[str, Any]:
+def latest_for_project(session: Session, project_id: int) -> Screening | None:
+    """The project's newest recorded screening (single or batch), or None."""
+    query = (
+        select(Screening)
+        .where(Screening.project_id == project_id)
+        .order_by(Screening.created_at.desc(), Screening.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
+def recheck(session: Session, row: Screening) -> dict[str, Any]:
     """Re-run a recorded screening against today's layers and rules and say what differs."""
     geom = to_shape(row.input_geom)
     params = row.params
@@ -87,7 +98,7 @@ def recheck(conn: Connection, row: Screening) -> dict[str, Any]:
     rules = load_rules()
     cat = params.get("category") or {}
     choice = CategoryChoice(cat.get("given"), next((c for c in rules.categories if c.id == cat.get("id")), None), False)
-    now = screen(conn, site, row.on_date, float(params.get("buffer_m") or 0), choice, with_views=False, rules=rules)
+    now = screen(session, site, row.on_date, float(params.get("buffer_m") or 0), choice, with_views=False, rules=rules)
 
     def flat(answer: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
         return {

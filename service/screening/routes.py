@@ -1,4 +1,5 @@
-"""Routes for protected-zone screening (issue 7); thin: parsing and auth here, the work in service.domain.
+"""Routes for protected-zone screening (issue 7); thin: parsing, auth and the answer's shape here, the
+work in ``service.screening.usecases`` (issue #13), which the CLI calls too.
 
 Screening is for inspectors (and admins): every check is recorded with who asked, and the sites
 screened may be sensitive before a project is public; anonymous callers get 401
@@ -17,27 +18,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from service.common import audit
 from service.common.geometry_guard import check_json_depth
-from service.common.signed_links import sign, verify
+from service.common.signed_links import verify
 from service.common.strict_numbers import NOT_BOOL, Integer, Number
 from service.database import get_engine
 from service.dependencies import current_principal, get_session, require_role
 from service.errors import RATE_LIMITED_RESPONSES, Problem
-from service.models import Project
 from service.rate_limits import rate_limited
 from service.routing import SessionReleasingRoute
-from service.screening.batch import (
-    batch_rows,
-    project_category,
-    project_site,
-    project_summary,
-    screen_projects,
-)
-from service.screening.records import list_screenings, public_answer, recheck, record, stored
+from service.screening import usecases
 from service.screening.rules import VERDICTS, load_rules
-from service.screening.site_input import SUPPORTED_CRS, input_from_request
-from service.screening.verdict import MAX_BUFFER_M, check_buffer, choose_category, screen, today
+from service.screening.site_input import SUPPORTED_CRS
+from service.screening.verdict import MAX_BUFFER_M
 from service.security import Principal
 from service.settings import get_settings
 
@@ -144,23 +136,18 @@ def _validated(fields: dict[str, Any]) -> ScreeningRequest:
         raise Problem(status, f"{name}: {first['msg']}", parameter=name) from exc
 
 
-def _screen_and_record(session: Session, principal: Principal, req: ScreeningRequest, upload: Any) -> dict[str, Any]:
-    site = input_from_request(geometry=req.geometry, wkt=req.wkt, crs=req.crs, upload=upload)
-    buffer_m = check_buffer(req.buffer_m)
-    category = choose_category(load_rules(), req.category)
-    on = req.date or today()
-    answer = screen(session.connection(), site, on, buffer_m, category)
-    row = record(session, principal.name, site, answer)
-    audit.record(session, principal.name, "screen", "screening", row.id, after={"verdict": answer["verdict"]})
-    session.commit()
-    return _with_share_link(public_answer(row.result))
-
-
-def _with_share_link(answer: dict[str, Any]) -> dict[str, Any]:
-    """Add ``links.map_shared``: the map as a signed link that opens in a browser without a token (7 days)."""
-    if answer.get("id") is not None and "links" in answer:
-        answer["links"]["map_shared"] = sign(get_engine(), f"/maps/screening/{answer['id']}")
-    return answer
+def _screen_site(session: Session, principal: Principal, req: ScreeningRequest, upload: Any) -> dict[str, Any]:
+    return usecases.screen_site(
+        session,
+        principal.name,
+        geometry=req.geometry,
+        wkt=req.wkt,
+        crs=req.crs,
+        upload=upload,
+        buffer_m=req.buffer_m,
+        on=req.date,
+        category=req.category,
+    )
 
 
 @router.post(
@@ -177,7 +164,7 @@ async def post_screening(
 ) -> JSONResponse:
     fields, upload = await _read_request(request)
     req = _validated(fields)
-    answer = await run_in_threadpool(_screen_and_record, session, principal, req, upload)
+    answer = await run_in_threadpool(_screen_site, session, principal, req, upload)
     return JSONResponse(answer, status_code=201, headers={"Location": answer["links"]["self"]})
 
 
@@ -214,11 +201,7 @@ def post_batch(
             parameter="project_ids",
             fault="too_many_ids",
         )
-    outcome = screen_projects(
-        session, principal.name, body.date or today(), check_buffer(body.buffer_m), body.project_ids
-    )
-    audit.record(session, principal.name, "screen-batch", "screening_batch", outcome.batch, after=outcome.summary())
-    session.commit()
+    outcome = usecases.screen_batch(session, principal.name, body.date, body.buffer_m, body.project_ids)
     return {
         **outcome.summary(),
         "skipped": outcome.skipped,
@@ -249,10 +232,7 @@ def get_batch_report(
     session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(inspector),
 ) -> Response:
-    from service.screening.reports import render_batch
-
-    rows = batch_rows(session, batch)
-    return render_batch(rows, fmt, title=f"批量筛查 {batch}")
+    return _report(*usecases.batch_report(session, batch, fmt))
 
 
 @router.get("/screenings", summary="Recorded screenings, newest first")
@@ -267,7 +247,9 @@ def get_screenings(
 ) -> dict[str, Any]:
     if verdict is not None and verdict not in VERDICTS:
         raise Problem(400, f"verdict {verdict!r}: use one of {', '.join(VERDICTS)}", parameter="verdict")
-    items = list_screenings(session, project_id=project_id, batch=batch, verdict=verdict, limit=limit, offset=offset)
+    items = usecases.list_screenings(
+        session, project_id=project_id, batch=batch, verdict=verdict, limit=limit, offset=offset
+    )
     links = {}
     if len(items) == limit:
         links["next"] = f"/screenings?limit={limit}&offset={offset + limit}"
@@ -281,7 +263,7 @@ def get_screening(
     session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(inspector),
 ) -> dict[str, Any]:
-    return _with_share_link(public_answer(stored(session, screening_id).result, include_map=include_map))
+    return usecases.get_screening(session, screening_id, include_map=include_map)
 
 
 @router.get("/screenings/{screening_id}/recheck", summary="Re-run a recorded screening on today's layers and rules")
@@ -290,7 +272,7 @@ def get_recheck(
     session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(inspector),
 ) -> dict[str, Any]:
-    return recheck(session.connection(), stored(session, screening_id))
+    return usecases.recheck(session, screening_id)
 
 
 @router.get("/screenings/{screening_id}/report.{fmt}", summary="One screening as an html or pdf report")
@@ -300,35 +282,53 @@ def get_screening_report(
     session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(inspector),
 ) -> Response:
-    from service.screening.reports import render_batch
-
-    row = stored(session, screening_id)
-    return render_batch([row], fmt, title=f"筛查记录 #{row.id}")
+    return _report(*usecases.screening_report(session, screening_id, fmt))
 
 
-@router.get(
+# how a report is offered per media type: the CSV as a download, the PDF shown in the browser
+_DISPOSITIONS = {
+    "text/csv; charset=utf-8": 'attachment; filename="screening.csv"',
+    "application/pdf": 'inline; filename="screening.pdf"',
+}
+
+
+def _report(body: bytes, media_type: str) -> Response:
+    disposition = _DISPOSITIONS.get(media_type)
+    headers = {"Content-Disposition": disposition} if disposition else None
+    return Response(body, media_type=media_type, headers=headers)
+
+
+@router.post(
     "/projects/{project_id}/screening",
-    summary="Screen a stored project (recorded)",
+    status_code=201,
+    summary="Screen a stored project (recorded, audited)",
     dependencies=[rate_limited("screening")],
     responses=RATE_LIMITED_RESPONSES,
 )
-def get_project_screening(
+def post_project_screening(
     project_id: int,
     date: dt.date | None = None,
     buffer_m: float = Query(0.0, ge=0, le=MAX_BUFFER_M),
     session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(inspector),
+) -> JSONResponse:
+    answer = usecases.screen_project(session, principal.name, project_id, date, buffer_m)
+    return JSONResponse(answer, status_code=201, headers={"Location": answer["links"]["self"]})
+
+
+@router.get(
+    "/projects/{project_id}/screening",
+    summary="The latest recorded screening of a stored project (records nothing)",
+    dependencies=[rate_limited("screening")],
+    responses=RATE_LIMITED_RESPONSES,
+)
+def get_project_screening(
+    project_id: int,
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(inspector),
 ) -> dict[str, Any]:
-    project = session.get(Project, project_id)
-    if project is None:
-        raise Problem(404, f"no project with id {project_id}", parameter="id")
-    site = project_site(project)
-    category = project_category(load_rules(), project)
-    answer = screen(session.connection(), site, date or today(), check_buffer(buffer_m), category)
-    answer["project"] = project_summary(project, answer["input"]["area_m2"])
-    row = record(session, principal.name, site, answer, project_id=project.id)
-    session.commit()
-    return _with_share_link(public_answer(row.result))
+    """A read: until issue #13 this GET recorded a screening (without an audit entry); the POST does that now."""
+    return usecases.latest_project_screening(session, project_id)
 
 
 @router.get("/maps/screening/{screening_id}", response_class=HTMLResponse, summary="Map of a recorded screening")
@@ -340,8 +340,6 @@ def get_screening_map(
     principal: Principal = Depends(current_principal),
 ) -> HTMLResponse:
     """For an inspector's token, or for anyone holding the signed link from ``links.map_shared``."""
-    from service.screening.web_map import screening_map_html
-
     if not principal.has("inspector"):
         if sig is not None or expires is not None:
             if not verify(get_engine(), f"/maps/screening/{screening_id}", expires, sig):
@@ -355,4 +353,4 @@ def get_screening_map(
         else:
             raise Problem(403, f"role '{principal.role}' may not do this; needs inspector")
 
-    return HTMLResponse(screening_map_html(stored(session, screening_id).result))
+    return HTMLResponse(usecases.screening_map(session, screening_id))

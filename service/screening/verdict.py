@@ -13,7 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import shapely
-from sqlalchemy import Connection, text
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from service.errors import Problem
 from service.screening.rules import (
@@ -103,9 +104,9 @@ SELECT p.layer, p.scheme, min(p.valid_from) AS valid_from, max(p.valid_to) AS va
 """
 
 
-def _schemes_in_force(conn: Connection, on: date) -> dict[str, list[dict[str, Any]]]:
+def _schemes_in_force(session: Session, on: date) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
-    for r in conn.execute(text(SCHEMES_IN_FORCE_SQL), {"on": on}).mappings():
+    for r in session.execute(text(SCHEMES_IN_FORCE_SQL), {"on": on}).mappings():
         found.setdefault(r["layer"], []).append(dict(r))
     return found
 
@@ -182,7 +183,7 @@ def _layer_schemes(
 
 
 def screen(
-    conn: Connection,
+    session: Session,
     site: ScreeningInput,
     on: date,
     buffer_m: float,
@@ -196,14 +197,14 @@ def screen(
     rules = rules or load_rules()
     wkb = shapely.to_wkb(site.geometry, output_dimension=2)
     bounds = site.geometry.bounds
-    measures = measure_input(conn, wkb)
+    measures = measure_input(session, wkb)
     if zones is None:
-        zones = zones_near(conn, wkb, bounds, on, buffer_m)
+        zones = zones_near(session, wkb, bounds, on, buffer_m)
     if with_views:
-        add_views(conn, wkb, bounds, zones, buffer_m)
-    in_force = _schemes_in_force(conn, on)
+        add_views(session, wkb, bounds, zones, buffer_m)
+    in_force = _schemes_in_force(session, on)
     layer_answers, versions, views = [], {}, {}
-    for layer in protected_layers(conn):
+    for layer in protected_layers(session):
         lid = layer["id"]
         summaries, layer_versions = _layer_schemes(rules, lid, in_force.get(lid, []), on)
         zone_answers = []

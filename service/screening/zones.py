@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 DATE_FILTER = (
     "(p.valid_from IS NULL OR p.valid_from <= CAST(:on AS date)) "
@@ -71,8 +72,8 @@ def margin_degrees(geom_bounds: tuple[float, float, float, float], buffer_m: flo
     return 1.02 * buffer_m / (111_000.0 * math.cos(math.radians(lat))) + 1e-7
 
 
-def measure_input(conn: Connection, wkb: bytes) -> InputMeasures:
-    row = conn.execute(
+def measure_input(session: Session, wkb: bytes) -> InputMeasures:
+    row = session.execute(
         text(
             "SELECT ST_Dimension(g), ST_Area(g::geography), ST_Length(g::geography), ST_NPoints(g) "
             "FROM (SELECT ST_GeomFromWKB(:wkb, 4326) AS g) s"
@@ -152,10 +153,10 @@ def _zone_from_row(row: Any) -> ZoneMetrics:
 
 
 def zones_near(
-    conn: Connection, wkb: bytes, bounds: tuple[float, float, float, float], on: date, buffer_m: float
+    session: Session, wkb: bytes, bounds: tuple[float, float, float, float], on: date, buffer_m: float
 ) -> list[ZoneMetrics]:
     """Every zone in force at ``on`` that the input touches or comes within ``buffer_m`` metres of."""
-    rows = conn.execute(
+    rows = session.execute(
         text(SINGLE_SQL),
         {"wkb": wkb, "margin": margin_degrees(bounds, buffer_m), "on": on, "buffer": float(buffer_m)},
     ).all()
@@ -163,7 +164,7 @@ def zones_near(
 
 
 def add_views(
-    conn: Connection, wkb: bytes, bounds: tuple[float, float, float, float], zones: list[ZoneMetrics], buffer_m: float
+    session: Session, wkb: bytes, bounds: tuple[float, float, float, float], zones: list[ZoneMetrics], buffer_m: float
 ) -> None:
     """What the map needs to be redrawn later: the zone around the site and the shortest line to it."""
     minx, miny, maxx, maxy = bounds
@@ -172,9 +173,9 @@ def add_views(
     view_margin = margin_degrees(bounds, view_m)
     for zone in zones:
         params = {"wkb": wkb, "layer": zone.layer, "zone_id": zone.zone_id}
-        zone.view_geojson = conn.execute(text(VIEW_SQL), {**params, "view_margin": view_margin}).scalar()
+        zone.view_geojson = session.execute(text(VIEW_SQL), {**params, "view_margin": view_margin}).scalar()
         if not zone.hit:
-            zone.shortest_line_geojson = conn.execute(
+            zone.shortest_line_geojson = session.execute(
                 text(NEAREST_LINE_SQL), {**params, "margin": margin_degrees(bounds, buffer_m)}
             ).scalar()
 
@@ -235,20 +236,20 @@ SELECT DISTINCT layer, zone_id, zone_key, zone_name, scheme, subzone, valid_from
 """
 
 
-def batch_zones(conn: Connection, source_sql: str, on: date, buffer_m: float, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+def batch_zones(session: Session, source_sql: str, on: date, buffer_m: float, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
     """Zone metrics for many geometries at once: ``source_sql`` yields ``id, geom`` (EPSG:4326).
 
     Returns ``{subject id: [ZoneMetrics, ...]}``; the same answers as :func:`zones_near` per subject.
     JIT compilation is switched off for the transaction: on these queries it costs more than it saves.
     """
-    conn.execute(text("SET LOCAL jit = off"))
+    session.execute(text("SET LOCAL jit = off"))
     template = BATCH_BUFFER_SQL if buffer_m > 0 else BATCH_HITS_SQL
     margin = margin_degrees((0.0, 30.0, 0.0, 35.0), buffer_m)  # Hunan lies below 30°N
-    rows = conn.execute(
+    rows = session.execute(
         text(template.format(source=source_sql)),
         {"margin": margin, "on": on, "buffer": float(buffer_m), **(params or {})},
     ).all()
-    zones = {(z["layer"], z["zone_id"]): dict(z) for z in conn.execute(text(ZONE_LIST_SQL)).mappings()}
+    zones = {(z["layer"], z["zone_id"]): dict(z) for z in session.execute(text(ZONE_LIST_SQL)).mappings()}
     found: dict[int, list[ZoneMetrics]] = {}
     for r in rows:
         m = r._mapping
@@ -257,9 +258,9 @@ def batch_zones(conn: Connection, source_sql: str, on: date, buffer_m: float, pa
     return found
 
 
-def protected_layers(conn: Connection) -> list[dict[str, Any]]:
+def protected_layers(session: Session) -> list[dict[str, Any]]:
     """Every layer marked protected in the catalogue, in a stable order."""
-    rows = conn.execute(
+    rows = session.execute(
         text("SELECT id, title_zh, title_en FROM layer_catalogue WHERE protected ORDER BY id")
     ).mappings()
     return [dict(r) for r in rows]

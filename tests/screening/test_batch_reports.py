@@ -59,8 +59,10 @@ def test_batch_screens_records_and_reports(client, auth, project_ids: dict[str, 
 
     listed = client.get(f"/screenings?batch={batch['batch']}", headers=auth["inspector"]).json()["screenings"]
     assert len(listed) == 3 and {s["batch"] for s in listed} == {batch["batch"]}
-    single = client.get(f"/projects/{project_ids['t7-p-factory']}/screening?date=2018-06-01", headers=auth["inspector"])
-    assert single.status_code == 200 and single.json()["verdict"] == "prohibited"
+    single = client.post(
+        f"/projects/{project_ids['t7-p-factory']}/screening?date=2018-06-01", headers=auth["inspector"]
+    )
+    assert single.status_code == 201 and single.json()["verdict"] == "prohibited"
     factory_record = client.get(f"/screenings/{factory['screening_id']}", headers=auth["inspector"]).json()
     [a] = [z for e in single.json()["layers"] for z in e["zones"]]
     [b] = [z for e in factory_record["layers"] for z in e["zones"]]
@@ -75,13 +77,37 @@ def test_batch_screens_records_and_reports(client, auth, project_ids: dict[str, 
     assert html.status_code == 200 and html.text.count("data:image/png;base64,") == 2 and "禁止开发区" in html.text
     pdf = client.get(links["pdf"], headers=auth["inspector"])
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and b"NotoSansCJK" in pdf.content
+    # the reports return bytes and a media type (issue #13); the route still offers them as before
+    assert report_headers(client.get(links["csv"], headers=auth["inspector"])) == (
+        "text/csv; charset=utf-8",
+        'attachment; filename="screening.csv"',
+    )
+    assert report_headers(pdf) == ("application/pdf", 'inline; filename="screening.pdf"')
+    assert report_headers(html) == ("text/html; charset=utf-8", None)
     assert client.get(links["csv"].replace("csv", "docx"), headers=auth["inspector"]).status_code == 404
     assert client.get("/screening/batches/nope/report.csv", headers=auth["inspector"]).status_code == 404
 
 
+def report_headers(r) -> tuple[str, str | None]:  # type: ignore[no-untyped-def]
+    return r.headers["content-type"], r.headers.get("content-disposition")
+
+
+def test_reports_are_bytes_and_a_media_type() -> None:
+    from service.errors import Problem
+    from service.screening.reports import FORMATS, render_report
+
+    for fmt in FORMATS:
+        body, media_type = render_report([], fmt, title="空")
+        assert isinstance(body, bytes) and media_type.startswith(("text/", "application/pdf"))
+    with pytest.raises(Problem) as refused:
+        render_report([], "docx", title="t")
+    assert refused.value.status == 404
+
+
 def test_project_without_geometry_is_a_409(client, auth, project_ids: dict[str, int]) -> None:
-    r = client.get(f"/projects/{project_ids['t7-p-nowhere']}/screening", headers=auth["inspector"])
+    r = client.post(f"/projects/{project_ids['t7-p-nowhere']}/screening", headers=auth["inspector"])
     assert r.status_code == 409 and "no geometry" in r.json()["detail"]
+    assert client.post("/projects/999999/screening", headers=auth["inspector"]).status_code == 404
     assert client.get("/projects/999999/screening", headers=auth["inspector"]).status_code == 404
 
 
@@ -157,7 +183,7 @@ def test_invalid_stored_geometry_is_repaired_in_the_batch_too(client, auth, engi
     batch = client.post(
         "/screening/batch", json={"date": "2018-06-01", "project_ids": [pid]}, headers=auth["inspector"]
     ).json()
-    single = client.get(f"/projects/{pid}/screening?date=2018-06-01", headers=auth["inspector"]).json()
+    single = client.post(f"/projects/{pid}/screening?date=2018-06-01", headers=auth["inspector"]).json()
     [row] = batch["results"]
     recorded = client.get(f"/screenings/{row['screening_id']}", headers=auth["inspector"]).json()
     assert recorded["input"]["repairs"] and single["input"]["repairs"]
@@ -190,7 +216,7 @@ def test_batch_with_a_buffer_matches_single_screenings(client, auth, engine, zon
     assert batch["flagged"] == 2
     for row in batch["results"]:
         recorded = client.get(f"/screenings/{row['screening_id']}", headers=auth["inspector"]).json()
-        single = client.get(
+        single = client.post(
             f"/projects/{row['project_id']}/screening?date=2018-06-01&buffer_m=1000", headers=auth["inspector"]
         ).json()
         [a] = [z for e in recorded["layers"] for z in e["zones"] if z["zone_key"] == "t7-old-prohibited"]
@@ -199,3 +225,93 @@ def test_batch_with_a_buffer_matches_single_screenings(client, auth, engine, zon
         assert abs(a["distance_m"] - b["distance_m"]) < 0.01 and 250 < a["distance_m"] < 550
         with_map = client.get(f"/screenings/{row['screening_id']}?include_map=true", headers=auth["inspector"]).json()
         assert with_map["map"]["green_heart/t7-old-prohibited"]["shortest_line"]
+
+
+def _counts(engine) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return (
+            int(conn.execute(text("SELECT count(*) FROM screenings")).scalar_one()),
+            int(conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one()),
+        )
+
+
+def _audit_since(engine, marker: int) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT actor, action, entity, entity_id, after FROM audit_log WHERE id > :m ORDER BY id"),
+            {"m": marker},
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+def _audit_marker(engine) -> int:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT coalesce(max(id), 0) FROM audit_log")).scalar_one())
+
+
+def test_project_screening_get_reads_and_post_records(client, auth, engine, project_ids: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    """Issue #13: the GET used to record a screening without an audit entry; now the POST records, the GET reads."""
+    with engine.begin() as conn:
+        pid = conn.execute(
+            text(
+                "INSERT INTO projects (key, plan_id, title, task_text, geom) VALUES "
+                "('t7-p-get', 't7-plan', '只读', '新建化工项目', ST_GeomFromText(:wkt, 4326)) RETURNING id"
+            ),
+            {"wkt": metric_box(5000, -500, 6000, 500).wkt},
+        ).scalar_one()
+
+    before = _counts(engine)
+    none_yet = client.get(f"/projects/{pid}/screening", headers=auth["inspector"])
+    assert none_yet.status_code == 404 and f"POST /projects/{pid}/screening" in none_yet.json()["detail"]
+    assert _counts(engine) == before  # a GET writes nothing, not even when there is nothing to read
+
+    marker = _audit_marker(engine)
+    made = client.post(f"/projects/{pid}/screening?date=2018-06-01", headers=auth["inspector"])
+    assert made.status_code == 201 and made.headers["location"] == made.json()["links"]["self"]
+    answer = made.json()
+    assert answer["verdict"] == "prohibited" and answer["project_id"] == pid
+    assert answer["links"]["map_shared"].startswith(f"/maps/screening/{answer['id']}?expires=")
+    assert _counts(engine) == (before[0] + 1, before[1] + 1)
+    [entry] = _audit_since(engine, marker)
+    assert (entry["actor"], entry["action"], entry["entity"], entry["entity_id"]) == (
+        answer["actor"],
+        "screen",
+        "screening",
+        str(answer["id"]),
+    )
+    assert entry["after"] == {"verdict": "prohibited", "project_id": pid}
+
+    after_post = _counts(engine)
+    read = client.get(f"/projects/{pid}/screening", headers=auth["inspector"])
+    assert read.status_code == 200 and _counts(engine) == after_post
+    assert read.json()["id"] == answer["id"] and read.json()["verdict"] == "prohibited"
+    assert read.json()["links"]["self"] == f"/screenings/{answer['id']}"
+
+    newer = client.post(f"/projects/{pid}/screening?date=2025-01-01", headers=auth["inspector"]).json()
+    assert client.get(f"/projects/{pid}/screening", headers=auth["inspector"]).json()["id"] == newer["id"]
+
+    assert client.post(f"/projects/{pid}/screening").status_code == 401
+    assert client.post(f"/projects/{pid}/screening", headers=auth["viewer"]).status_code == 403
+    assert client.get(f"/projects/{pid}/screening", headers=auth["viewer"]).status_code == 403
+
+
+def test_cli_batch_writes_the_same_audit_entry_as_the_api(project_ids: dict[str, int], tmp_path: Path, engine) -> None:  # type: ignore[no-untyped-def]
+    """Issue #13: ``xiangmap screen`` wrote no audit entry while POST /screening/batch did; both use screen_batch."""
+    from service.cli.main import app
+
+    marker = _audit_marker(engine)
+    args = ["screen", "--date", "2018-06-01", "--out", str(tmp_path), "--formats", "csv"]
+    for pid in project_ids.values():
+        args += ["--project", str(pid)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    [entry] = _audit_since(engine, marker)
+    assert entry["actor"].startswith("cli:")
+    assert (entry["action"], entry["entity"]) == ("screen-batch", "screening_batch")
+    assert entry["after"]["screened"] == 3 and entry["after"]["flagged"] == 2
+    assert f"batch {entry['entity_id']}:" in result.output
+    with engine.connect() as conn:
+        recorded = conn.execute(
+            text("SELECT count(*) FROM screenings WHERE params->>'batch' = :b"), {"b": entry["entity_id"]}
+        ).scalar_one()
+    assert recorded == 3

@@ -1,0 +1,175 @@
+"""What users do with screening, as plain functions of a Session (issue #13, decision 0100).
+
+The HTTP routes, the ``xiangmap screen`` command and any batch job call these same functions, so a
+screening is recorded, audited and committed the same way whoever asks: the route only parses,
+authorises and shapes the answer, the CLI only parses and writes files.  Each use case that writes
+records its audit entry (``service.common.audit.record``) in the transaction of the write and
+commits; the domain modules below never commit.  Reads return the answer as shown to a client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.common import audit
+from service.common.signed_links import sign
+from service.database import get_engine
+from service.errors import Problem
+from service.models import Project
+from service.screening.batch import (
+    BatchOutcome,
+    batch_rows,
+    project_category,
+    project_site,
+    project_summary,
+    screen_projects,
+)
+from service.screening.records import latest_for_project, list_screenings, public_answer, record, stored
+from service.screening.records import recheck as recheck_row
+from service.screening.reports import render_report
+from service.screening.rules import load_rules
+from service.screening.site_input import input_from_request
+from service.screening.verdict import check_buffer, choose_category, screen, today
+
+__all__ = [
+    "BatchOutcome",
+    "batch_report",
+    "get_screening",
+    "latest_project_screening",
+    "list_screenings",
+    "recheck",
+    "screen_batch",
+    "screen_project",
+    "screen_site",
+    "screening_map",
+    "screening_report",
+]
+
+
+def screen_site(
+    session: Session,
+    actor: str,
+    *,
+    geometry: dict[str, Any] | None = None,
+    wkt: str | None = None,
+    crs: str | None = None,
+    upload: Any = None,
+    buffer_m: float = 0.0,
+    on: date | None = None,
+    category: str | None = None,
+) -> dict[str, Any]:
+    """Screen a site given as GeoJSON, WKT or an uploaded file; recorded, audited, committed.
+
+    Returns the recorded answer with its links and the signed share link of its map.
+    """
+    site = input_from_request(geometry=geometry, wkt=wkt, crs=crs, upload=upload)
+    buffer = check_buffer(buffer_m)
+    choice = choose_category(load_rules(), category)
+    answer = screen(session, site, on or today(), buffer, choice)
+    row = record(session, actor, site, answer)
+    audit.record(session, actor, "screen", "screening", row.id, after={"verdict": answer["verdict"]})
+    session.commit()
+    return with_share_link(public_answer(row.result))
+
+
+def _project(session: Session, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise Problem(404, f"no project with id {project_id}", parameter="id")
+    return project
+
+
+def screen_project(
+    session: Session, actor: str, project_id: int, on: date | None = None, buffer_m: float = 0.0
+) -> dict[str, Any]:
+    """Screen a stored project on its geometry and category; recorded, audited, committed.
+
+    ``POST /projects/{id}/screening``: until issue #13 this was a GET that recorded without an audit
+    entry; a write is a POST and every recorded screening has its audit entry.
+    """
+    project = _project(session, project_id)
+    site = project_site(project)
+    category = project_category(load_rules(), project)
+    answer = screen(session, site, on or today(), check_buffer(buffer_m), category)
+    answer["project"] = project_summary(project, answer["input"]["area_m2"])
+    row = record(session, actor, site, answer, project_id=project.id)
+    audit.record(
+        session,
+        actor,
+        "screen",
+        "screening",
+        row.id,
+        after={"verdict": answer["verdict"], "project_id": project.id},
+    )
+    session.commit()
+    return with_share_link(public_answer(row.result))
+
+
+def latest_project_screening(session: Session, project_id: int) -> dict[str, Any]:
+    """The latest recorded screening of a project (single or batch), exactly as answered; writes nothing."""
+    project = _project(session, project_id)
+    row = latest_for_project(session, project.id)
+    if row is None:
+        raise Problem(
+            404,
+            f"project {project_id} has no recorded screening yet; POST /projects/{project_id}/screening records one",
+            parameter="id",
+        )
+    return with_share_link(public_answer(row.result))
+
+
+def screen_batch(
+    session: Session,
+    actor: str,
+    on: date | None = None,
+    buffer_m: float = 0.0,
+    project_ids: Iterable[int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BatchOutcome:
+    """Screen every project (or the listed ids) as one batch; each recorded, the batch audited, committed.
+
+    Called by ``POST /screening/batch`` and by ``xiangmap screen``, so both leave the same audit entry.
+    """
+    outcome = screen_projects(session, actor, on or today(), check_buffer(buffer_m), project_ids, progress)
+    audit.record(session, actor, "screen-batch", "screening_batch", outcome.batch, after=outcome.summary())
+    session.commit()
+    return outcome
+
+
+def get_screening(session: Session, screening_id: int, *, include_map: bool = False) -> dict[str, Any]:
+    """A recorded screening exactly as answered, with its share link."""
+    return with_share_link(public_answer(stored(session, screening_id).result, include_map=include_map))
+
+
+def recheck(session: Session, screening_id: int) -> dict[str, Any]:
+    """What a recorded screening would say on today's layers and rules; records nothing."""
+    return recheck_row(session, stored(session, screening_id))
+
+
+def screening_map(session: Session, screening_id: int) -> str:
+    """The web map (HTML) of a recorded screening, from what was recorded."""
+    from service.screening.web_map import screening_map_html
+
+    return screening_map_html(stored(session, screening_id).result)
+
+
+def screening_report(session: Session, screening_id: int, fmt: str) -> tuple[bytes, str]:
+    """One recorded screening as a report: (bytes, media type)."""
+    row = stored(session, screening_id)
+    return render_report([row], fmt, title=f"筛查记录 #{row.id}")
+
+
+def batch_report(session: Session, batch: str, fmt: str) -> tuple[bytes, str]:
+    """A batch's report from its records: (bytes, media type)."""
+    return render_report(batch_rows(session, batch), fmt, title=f"批量筛查 {batch}")
+
+
+def with_share_link(answer: dict[str, Any]) -> dict[str, Any]:
+    """Add ``links.map_shared``: the map as a signed link that opens in a browser without a token (7 days)."""
+    if answer.get("id") is not None and "links" in answer:
+        answer["links"]["map_shared"] = sign(get_engine(), f"/maps/screening/{answer['id']}")
+    return answer
