@@ -36,7 +36,7 @@ from service.settings import Settings
 
 GROUPS = {
     "geocode": "geocoding (POST /geocode)",
-    "screening": "screenings (POST /screening, /screening/batch, GET /projects/{id}/screening)",
+    "screening": "screenings (POST /screening, /screening/batch, POST /projects/{id}/screening)",
     "downloads": "downloads (/collections/{id}/download.*)",
     "print": "printed maps (/maps/progress.png, .pdf)",
 }
@@ -112,7 +112,7 @@ COUNTED = "xiangmap.rate_counted"  # scope["state"] key: the group an anonymous 
 ANONYMOUS_ROUTES: tuple[tuple[frozenset[str], re.Pattern[str], str], ...] = (
     (frozenset({"POST"}), re.compile(r"^/geocode$"), "geocode"),
     (frozenset({"POST"}), re.compile(r"^/screening(?:/batch)?$"), "screening"),
-    (frozenset({"GET", "HEAD"}), re.compile(r"^/projects/[^/]+/screening$"), "screening"),
+    (frozenset({"POST"}), re.compile(r"^/projects/[^/]+/screening$"), "screening"),
     (frozenset({"GET", "HEAD"}), re.compile(r"^/collections/[^/]+/download\.[\w.]+$"), "downloads"),
     (frozenset({"GET", "HEAD"}), re.compile(r"^/maps/progress\.(?:png|pdf)$"), "print"),
 )

@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     screening_batch_max_ids: int = 5_000  # project_ids of one POST /screening/batch
     rate_limits_enabled: bool = True
     rate_limit_geocode: str = "60/minute"  # `limits` notation; per client address, x token factor per token
-    rate_limit_screening: str = "30/minute"  # POST /screening, /screening/batch, GET /projects/{id}/screening
+    rate_limit_screening: str = "30/minute"  # POST /screening, /screening/batch, POST /projects/{id}/screening
     rate_limit_downloads: str = "30/minute"  # /collections/{id}/download.{fmt}
     rate_limit_print: str = "6/minute"  # /maps/progress.{png,pdf} (headless Chromium)
     rate_limit_token_factor: int = 10  # a token holder may send this many times the anonymous allowance

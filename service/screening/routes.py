@@ -319,8 +319,6 @@ def post_project_screening(
 @router.get(
     "/projects/{project_id}/screening",
     summary="The latest recorded screening of a stored project (records nothing)",
-    dependencies=[rate_limited("screening")],
-    responses=RATE_LIMITED_RESPONSES,
 )
 def get_project_screening(
     project_id: int,
