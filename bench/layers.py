@@ -18,6 +18,7 @@ from shapely.geometry import Point
 from sqlalchemy import create_engine, text
 
 from service import migrate
+from service.database import session_scope
 from service.layers.loader import load_layer_file
 from service.pgcluster import Cluster
 
@@ -52,8 +53,8 @@ def main(argv: list[str]) -> None:
             )
             for attempt in ("xiangmap first load", "xiangmap same file again"):
                 started = time.perf_counter()
-                with engine.begin() as conn:
-                    report = load_layer_file(conn, layer, folder / name, actor="bench", kind="cli")
+                with session_scope(engine) as session:
+                    report = load_layer_file(session, layer, folder / name, actor="bench", kind="cli")
                 elapsed = time.perf_counter() - started
                 print(f"{layer:10} {name:14} {attempt:28} {report.rows:6d} {elapsed:8.2f} {elapsed / baseline:11.2f}")
             with engine.begin() as conn:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.accounts import usecases
 from service.dependencies import get_session, require_role
-from service.models import AuditEntry
 from service.routing import SessionReleasingRoute
 from service.security import Principal
 
@@ -25,24 +22,5 @@ def audit_log(
     session: Session = Depends(get_session, scope="function"),
     _: Principal = Depends(require_role("admin")),
 ) -> dict[str, object]:
-    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
-    if entity:
-        stmt = stmt.where(AuditEntry.entity == entity)
-    if entity_id:
-        stmt = stmt.where(AuditEntry.entity_id == entity_id)
-    rows = session.scalars(stmt).all()
-
-    def as_dict(row: AuditEntry) -> dict[str, object]:
-        at: datetime = row.at
-        return {
-            "id": row.id,
-            "at": at.isoformat(),
-            "actor": row.actor,
-            "action": row.action,
-            "entity": row.entity,
-            "entity_id": row.entity_id,
-            "before": row.before,
-            "after": row.after,
-        }
-
-    return {"entries": [as_dict(r) for r in rows], "limit": limit, "offset": offset}
+    entries = usecases.audit_entries(session, limit=limit, offset=offset, entity=entity, entity_id=entity_id)
+    return {"entries": entries, "limit": limit, "offset": offset}

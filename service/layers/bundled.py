@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
+from service.database import session_scope
 from service.layers.catalogue import read_specs
 from service.layers.history import last_bundled
 from service.layers.loader import file_sha256, load_layer_file
@@ -25,9 +26,9 @@ def load_bundled_layers(engine: Engine, force: bool = False) -> str:
         if path is None or not path.exists():
             continue
         digest = file_sha256(path)
-        with engine.begin() as conn:
-            previous = last_bundled(conn, spec.id)
-            present = conn.execute(
+        with session_scope(engine) as session:  # one transaction per layer, committed when it is loaded
+            previous = last_bundled(session, spec.id)
+            present = session.execute(
                 text(f"SELECT count(*) FROM {spec.id} WHERE key = ANY(:keys)"),
                 {"keys": previous["keys"] if previous else []},
             ).scalar_one()
@@ -36,7 +37,7 @@ def load_bundled_layers(engine: Engine, force: bool = False) -> str:
                 features += present
                 continue
             report = load_layer_file(
-                conn,
+                session,
                 spec.id,
                 path,
                 actor=ACTOR,

@@ -55,10 +55,6 @@ def read_specs(layers_dir: Path | None = None) -> list[LayerSpec]:
     return specs
 
 
-def get_spec(layer_id: str) -> LayerSpec | None:
-    return next((s for s in read_specs() if s.id == layer_id), None)
-
-
 def sync(engine: Engine) -> str:
     """Upsert every spec into ``layer_catalogue``; returns a one-line summary."""
     specs = read_specs()

@@ -53,8 +53,8 @@ def load(
     actor: str = typer.Option("cli", help="Who is loading, for the audit log."),
 ) -> None:
     """Load FILE into LAYER in one transaction: upsert by key, repair geometries, re-derive projects."""
-    from service.database import get_engine
-    from service.layers.loader import CONFIRM_ANY, load_layer_file
+    from service.database import session_scope
+    from service.layers.usecases import CONFIRM_ANY, load_layer_file
 
     with Progress(
         TextColumn(f"[bold]{layer}[/]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
@@ -65,13 +65,12 @@ def load(
             bar.update(task, completed=done, total=total)
 
         try:
-            with get_engine().begin() as conn:
+            with session_scope() as session:
                 report = load_layer_file(
-                    conn,
+                    session,
                     layer,
                     file,
                     actor=actor,
-                    kind="cli",
                     crs=crs,
                     encoding=encoding,
                     layer_name=layer_name,
@@ -106,18 +105,19 @@ def load(
 @app.command("list")
 def list_layers() -> None:
     """The layers with their feature counts and last load."""
-    from service.database import get_engine
-    from service.layers.listing import catalogue
+    from service.database import session_scope
+    from service.layers import usecases
 
     table = Table("id", "title", "type", "features", "last load")
-    with get_engine().connect() as conn:
-        for entry in catalogue(conn):
-            last = entry["last_load"]
-            table.add_row(
-                entry["id"],
-                entry["title_zh"],
-                entry["geometry_type"],
-                str(entry["features"]),
-                f"{last['at']:%Y-%m-%d %H:%M} {last['kind']} {last['file_name']}" if last else "-",
-            )
+    with session_scope() as session:
+        entries = usecases.list_layers(session)
+    for entry in entries:
+        last = entry["last_load"]
+        table.add_row(
+            entry["id"],
+            entry["title_zh"],
+            entry["geometry_type"],
+            str(entry["features"]),
+            f"{last['at']:%Y-%m-%d %H:%M} {last['kind']} {last['file_name']}" if last else "-",
+        )
     Console().print(table)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from service.layers.history import recent_loads
 from service.models import LAYER_MODELS, LayerEntry
 
 
-def _stats(conn: Connection | Session, layer: str) -> dict[str, Any]:
-    row = conn.execute(
+def _stats(session: Session, layer: str) -> dict[str, Any]:
+    row = session.execute(
         text(
             f"""SELECT count(*) AS features, count(*) FILTER (WHERE verified) AS verified,
                        ST_XMin(ST_Extent(geom)) AS x0, ST_YMin(ST_Extent(geom)) AS y0,
@@ -28,17 +28,17 @@ def _stats(conn: Connection | Session, layer: str) -> dict[str, Any]:
 FIELDS = ("id", "title_zh", "title_en", "geometry_type", "description", "source", "licence", "protected")
 
 
-def catalogue(conn: Connection | Session) -> list[dict[str, Any]]:
+def catalogue(session: Session) -> list[dict[str, Any]]:
     entries = []
     table = LayerEntry.__table__
-    for entry in conn.execute(select(table).order_by(table.c.id)).mappings():
+    for entry in session.execute(select(table).order_by(table.c.id)).mappings():
         if entry["id"] not in LAYER_MODELS:
             continue
-        loads = recent_loads(conn, entry["id"], limit=1)  # type: ignore[arg-type]
+        loads = recent_loads(session, entry["id"], limit=1)
         entries.append(
             {
                 **{k: entry[k] for k in FIELDS},
-                **_stats(conn, entry["id"]),
+                **_stats(session, entry["id"]),
                 "last_load": loads[0] if loads else None,
             }
         )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import shapely
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, BYTEA
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -80,7 +80,7 @@ def geometry_kind(layer: str) -> str:
     return str(geom_type.geometry_type).upper()
 
 
-def _checked_geometries(conn: Connection | Session, layer: str, rows: list[MappedRow]) -> list[dict[str, Any]]:
+def _checked_geometries(session: Session, layer: str, rows: list[MappedRow]) -> list[dict[str, Any]]:
     """Validity, repair and type cast for every row in one round trip; the DB's reason for each repair."""
     extract, multi = TARGETS[geometry_kind(layer)]
     cast = "fixed" if extract is None else f"ST_CollectionExtract(fixed, {extract})"
@@ -106,7 +106,7 @@ def _checked_geometries(conn: Connection | Session, layer: str, rows: list[Mappe
         """
     ).bindparams(bindparam("wkbs", type_=ARRAY(BYTEA)))
     wkbs = [shapely.to_wkb(shapely.force_2d(r.geometry)) for r in rows]
-    return [dict(r._mapping) for r in conn.execute(sql, {"wkbs": wkbs})]
+    return [dict(r._mapping) for r in session.execute(sql, {"wkbs": wkbs})]
 
 
 HOLDS = {"MULTIPOLYGON": "polygons", "MULTILINESTRING": "lines", "POINT": "single points", "GEOMETRY": "geometries"}
@@ -141,14 +141,16 @@ PROJECTS_ON_KEYS = text(
 
 
 def check_removal(
-    conn: Connection | Session,
+    session: Session,
     layer: str,
     gone: list[str],
     confirm_remove: int | str | None,
     orphan_projects: bool,
 ) -> None:
     """409 unless the caller confirmed how many features a replace removes, and that projects lose geometry."""
-    projects = [{"id": r.id, "title": r.title} for r in conn.execute(PROJECTS_ON_KEYS, {"layer": layer, "keys": gone})]
+    projects = [
+        {"id": r.id, "title": r.title} for r in session.execute(PROJECTS_ON_KEYS, {"layer": layer, "keys": gone})
+    ]
     shown = {
         "would_remove": len(gone),
         "keys": gone[:SHOWN_KEYS],
@@ -186,13 +188,13 @@ def check_removal(
 CHUNK = 500  # rows per geometry check: one round trip each, well inside the statement timeout
 
 
-def _checked_in_chunks(conn: Connection | Session, layer: str, rows: list[MappedRow]) -> Iterator[dict[str, Any]]:
+def _checked_in_chunks(session: Session, layer: str, rows: list[MappedRow]) -> Iterator[dict[str, Any]]:
     for start in range(0, len(rows), CHUNK):
-        yield from _checked_geometries(conn, layer, rows[start : start + CHUNK])
+        yield from _checked_geometries(session, layer, rows[start : start + CHUNK])
 
 
-def _existing(conn: Connection | Session, layer: str) -> dict[str, dict[str, Any]]:
-    rows = conn.execute(text(f"SELECT key, verified, md5(ST_AsBinary(geom)) AS digest FROM {layer}"))
+def _existing(session: Session, layer: str) -> dict[str, dict[str, Any]]:
+    rows = session.execute(text(f"SELECT key, verified, md5(ST_AsBinary(geom)) AS digest FROM {layer}"))
     return {r.key: {"verified": r.verified, "digest": r.digest} for r in rows}
 
 
@@ -212,7 +214,7 @@ def _upsert_sql(layer: str, names: tuple[str, ...]) -> Any:
 
 
 def upsert_rows(
-    conn: Connection | Session,
+    session: Session,
     layer: str,
     rows: list[MappedRow],
     report: LoadReport,
@@ -230,8 +232,8 @@ def upsert_rows(
     to the number of features removed, and ``orphan_projects`` when projects are located on them; else
     409 (the caller's rollback undoes the rows already written).
     """
-    checks = _checked_in_chunks(conn, layer, rows)
-    existing = _existing(conn, layer)
+    checks = _checked_in_chunks(session, layer, rows)
+    existing = _existing(session, layer)
     columns = layer_columns(layer)
     changed: list[str] = []
     for done, (row, check) in enumerate(zip(rows, checks, strict=True), start=1):
@@ -247,7 +249,7 @@ def upsert_rows(
             continue
         values = {k: v for k, v in row.values.items() if k in columns}
         try:
-            result = conn.execute(_upsert_sql(layer, tuple(values)), {**values, "ewkb": check["ewkb"]}).first()
+            result = session.execute(_upsert_sql(layer, tuple(values)), {**values, "ewkb": check["ewkb"]}).first()
         except DBAPIError as exc:
             if isinstance(exc, OperationalError) or exc.connection_invalidated:
                 raise  # the database went away: a 503 for the whole load, not a fault of this row
@@ -267,10 +269,10 @@ def upsert_rows(
     if replace_keys:
         gone = sorted(replace_keys - {r.values["key"] for r in rows})
         if gone and guard_removal:
-            check_removal(conn, layer, gone, confirm_remove, orphan_projects)
+            check_removal(session, layer, gone, confirm_remove, orphan_projects)
         if gone:
             keep_verified = " AND NOT verified" if protect_verified else ""
-            deleted = conn.execute(
+            deleted = session.execute(
                 text(f"DELETE FROM {layer} WHERE key = ANY(:keys){keep_verified} RETURNING key"), {"keys": gone}
             ).scalars()
             removed = list(deleted)
@@ -281,7 +283,7 @@ def upsert_rows(
 
 
 def load_layer_file(
-    conn: Connection | Session,
+    session: Session,
     layer: str,
     path: Path,
     *,
@@ -302,7 +304,7 @@ def load_layer_file(
     confirm_remove: int | str | None = None,
     orphan_projects: bool = False,
 ) -> LoadReport:
-    """Read, map, upsert, re-derive projects, record the load and audit it, all on ``conn``'s transaction.
+    """Read, map, upsert, re-derive projects, record the load and audit it, all on ``session``'s transaction.
 
     ``replace`` deletes every feature the file does not have, once ``confirm_remove`` says how many
     (and ``orphan_projects`` allows projects located on them to lose their geometry): otherwise 409
@@ -329,9 +331,9 @@ def load_layer_file(
     if source:
         for row in rows:
             row.values["source"] = source
-    replace_keys = set(conn.execute(text(f"SELECT key FROM {layer}")).scalars()) if replace else previous_keys
+    replace_keys = set(session.execute(text(f"SELECT key FROM {layer}")).scalars()) if replace else previous_keys
     upsert_rows(
-        conn,
+        session,
         layer,
         rows,
         report,
@@ -342,9 +344,9 @@ def load_layer_file(
         confirm_remove=confirm_remove,
         orphan_projects=orphan_projects,
     )
-    report.rederived = rederive_project_geometries(conn, layer, report.changed_keys)
+    report.rederived = rederive_project_geometries(session, layer, report.changed_keys)
     report.load_id = record_load(
-        conn,
+        session,
         layer=layer,
         kind=kind,
         actor=actor,
@@ -360,17 +362,12 @@ def load_layer_file(
         keys=[r.values["key"] for r in rows],
         repairs=report.repairs,
     )
-    _audit(conn, actor, report)
+    _audit(session, actor, report)
     return report
 
 
-def _audit(conn: Connection | Session, actor: str, report: LoadReport) -> None:
+def _audit(session: Session, actor: str, report: LoadReport) -> None:
     after = {k: v for k, v in report.as_dict().items() if k != "repairs"}
     after["repairs"] = len(report.repairs)
-    if isinstance(conn, Session):
-        audit.record(conn, actor, "load", f"layer:{report.layer}", report.load_id, None, after)
-        conn.flush()
-        return
-    with Session(bind=conn) as session:  # joins the connection's transaction; never commits it
-        audit.record(session, actor, "load", f"layer:{report.layer}", report.load_id, None, after)
-        session.flush()
+    audit.record(session, actor, "load", f"layer:{report.layer}", report.load_id, None, after)
+    session.flush()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.models import LAYER_MODELS
@@ -53,7 +53,7 @@ REDERIVE_SQL = text(
 )
 
 
-def rederive_project_geometries(session: Session | Connection, layer: str, feature_keys: Iterable[str]) -> int:
+def rederive_project_geometries(session: Session, layer: str, feature_keys: Iterable[str]) -> int:
     """Recompute ``projects.geom`` of projects located on ``layer`` features ``feature_keys``; returns how many changed.
 
     A removed feature drops out of the union (a project whose every feature has gone gets NULL, not a

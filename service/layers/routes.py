@@ -12,14 +12,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from service.common.upload_safety import UploadLimits
 from service.dependencies import get_session, require_role
 from service.errors import Problem
+from service.layers import usecases
 from service.layers.files import SUFFIXES
-from service.layers.history import recent_loads
-from service.layers.listing import catalogue, is_protected
-from service.layers.loader import load_layer_file
-from service.models import LAYER_MODELS
 from service.routing import SessionReleasingRoute
 from service.security import Principal
 from service.settings import get_settings
@@ -29,15 +25,12 @@ router = APIRouter(route_class=SessionReleasingRoute, tags=["layers"])
 
 @router.get("/layers", summary="The layer catalogue with feature counts, extent and last load")
 def list_layers(session: Session = Depends(get_session, scope="function")) -> dict[str, Any]:
-    return jsonable_encoder({"layers": catalogue(session)})
+    return jsonable_encoder({"layers": usecases.list_layers(session)})
 
 
 @router.get("/layers/{layer_id}", summary="One layer: catalogue entry and its recent loads")
 def get_layer(layer_id: str, session: Session = Depends(get_session, scope="function")) -> dict[str, Any]:
-    entry = next((e for e in catalogue(session) if e["id"] == layer_id), None)
-    if entry is None:
-        raise Problem(404, f"no layer {layer_id!r}; layers are {', '.join(LAYER_MODELS)}", parameter="layer_id")
-    return jsonable_encoder({**entry, "loads": recent_loads(session, layer_id)})  # type: ignore[arg-type]
+    return jsonable_encoder(usecases.get_layer(session, layer_id))
 
 
 def _mapping(raw: str | None) -> dict[str, str] | None:
@@ -69,20 +62,6 @@ def _save(upload: UploadFile, folder: Path) -> Path:
     return path
 
 
-def _check_may_change(session: Session, layer_id: str, principal: Principal) -> None:
-    """Layers the catalogue marks protected (the zones screening relies on) change only by gis or admin."""
-    protected = is_protected(session, layer_id)
-    session.rollback()  # no transaction held while the file arrives
-    if protected and not principal.has("gis"):
-        raise Problem(
-            403,
-            f"layer {layer_id} is a protected zone that screening relies on (protected in the layer catalogue); "
-            f"only the gis role or an admin may change it, not role '{principal.role}'",
-            parameter="layer_id",
-            fault="protected_layer",
-        )
-
-
 @router.post(
     "/layers/{layer_id}/uploads",
     status_code=201,
@@ -107,33 +86,24 @@ def upload_layer(
     principal: Principal = Depends(require_role("editor", "gis")),
     session: Session = Depends(get_session, scope="function"),
 ) -> JSONResponse:
-    if layer_id not in LAYER_MODELS:
-        raise Problem(404, f"no layer {layer_id!r}; layers are {', '.join(LAYER_MODELS)}", parameter="layer_id")
-    _check_may_change(session, layer_id, principal)
+    usecases.check_may_change(session, layer_id, principal)
     fields = _mapping(mapping)
     with tempfile.TemporaryDirectory(prefix="xiangmap-upload-") as folder:
         path = _save(file, Path(folder))
-        try:
-            report = load_layer_file(
-                session,
-                layer_id,
-                path,
-                actor=principal.name,
-                kind="upload",
-                crs=crs,
-                encoding=encoding,
-                layer_name=layer_name,
-                mapping=fields,
-                key_field=key_field,
-                source=source,
-                replace=replace,
-                limits=UploadLimits.from_settings(),
-                confirm_remove=confirm_remove,
-                orphan_projects=orphan_projects,
-            )
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+        report = usecases.upload_layer(
+            session,
+            layer_id,
+            path,
+            actor=principal.name,
+            crs=crs,
+            encoding=encoding,
+            layer_name=layer_name,
+            mapping=fields,
+            key_field=key_field,
+            source=source,
+            replace=replace,
+            confirm_remove=confirm_remove,
+            orphan_projects=orphan_projects,
+        )
     body = report.as_dict()
     return JSONResponse(jsonable_encoder(body), status_code=201, headers={"Location": f"/layers/{layer_id}"})

@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 
 from service.common.geometry_guard import display_sql
 from service.errors import Problem
-from service.progress.state import ProjectFilter, state_query, tune_for_state_queries
-from service.progress.stats import stats
+from service.progress.usecases import ProjectFilter, state_query, stats, tune_for_state_queries
 
 # Overlay layers the progress map offers, with the properties each popup shows.
 OVERLAYS: dict[str, tuple[str, ...]] = {

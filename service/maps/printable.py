@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.common.geometry_guard import display_sql
-from service.progress.state import ProjectFilter, state_query, tune_for_state_queries
+from service.progress.usecases import ProjectFilter, state_query, tune_for_state_queries
 
 PAPERS = {"A3": (420.0, 297.0), "A4": (297.0, 210.0)}  # millimetres, landscape
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "DejaVu Sans"]

@@ -20,8 +20,7 @@ from service.database import read_one
 from service.dependencies import current_principal, get_session
 from service.errors import RATE_LIMITED_RESPONSES, Problem
 from service.maps import data, pages
-from service.progress.routes import parse_as_of, project_filter
-from service.progress.state import ProjectFilter
+from service.progress.usecases import ProjectFilter, parse_as_of, project_filter
 from service.rate_limits import rate_limited
 from service.response_cache import Built, response_cache
 from service.routing import SessionReleasingRoute

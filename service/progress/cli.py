@@ -20,12 +20,13 @@ def import_file(
     from sqlalchemy.exc import OperationalError
 
     from service.cli import database_down
-    from service.database import get_engine
-    from service.progress.importer import ImportRefused, import_reports
+    from service.database import session_scope
+    from service.progress.usecases import ImportRefused, import_reports
 
     who = actor or f"cli:{getpass.getuser()}"
     try:
-        result = import_reports(get_engine(), file, who, skip_invalid=skip_invalid)
+        with session_scope() as session:
+            result = import_reports(session, file, who, skip_invalid=skip_invalid)
     except ImportRefused as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -49,20 +50,13 @@ def demo(
     remove: bool = typer.Option(False, "--remove", help="Delete every demonstration report (demo = true)."),
 ) -> None:
     """Load the bundled demonstration history (what setup does), or remove it before real reporting starts."""
-    from sqlalchemy import text
-
-    from service.database import get_engine
+    from service.database import get_engine, session_scope
     from service.progress.demo import load_demo_progress
+    from service.progress.usecases import remove_demo_reports
 
-    engine = get_engine()
     if remove:
-        from service.common.audit import record
-        from service.database import session_scope
-
-        with session_scope(engine) as session:
-            count = session.execute(text("DELETE FROM progress_reports WHERE demo")).rowcount
-            # setup sees this entry and no longer loads the demonstration history
-            record(session, f"cli:{getpass.getuser()}", "delete", "demo_progress", None, None, {"removed": count})
+        with session_scope() as session:
+            count = remove_demo_reports(session, f"cli:{getpass.getuser()}")
         typer.echo(f"{count} demonstration reports removed; setup will not load them again")
         return
-    typer.echo(load_demo_progress(engine))
+    typer.echo(load_demo_progress(get_engine()))

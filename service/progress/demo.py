@@ -22,8 +22,8 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
-from service.progress import state as progress_state  # noqa: F401  (registers project_districts in Base.metadata)
 from service.settings import get_settings
 
 DEMO_YEAR = 2018
@@ -261,3 +261,8 @@ def load_demo_progress(engine: Engine) -> str:
         f"{len(rows)} demonstration reports (demo=true) for {len(todo)} projects"
         f" ({len(todo) - generated} from {DEMO_FILE}, {generated} generated)"
     )
+
+
+def remove_demo_reports(session: Session) -> int:
+    """Delete every demonstration report (demo = true) in the caller's transaction; the number removed."""
+    return session.execute(text("DELETE FROM progress_reports WHERE demo")).rowcount

@@ -4,8 +4,8 @@ Columns (English or the Chinese a planner's sheet uses): project_key or project_
 period (月份), status (状态), percent (完成比例), investment_wan (完成投资), note (备注), done_geom
 (完成范围: WKT or GeoJSON, EPSG:4326).  Every row goes through the same checks as
 ``POST /projects/{id}/progress``; every bad row is reported with its spreadsheet row number (the header
-is row 1), the column and the reason, and nothing is written when any row is bad unless
-``skip_invalid`` is set.  Reports are appended (history is never overwritten).
+is row 1), the column and the reason; ``service.progress.usecases.import_reports`` writes nothing when
+any row is bad unless ``skip_invalid`` is set.  Reports are appended (history is never overwritten).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from shapely import wkt
 from shapely.errors import ShapelyError
 from shapely.geometry import mapping
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.common.geometry_guard import check_json_depth, check_shapely, check_wkt_text
@@ -164,41 +164,37 @@ def _project_ids(session: Session, rows: list[dict[str, str]]) -> dict[str, int]
     return ids
 
 
-def import_reports(engine: Engine, path: Path, actor: str, *, skip_invalid: bool = False) -> ImportResult:
-    """Validate every row, then append the reports in one transaction (none if any row is bad)."""
+def import_reports(session: Session, path: Path, actor: str) -> ImportResult:
+    """Validate every row and append the good ones in ``session`` (each in a savepoint); never commits.
+
+    The caller (``service.progress.usecases.import_reports``) commits, or rolls back when a row is bad.
+    """
     rows = read_table(path)
     result = ImportResult()
-    with Session(engine) as session:
-        ids = _project_ids(session, rows)
-        seen: dict[tuple[int, str], int] = {}
-        for index, row in enumerate(rows, start=2):
-            if not any(row.values()):
-                continue
-            result.rows += 1
-            reference = row.get("project_key") or row.get("project_id", "")
-            column = "project_key" if row.get("project_key") else "project_id"
-            project_id = ids.get(reference)
-            report, errors = _report(row, index)
-            if project_id is None:
-                errors.insert(0, RowError(index, column, f"no project '{reference}'" if reference else "empty"))
-            if report is not None and project_id is not None:
-                duplicate = seen.get((project_id, report.period.isoformat()))
-                if duplicate:
-                    errors.append(RowError(index, "period", f"same project and month as row {duplicate}"))
-                seen[(project_id, report.period.isoformat())] = index
-            if not errors and report is not None and project_id is not None:
-                try:
-                    with session.begin_nested():
-                        add_report(session, project_id, report, actor)
-                    result.imported += 1
-                except Problem as exc:
-                    where = str(exc.extra.get("pointer", "/row")).strip("/") or "row"
-                    errors.append(RowError(index, where, exc.detail))
-            result.errors.extend(errors)
-        if result.errors and not skip_invalid:
-            session.rollback()
-            result.imported = 0
-            return result
-        session.commit()
-        result.written = True
+    ids = _project_ids(session, rows)
+    seen: dict[tuple[int, str], int] = {}
+    for index, row in enumerate(rows, start=2):
+        if not any(row.values()):
+            continue
+        result.rows += 1
+        reference = row.get("project_key") or row.get("project_id", "")
+        column = "project_key" if row.get("project_key") else "project_id"
+        project_id = ids.get(reference)
+        report, errors = _report(row, index)
+        if project_id is None:
+            errors.insert(0, RowError(index, column, f"no project '{reference}'" if reference else "empty"))
+        if report is not None and project_id is not None:
+            duplicate = seen.get((project_id, report.period.isoformat()))
+            if duplicate:
+                errors.append(RowError(index, "period", f"same project and month as row {duplicate}"))
+            seen[(project_id, report.period.isoformat())] = index
+        if not errors and report is not None and project_id is not None:
+            try:
+                with session.begin_nested():
+                    add_report(session, project_id, report, actor)
+                result.imported += 1
+            except Problem as exc:
+                where = str(exc.extra.get("pointer", "/row")).strip("/") or "row"
+                errors.append(RowError(index, where, exc.detail))
+        result.errors.extend(errors)
     return result

@@ -28,9 +28,6 @@ from service.common.geometry_guard import in_service_area_sql
 from service.models.plans import PROGRESS_STATUSES
 from service.settings import get_settings
 
-STATUS_DONE, STATUS_DELAYED, STATUS_SUSPENDED, STATUS_NOT_STARTED = "已完成", "滞后", "暂停", "未启动"
-METRIC_SRID = 4547
-
 
 @dataclass(frozen=True)
 class ProjectFilter:

@@ -66,7 +66,7 @@ def _where(query: ProjectQuery, extra: list[str] | None = None) -> tuple[str, di
     elif query.status:  # a progress status, derived as /stats and the maps derive it (today, delay rules)
         from datetime import date
 
-        from service.progress.state import ProjectFilter, state_query
+        from service.progress.usecases import ProjectFilter, state_query
         from service.settings import get_settings
 
         sql, state_params = state_query(

@@ -16,10 +16,12 @@ import pyogrio
 import pytest
 from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from service.cli.main import app as cli
 from service.common.chinese_crs import wgs84_to_bd09, wgs84_to_gcj02
+from service.database import session_scope
 from service.errors import Problem
 from service.layers.files import LayerFileError
 from service.layers.loader import load_layer_file
@@ -30,17 +32,19 @@ PREFIX = "测试"
 
 
 @pytest.fixture
-def conn(engine: Engine) -> Iterator[Connection]:
-    """A connection whose transaction is always rolled back."""
+def conn(engine: Engine) -> Iterator[Session]:
+    """A session whose transaction is always rolled back (the domain never commits)."""
     with engine.connect() as connection:
         transaction = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint")
         try:
-            yield connection
+            yield session
         finally:
+            session.close()
             transaction.rollback()
 
 
-def load(conn: Connection, layer: str, path: Path, **options: object):  # type: ignore[no-untyped-def]
+def load(conn: Session, layer: str, path: Path, **options: object):  # type: ignore[no-untyped-def]
     return load_layer_file(conn, layer, path, actor="test", kind="cli", **options)  # type: ignore[arg-type]
 
 
@@ -52,7 +56,7 @@ def roads_frame(crs: int | None = 4326) -> gpd.GeoDataFrame:
     )
 
 
-def feature(conn: Connection, layer: str, name: str) -> dict:
+def feature(conn: Connection | Session, layer: str, name: str) -> dict:
     row = (
         conn.execute(
             text(
@@ -67,7 +71,7 @@ def feature(conn: Connection, layer: str, name: str) -> dict:
     return dict(row)
 
 
-def test_geojson_upserts_by_key_and_a_second_load_changes_nothing(conn: Connection, tmp_path: Path) -> None:
+def test_geojson_upserts_by_key_and_a_second_load_changes_nothing(conn: Session, tmp_path: Path) -> None:
     path = tmp_path / "roads.geojson"
     roads_frame().to_file(path, driver="GeoJSON")
     first = load(conn, "roads", path, source="测绘院 2024")
@@ -79,7 +83,7 @@ def test_geojson_upserts_by_key_and_a_second_load_changes_nothing(conn: Connecti
     assert (second.inserted, second.updated, second.unchanged) == (0, 0, 2)
 
 
-def test_geopackage_with_its_own_crs_is_reprojected(conn: Connection, tmp_path: Path) -> None:
+def test_geopackage_with_its_own_crs_is_reprojected(conn: Session, tmp_path: Path) -> None:
     path = tmp_path / "plants.gpkg"
     frame = gpd.GeoDataFrame(
         {"name": [f"{PREFIX}污水处理厂"], "phase": ["一期"], "capacity": ["50000"]},
@@ -104,7 +108,7 @@ def write_zipped_shapefile(frame: gpd.GeoDataFrame, folder: Path, name: str, **o
     return archive
 
 
-def test_gbk_shapefile_with_chinese_names(conn: Connection, tmp_path: Path) -> None:
+def test_gbk_shapefile_with_chinese_names(conn: Session, tmp_path: Path) -> None:
     archive = write_zipped_shapefile(roads_frame(), tmp_path / "shp", "道路", encoding="GBK")
     with zipfile.ZipFile(archive) as z:
         assert z.read("道路.cpg").decode().strip() == "GBK"
@@ -114,7 +118,7 @@ def test_gbk_shapefile_with_chinese_names(conn: Connection, tmp_path: Path) -> N
     assert feature(conn, "roads", f"{PREFIX}二路")["road_class"] == "次干路"
 
 
-def test_kml(conn: Connection, tmp_path: Path) -> None:
+def test_kml(conn: Session, tmp_path: Path) -> None:
     path = tmp_path / "sites.kml"
     frame = gpd.GeoDataFrame({"名称": [f"{PREFIX}公园"], "kind": ["park"]}, geometry=[Point(STATION)], crs=4326)
     pyogrio.write_dataframe(frame, path, driver="KML")
@@ -124,7 +128,7 @@ def test_kml(conn: Connection, tmp_path: Path) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:.crs. was not provided")
-def test_file_without_crs_is_refused_unless_told(conn: Connection, tmp_path: Path) -> None:
+def test_file_without_crs_is_refused_unless_told(conn: Session, tmp_path: Path) -> None:
     frame = roads_frame().to_crs(4547).set_crs(None, allow_override=True)
     archive = write_zipped_shapefile(frame, tmp_path / "noprj", "roads_noprj")
     with zipfile.ZipFile(archive) as z:
@@ -138,7 +142,7 @@ def test_file_without_crs_is_refused_unless_told(conn: Connection, tmp_path: Pat
 
 
 @pytest.mark.parametrize(("crs", "forward"), [("gcj02", wgs84_to_gcj02), ("bd09", wgs84_to_bd09)])
-def test_gcj02_and_bd09_files_land_on_the_true_position(conn: Connection, tmp_path: Path, crs, forward) -> None:  # type: ignore[no-untyped-def]
+def test_gcj02_and_bd09_files_land_on_the_true_position(conn: Session, tmp_path: Path, crs, forward) -> None:  # type: ignore[no-untyped-def]
     shifted = forward(*STATION)
     path = tmp_path / f"{crs}.geojson"
     path.write_text(
@@ -168,7 +172,7 @@ def test_gcj02_and_bd09_files_land_on_the_true_position(conn: Connection, tmp_pa
     assert error_m < 0.01  # the offset (hundreds of metres) is gone to the centimetre
 
 
-def test_broken_polygon_is_repaired_and_reported(conn: Connection, tmp_path: Path) -> None:
+def test_broken_polygon_is_repaired_and_reported(conn: Session, tmp_path: Path) -> None:
     bowtie = Polygon([(113.00, 27.90), (113.02, 27.92), (113.02, 27.90), (113.00, 27.92), (113.00, 27.90)])
     assert not bowtie.is_valid
     path = tmp_path / "zones.geojson"
@@ -181,7 +185,7 @@ def test_broken_polygon_is_repaired_and_reported(conn: Connection, tmp_path: Pat
     assert conn.execute(text("SELECT ST_IsValid(geom) FROM demo_zones WHERE name = :n"), {"n": zone["name"]}).scalar()
 
 
-def table_state(conn: Connection, layer: str) -> tuple:
+def table_state(conn: Connection | Session, layer: str) -> tuple:
     return tuple(
         conn.execute(
             text(
@@ -203,15 +207,15 @@ def test_a_load_failing_halfway_leaves_the_table_untouched(engine: Engine, tmp_p
     gpd.GeoDataFrame(rows, geometry=[square] * 3, crs=4326).to_file(path)
     with engine.connect() as conn:
         before = table_state(conn, "green_heart")
-    with pytest.raises(RowError) as failed, engine.begin() as conn:
-        load(conn, "green_heart", path, replace=True)
+    with pytest.raises(RowError) as failed, session_scope(engine) as session:
+        load(session, "green_heart", path, replace=True)
     assert failed.value.extra["row"] == 3 and failed.value.extra["column"] == "valid_from"
     assert "row 3" in failed.value.detail and "九月" in failed.value.detail
     with engine.connect() as conn:
         assert table_state(conn, "green_heart") == before
 
 
-def test_a_failing_geometry_names_its_row(conn: Connection, tmp_path: Path) -> None:
+def test_a_failing_geometry_names_its_row(conn: Session, tmp_path: Path) -> None:
     path = tmp_path / "mixed.geojson"
     frame = gpd.GeoDataFrame(
         {"name": [f"{PREFIX}甲", f"{PREFIX}乙"]},
@@ -224,7 +228,7 @@ def test_a_failing_geometry_names_its_row(conn: Connection, tmp_path: Path) -> N
     assert "Point" in failed.value.detail
 
 
-def test_attribute_mapping_and_missing_required_column(conn: Connection, tmp_path: Path) -> None:
+def test_attribute_mapping_and_missing_required_column(conn: Session, tmp_path: Path) -> None:
     path = tmp_path / "districts.geojson"
     square = Polygon([(113.0, 27.9), (113.01, 27.9), (113.01, 27.91), (113.0, 27.91)])
     gpd.GeoDataFrame({"XZQMC": [f"{PREFIX}区"], "PAC": ["156430299"]}, geometry=[square], crs=4326).to_file(path)
@@ -237,7 +241,7 @@ def test_attribute_mapping_and_missing_required_column(conn: Connection, tmp_pat
         load(conn, "districts", tmp_path / "noname.geojson")
 
 
-def test_unsupported_and_unreadable_files(conn: Connection, tmp_path: Path) -> None:
+def test_unsupported_and_unreadable_files(conn: Session, tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
     with pytest.raises(LayerFileError) as unsupported:
         load(conn, "roads", tmp_path / "notes.txt")
@@ -248,7 +252,7 @@ def test_unsupported_and_unreadable_files(conn: Connection, tmp_path: Path) -> N
     assert unreadable.value.status == 422
 
 
-def test_replace_removes_features_the_file_does_not_have(conn: Connection, tmp_path: Path) -> None:
+def test_replace_removes_features_the_file_does_not_have(conn: Session, tmp_path: Path) -> None:
     path = tmp_path / "roads.geojson"
     roads_frame().to_file(path)
     with pytest.raises(Problem) as unconfirmed:  # a replace that removes says how many, and waits for that number
@@ -292,7 +296,7 @@ def test_cli_refuses_a_file_without_crs(tmp_path: Path) -> None:
     assert "no coordinate reference system" in result.output and "nothing loaded" in result.output
 
 
-def test_bundled_data_never_overwrites_a_verified_feature(conn: Connection) -> None:
+def test_bundled_data_never_overwrites_a_verified_feature(conn: Session) -> None:
     from service.settings import PROJECT_ROOT
 
     conn.execute(
@@ -308,7 +312,7 @@ def test_bundled_data_never_overwrites_a_verified_feature(conn: Connection) -> N
     assert conn.execute(text("SELECT source FROM districts WHERE adcode = '430204'")).scalar_one() == "测绘院"
 
 
-def test_a_single_point_multipoint_goes_into_a_point_layer(conn: Connection, tmp_path: Path) -> None:
+def test_a_single_point_multipoint_goes_into_a_point_layer(conn: Session, tmp_path: Path) -> None:
     from shapely.geometry import MultiPoint
 
     path = tmp_path / "plants.gpkg"
@@ -324,7 +328,7 @@ def test_cli_lists_the_layers(engine: Engine) -> None:
     assert "green_heart" in result.output and "districts" in result.output and "bundled" in result.output
 
 
-def test_gbk_shapefile_without_cpg_needs_its_encoding(conn: Connection, tmp_path: Path) -> None:
+def test_gbk_shapefile_without_cpg_needs_its_encoding(conn: Session, tmp_path: Path) -> None:
     folder = tmp_path / "nocpg"
     folder.mkdir()
     pyogrio.write_dataframe(roads_frame(), folder / "roads.shp", encoding="GBK")
@@ -337,7 +341,7 @@ def test_gbk_shapefile_without_cpg_needs_its_encoding(conn: Connection, tmp_path
     assert feature(conn, "roads", f"{PREFIX}一路")["road_class"] == "主干路"
 
 
-def test_metres_labelled_as_degrees_are_caught(conn: Connection, tmp_path: Path) -> None:
+def test_metres_labelled_as_degrees_are_caught(conn: Session, tmp_path: Path) -> None:
     path = tmp_path / "mislabelled.gpkg"
     roads_frame().to_crs(4547).set_crs(4326, allow_override=True).to_file(path, driver="GPKG")
     with pytest.raises(LayerFileError, match="outside longitude/latitude") as wrong:

@@ -8,7 +8,8 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 from shapely.geometry import LineString
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from service.layers.loader import load_layer_file
 from service.layers.rederive import rederive_project_geometries
@@ -17,12 +18,14 @@ ROAD = "重算测试路"
 
 
 @pytest.fixture
-def conn(engine: Engine) -> Iterator[Connection]:
+def conn(engine: Engine) -> Iterator[Session]:
     with engine.connect() as connection:
         transaction = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint")
         try:
-            yield connection
+            yield session
         finally:
+            session.close()
             transaction.rollback()
 
 
@@ -31,7 +34,7 @@ def write_road(path: Path, coords: list[tuple[float, float]]) -> Path:
     return path
 
 
-def make_project(conn: Connection) -> int:
+def make_project(conn: Session) -> int:
     conn.execute(text("INSERT INTO plans (id, title, year) VALUES ('rederive-test', '重算测试', 2018)"))
     project_id = conn.execute(
         text(
@@ -58,7 +61,7 @@ def make_project(conn: Connection) -> int:
     return project_id
 
 
-def project(conn: Connection, project_id: int) -> tuple[int, bool, bool, bool]:
+def project(conn: Session, project_id: int) -> tuple[int, bool, bool, bool]:
     return conn.execute(
         text(
             """SELECT p.version,
@@ -72,7 +75,7 @@ def project(conn: Connection, project_id: int) -> tuple[int, bool, bool, bool]:
     ).one()
 
 
-def test_a_moved_feature_moves_its_projects(conn: Connection, tmp_path: Path) -> None:
+def test_a_moved_feature_moves_its_projects(conn: Session, tmp_path: Path) -> None:
     load_layer_file(
         conn, "roads", write_road(tmp_path / "a.geojson", [(113.10, 27.86), (113.12, 27.87)]), actor="test", kind="cli"
     )
@@ -98,7 +101,7 @@ def test_a_moved_feature_moves_its_projects(conn: Connection, tmp_path: Path) ->
     assert again.rederived == 0 and project(conn, project_id)[0] == new_version  # nothing changed, no new version
 
 
-def test_a_removed_feature_drops_out_of_its_projects(conn: Connection, tmp_path: Path) -> None:
+def test_a_removed_feature_drops_out_of_its_projects(conn: Session, tmp_path: Path) -> None:
     load_layer_file(
         conn, "roads", write_road(tmp_path / "a.geojson", [(113.10, 27.86), (113.12, 27.87)]), actor="test", kind="cli"
     )
@@ -110,12 +113,12 @@ def test_a_removed_feature_drops_out_of_its_projects(conn: Connection, tmp_path:
     assert kinds.scalar_one() == 2  # the station and the manual point remain
 
 
-def test_unknown_keys_change_nothing(conn: Connection) -> None:
+def test_unknown_keys_change_nothing(conn: Session) -> None:
     assert rederive_project_geometries(conn, "roads", []) == 0
     assert rederive_project_geometries(conn, "roads", ["no such road"]) == 0
 
 
-def test_city_level_locations_are_the_union_of_their_districts(conn: Connection, tmp_path: Path) -> None:
+def test_city_level_locations_are_the_union_of_their_districts(conn: Session, tmp_path: Path) -> None:
     load_layer_file(conn, "roads", write_road(tmp_path / "a.geojson", [(113.10, 27.86), (113.12, 27.87)]),
                     actor="test", kind="cli")  # fmt: skip
     project_id = make_project(conn)
@@ -134,7 +137,7 @@ def test_city_level_locations_are_the_union_of_their_districts(conn: Connection,
     assert in_xiangtan
 
 
-def test_a_project_with_an_unresolvable_location_is_left_alone(conn: Connection, tmp_path: Path) -> None:
+def test_a_project_with_an_unresolvable_location_is_left_alone(conn: Session, tmp_path: Path) -> None:
     load_layer_file(conn, "roads", write_road(tmp_path / "a.geojson", [(113.10, 27.86), (113.12, 27.87)]),
                     actor="test", kind="cli")  # fmt: skip
     project_id = make_project(conn)

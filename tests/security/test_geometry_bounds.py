@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from service.progress.importer import import_reports
+from service.database import session_scope
+from service.progress.usecases import import_reports
 from service.settings import get_settings
 from tests.security.geometry_helpers import fetch, state, tile_of
 
@@ -179,7 +180,8 @@ def test_import_names_a_nested_or_oversized_done_geom(engine, project_id, tmp_pa
         encoding="utf-8",
     )
     before = state(engine, project_id)
-    result = import_reports(engine, path, "test")
+    with session_scope(engine) as session:
+        result = import_reports(session, path, "test")
     by_row = {e.row: e for e in result.errors}
     assert sorted(by_row) == [2, 3, 4] and not result.written
     assert all(e.column == "done_geom" for e in result.errors)

@@ -133,7 +133,8 @@ def remove_test_reports(engine: Engine) -> Iterator[None]:
 def test_database_stopped_during_a_progress_import(
     engine: Engine, cluster: Cluster, tmp_path: Path, remove_test_reports: None
 ) -> None:
-    from service.progress.importer import import_reports
+    from service.database import session_scope
+    from service.progress.usecases import import_reports
 
     with engine.connect() as conn:
         keys = list(conn.execute(text("SELECT key FROM projects ORDER BY id LIMIT 40")).scalars())
@@ -143,14 +144,15 @@ def test_database_stopped_during_a_progress_import(
     sheet = _progress_sheet(tmp_path / "progress.csv", keys)
 
     with database_stops_at(engine, cluster, "INSERT INTO progress_reports", nth=20) as stopped:
-        with pytest.raises(OperationalError):
-            import_reports(engine, sheet, "trust-test")
+        with pytest.raises(OperationalError), session_scope(engine) as session:
+            import_reports(session, sheet, "trust-test")
         assert stopped.is_set()
 
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM progress_reports")).scalar_one() == reports_before
         assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one() == audit_before
-    result = import_reports(engine, sheet, "trust-test")  # the same engine serves again once the server is back
+    with session_scope(engine) as session:  # the same engine serves again once the server is back
+        result = import_reports(session, sheet, "trust-test")
     assert (result.written, result.imported, result.errors) == (True, 40, [])
 
 

@@ -1,0 +1,156 @@
+"""Progress use cases: what POST/GET /projects/{id}/progress, /stats, ``xiangmap progress`` and the other areas do.
+
+Each use case takes the caller's Session and owns its transaction (decision 0100): the route and the CLI
+call the same function, so a report appended over HTTP and one imported from a spreadsheet are checked,
+audited and committed alike.  The maps and the project list read the derived state through this module
+(``state_query``, ``stats``, ``ProjectFilter``) rather than through the progress internals, so the delay
+rules stay defined once, in ``service.progress.state``.
+
+``parse_as_of`` and ``project_filter`` are plain functions whose parameters carry pydantic ``Field``
+metadata: FastAPI reads them as query parameters (``Depends(project_filter)``) without this module
+importing FastAPI, and a caller outside HTTP passes plain values.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field
+from sqlalchemy.orm import Session
+
+from service.common import audit
+from service.common.concurrency import IfMatch
+from service.errors import Problem
+from service.progress import demo, importer, reports
+from service.progress.report_input import ReportIn, parse_period, parse_status
+from service.progress.state import ProjectFilter, month_end, state_query, tune_for_state_queries
+from service.progress.stats import GROUPINGS
+from service.progress.stats import stats as _stats
+from service.settings import get_settings
+
+__all__ = [
+    "GROUPINGS",
+    "ImportRefused",
+    "ImportResult",
+    "ProjectFilter",
+    "ReportIn",
+    "add_report",
+    "grouping",
+    "import_reports",
+    "parse_as_of",
+    "project_filter",
+    "project_progress",
+    "remove_demo_reports",
+    "state_query",
+    "stats",
+    "tune_for_state_queries",
+]
+
+ImportRefused = importer.ImportRefused
+ImportResult = importer.ImportResult
+
+
+def parse_as_of(value: str | None) -> date:
+    """``YYYY-MM-DD`` as given, ``YYYY-MM`` as the last day of that month; default today."""
+    if value is None or not value.strip():
+        return date.today()
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        pass
+    try:
+        return month_end(parse_period(value))
+    except ValueError as exc:
+        raise Problem(400, f"as_of: {exc}; use YYYY-MM or YYYY-MM-DD", parameter="as_of") from exc
+
+
+def project_filter(
+    plan: Annotated[str | None, Field(description="plan id, e.g. zhuzhou-2018")] = None,
+    category: Annotated[str | None, Field(description="project category")] = None,
+    lead_unit: Annotated[str | None, Field(description="a lead unit (牵头单位)")] = None,
+    district: Annotated[str | None, Field(description="district name or adcode (spatial)")] = None,
+    status: Annotated[str | None, Field(description="derived status: 未启动 推进中 已完成 滞后 暂停")] = None,
+    year: Annotated[int | None, Field(ge=1990, le=2100, description="plan / project year")] = None,
+) -> ProjectFilter:
+    """The project filters shared by /stats and the map data endpoints (a status alias becomes its name)."""
+    if status:
+        try:
+            status = parse_status(status)
+        except ValueError as exc:
+            raise Problem(400, str(exc), parameter="status") from exc
+    return ProjectFilter(
+        plan=plan or None,
+        category=category or None,
+        lead_unit=lead_unit or None,
+        district=district or None,
+        status=status or None,
+        year=year,
+    )
+
+
+def add_report(
+    session: Session, project_id: int, report: ReportIn, actor: str, *, if_match: IfMatch | None = None
+) -> dict[str, Any]:
+    """Append a report with its audit entry and commit; answer the saved report and the project's new state.
+
+    A stale ``if_match`` raises 412 with nothing written but the refusal's audit entry.  The state is read
+    after the commit, so it is what every other reader now sees.
+    """
+    saved = reports.add_report(session, project_id, report, actor, if_match=if_match)
+    session.commit()
+    return saved | {"state": reports.project_state(session, project_id)}
+
+
+def project_progress(session: Session, project_id: int, as_of: date | None = None) -> dict[str, Any]:
+    """A project, its derived state at ``as_of`` (default today) and its reports, newest first."""
+    return reports.project_progress(session, project_id, as_of)
+
+
+def stats(
+    session: Session,
+    by: str,
+    as_of: date,
+    threshold_pct: float | None = None,
+    filters: ProjectFilter | None = None,
+    *,
+    spatial: bool = True,
+) -> dict[str, Any]:
+    """The derived state grouped by ``by`` (one of GROUPINGS; otherwise 400 naming them).
+
+    ``threshold_pct`` defaults to the configured delay threshold; the maps pass the one they drew with.
+    """
+    threshold = get_settings().delay_threshold_pct if threshold_pct is None else threshold_pct
+    return _stats(session, grouping(by), as_of, threshold, filters or ProjectFilter(), spatial=spatial)
+
+
+def grouping(by: str) -> str:
+    """``by`` when it is one of GROUPINGS, else 400 naming them (checked before the other parameters)."""
+    if by not in GROUPINGS:
+        raise Problem(400, f"by must be one of {', '.join(GROUPINGS)}, not {by!r}", parameter="by")
+    return by
+
+
+def import_reports(session: Session, path: Path, actor: str, *, skip_invalid: bool = False) -> ImportResult:
+    """Validate every row of a spreadsheet like POST /projects/{id}/progress, then append them in one commit.
+
+    Nothing is written when a row is bad, unless ``skip_invalid``; each appended report has its audit
+    entry, in the same transaction.  Raises ImportRefused when the file as a whole cannot be read.
+    """
+    result = importer.import_reports(session, path, actor)
+    if result.errors and not skip_invalid:
+        session.rollback()
+        result.imported = 0
+        return result
+    session.commit()
+    result.written = True
+    return result
+
+
+def remove_demo_reports(session: Session, actor: str) -> int:
+    """Delete every demonstration report, audited; setup sees the entry and no longer loads them."""
+    count = demo.remove_demo_reports(session)
+    audit.record(session, actor, "delete", "demo_progress", None, None, {"removed": count})
+    session.commit()
+    return count
