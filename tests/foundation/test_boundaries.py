@@ -47,7 +47,6 @@ SQL_WORDS = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ", "WITH ")
 KNOWN_SQL: dict[str, int] = {
     "service/accounts/routes.py": 2,  # GET /audit: select(AuditEntry) ... scalars
     "service/accounts/cli.py": 2,  # users list: select(User) ... scalars
-    "service/maps/routes.py": 5,  # HAS_DEMO_SQL via read_one; the project page's SELECT
     "service/screening/routes.py": 1,  # session.get(Project) in GET /projects/{id}/screening
     "service/layers/cli.py": 2,  # engine.begin() / engine.connect() around the loader and the listing
     "service/progress/cli.py": 3,  # DELETE FROM progress_reports WHERE demo
