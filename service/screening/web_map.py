@@ -19,8 +19,8 @@ def screening_map_html(result: dict[str, Any]) -> str:
     site = shapely.geometry.shape(result["input"]["geometry"])
     minx, miny, maxx, maxy = site.bounds
     m = folium.Map(location=((miny + maxy) / 2, (minx + maxx) / 2), zoom_start=14, tiles=None, control_scale=True)
-    key = get_settings().tianditu_key
-    add_basemaps(m, "tianditu-vec" if key else "osm", key)
+    tianditu_key = get_settings().tianditu_key
+    add_basemaps(m, "tianditu-vec" if tianditu_key else "osm", tianditu_key)
     zones = {f"{e['layer']}/{z['zone_key']}": z for e in result["layers"] for z in e["zones"]}
     for key, view in (result.get("map") or {}).items():
         zone = zones.get(key)
