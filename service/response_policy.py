@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-# OpenStreetMap (folium's "OpenStreetMap" tiles) and Tianditu t0-t7 (service.maps.pages.TIANDITU)
+# OpenStreetMap (folium's "OpenStreetMap" tiles) and Tianditu t0-t7 (service.common.web_maps.TIANDITU)
 TILE_HOSTS = ("https://tile.openstreetmap.org", "https://*.tile.openstreetmap.org", "https://*.tianditu.gov.cn")
 
 

@@ -82,6 +82,34 @@ def project_popup(session: Session, project_id: int, as_of: date, threshold_pct:
     return out
 
 
+# a stored row over the map bound is centred on its bounding box, never handed to GEOS (decision 0093)
+CENTRE = display_sql("geom", "ST_PointOnSurface(geom)", point=True)
+
+
+def project_for_page(session: Session, project_id: int) -> dict[str, Any]:
+    """What /maps/projects/{id} puts in its page config: the project's text and the centre to open on."""
+    row = (
+        session.execute(
+            text(
+                "SELECT id, key, title, task_text, lead_units, deadline::text AS deadline, deadline_text,"
+                f" ST_Y({CENTRE}) AS lat, ST_X({CENTRE}) AS lon"
+                " FROM projects WHERE id = :id"
+            ),
+            {"id": project_id},
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise Problem(404, f"project {project_id} does not exist", parameter="id")
+    return dict(row)
+
+
+def has_demo_progress(session: Session) -> bool:
+    """Whether any progress report is demonstration data: the progress page says so when there is some."""
+    return bool(session.execute(text("SELECT EXISTS (SELECT 1 FROM progress_reports WHERE demo)")).scalar_one())
+
+
 def overlay_geojson(session: Session, layer: str) -> str:
     """One reference layer, simplified, with the few properties its popup shows."""
     if layer not in OVERLAYS:

@@ -12,14 +12,10 @@ from folium.elements import JSCSSMixin
 from folium.plugins import Fullscreen
 from jinja2 import Template
 
-from service.maps.offline import localise
+from service.common.drawing import web_colours
+from service.common.web_maps import add_basemaps, localise
 
 CENTER = (27.86, 113.10)  # Zhuzhou / Chang-Zhu-Tan
-BASEMAPS = ("osm", "tianditu-vec", "tianditu-img", "none")
-TIANDITU = (
-    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
-    "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}"
-)
 OVERLAY_LABELS = (
     # layer, label, shown at first
     ("green_heart", "长株潭生态绿心（示意）", True),
@@ -56,33 +52,6 @@ XM.{{ this.entry }}({{ this._parent.get_name() }}, {{ this.control }}, {{ this.c
         self.default_css = [("xm_maps_css", "/maps/assets/maps.css")]
 
 
-def _basemaps(m: folium.Map, chosen: str, tianditu_key: str | None) -> None:
-    """OpenStreetMap and, with a key, Tianditu vector / imagery (each with its annotation layer)."""
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=chosen == "osm", overlay=False, control=True).add_to(m)
-    if tianditu_key:
-        for base, label, annotation in (("vec", "天地图矢量", "cva"), ("img", "天地图影像", "cia")):
-            group = folium.FeatureGroup(name=label, overlay=False, show=chosen == f"tianditu-{base}")
-            for layer in (base, annotation):
-                folium.TileLayer(
-                    TIANDITU.format(s="{s}", layer=layer, z="{z}", y="{y}", x="{x}", key=tianditu_key),
-                    attr="天地图 © 国家地理信息公共服务平台",
-                    subdomains="01234567",
-                    max_zoom=18,
-                    overlay=False,
-                    control=False,
-                ).add_to(group)
-            group.add_to(m)
-
-
-def resolve_basemap(requested: str | None, default: str, tianditu_key: str | None) -> str:
-    chosen = requested or default
-    if chosen not in BASEMAPS:
-        chosen = "osm"
-    if chosen.startswith("tianditu") and not tianditu_key:
-        chosen = "osm"
-    return chosen
-
-
 def _page(
     entry: str,
     script: str,
@@ -105,7 +74,7 @@ def _page(
     # loading and parsing before the data is even requested.
     m.default_js = [(name, url) for name, url in m.default_js if name == "leaflet"]
     m.default_css = [(name, url) for name, url in m.default_css if name == "leaflet_css"]
-    _basemaps(m, basemap, tianditu_key)
+    add_basemaps(m, basemap, tianditu_key)
     Fullscreen(position="topleft", title="全屏", title_cancel="退出全屏").add_to(m)
     control = folium.LayerControl(collapsed=True, position="topright")
     control.add_to(m)
@@ -127,6 +96,7 @@ def progress_page(basemap: str, tianditu_key: str | None, basemap_param: str | N
         "overlays": [{"layer": layer, "label": label, "show": show} for layer, label, show in OVERLAY_LABELS],
         "basemap_param": basemap_param,
         "demo_note": DEMO_NOTE if has_demo else None,
+        "colours": web_colours(),  # the drawing kit's, so the web map and the wall map agree
     }
     return _page("progressMap", "progress_map.js", config, config["title"], basemap, tianditu_key)
 

@@ -4,28 +4,42 @@ sources, drawn by matplotlib in EPSG:4547 (metres, so the scale bar is true) wit
 from __future__ import annotations
 
 import io
-import math
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import geopandas as gpd
-import matplotlib
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Rectangle
+from matplotlib.patches import Patch
 from shapely.geometry import box
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from service.common.drawing import STATUS_COLORS, legend, north_arrow, scale_bar, use_cjk_font
 from service.common.geometry_guard import display_sql
 from service.progress.usecases import ProjectFilter, state_query, tune_for_state_queries
 
 PAPERS = {"A3": (420.0, 297.0), "A4": (297.0, 210.0)}  # millimetres, landscape
-CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "DejaVu Sans"]
-STATUS_COLORS = {"未启动": "#9e9e9e", "推进中": "#1f78b4", "已完成": "#33a02c", "滞后": "#e31a1c", "暂停": "#ff7f00"}
 METRIC_CRS = 4547
+# The reference layers under the projects, in drawing order, styled once for the map and its legend.
+LAYER_STYLES: dict[str, dict[str, Any]] = {
+    "districts": {"facecolor": "#fafafa", "edgecolor": "#888", "linewidth": 0.8, "zorder": 1},
+    "green_heart": {"facecolor": "#d9f0d3", "edgecolor": "#1b7837", "linewidth": 0.8, "hatch": "..", "zorder": 2},
+    "qingshuitang": {"facecolor": "none", "edgecolor": "#8c510a", "linewidth": 1.4, "zorder": 3},
+    "streams": {"color": "#2b8cbe", "linewidth": 1.2, "zorder": 4},
+    "roads": {"color": "#bdbdbd", "linewidth": 1.0, "zorder": 4},
+}
+LAYER_LABELS = {  # in the legend's order
+    "green_heart": "生态绿心（示意）",
+    "qingshuitang": "清水塘老工业区",
+    "streams": "河流 / 港渠",
+    "roads": "道路",
+    "districts": "区县界",
+}
 DEFAULT_TITLE = "长株潭两型社会建设重点项目进展图"
 SOURCES = (
     "数据来源：株洲市2018年两型社会建设综合配套改革工作计划、2010年长株潭试验区工作要点；"
@@ -97,46 +111,6 @@ def _extent(
     return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
 
 
-def _nice_length(span_m: float) -> float:
-    """A round scale-bar length near a fifth of the map width."""
-    target = span_m / 5
-    power = 10 ** math.floor(math.log10(target))
-    return max(step * power for step in (1, 2, 5) if step * power <= target)
-
-
-def _scale_bar(ax: Axes, extent: tuple[float, float, float, float]) -> None:
-    x0, y0, x1, y1 = extent
-    length = _nice_length(x1 - x0)
-    bx, by, bh = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.05, (y1 - y0) * 0.008
-    for i in range(4):
-        ax.add_patch(
-            Rectangle(
-                (bx + i * length / 4, by),
-                length / 4,
-                bh,
-                facecolor="black" if i % 2 == 0 else "white",
-                edgecolor="black",
-                linewidth=0.6,
-                zorder=20,
-            )
-        )
-    label = f"{length / 1000:g} 千米" if length >= 1000 else f"{length:g} 米"
-    ax.text(bx, by + bh * 1.6, "0", fontsize=8, ha="center", zorder=20)
-    ax.text(bx + length, by + bh * 1.6, label, fontsize=8, ha="center", zorder=20)
-
-
-def _north_arrow(ax: Axes) -> None:
-    ax.annotate(
-        "",
-        xy=(0.95, 0.95),
-        xytext=(0.95, 0.86),
-        xycoords="axes fraction",
-        arrowprops={"facecolor": "black", "width": 4, "headwidth": 12, "headlength": 12},
-        zorder=20,
-    )
-    ax.text(0.95, 0.96, "北\nN", transform=ax.transAxes, ha="center", va="bottom", fontsize=10, fontweight="bold")
-
-
 def _draw_projects(ax: Axes, projects: gpd.GeoDataFrame) -> None:
     if not len(projects):
         return
@@ -182,11 +156,17 @@ def _figure(req: PrintRequest) -> tuple[Figure, Axes, Axes]:
     return fig, ax, legend_ax
 
 
+MEDIA_TYPES = {"png": "image/png", "pdf": "application/pdf"}
+
+
+def wall_map(session: Session, req: PrintRequest) -> tuple[bytes, str]:
+    """The wall map as (bytes, media type): the route, not the drawing, builds the HTTP response."""
+    return render(session, req), MEDIA_TYPES[req.fmt]
+
+
 def render(session: Session, req: PrintRequest) -> bytes:
     """Draw the wall map and return PNG or PDF bytes."""
-    matplotlib.rcParams.update(
-        {"font.sans-serif": CJK_FONTS, "font.family": "sans-serif", "axes.unicode_minus": False, "pdf.fonttype": 42}
-    )
+    use_cjk_font()
     projects = _projects(session, req)
     districts = _layer(session, "districts")
     fig, ax, legend_ax = _figure(req)
@@ -204,14 +184,10 @@ def render(session: Session, req: PrintRequest) -> bytes:
         )
         qingshuitang = _layer(session, "qingshuitang")
         roads, streams = _layer(session, "roads"), _layer(session, "streams")
-        layers = [
-            (districts, {"facecolor": "#fafafa", "edgecolor": "#888", "linewidth": 0.8, "zorder": 1}),
-            (green, {"facecolor": "#d9f0d3", "edgecolor": "#1b7837", "linewidth": 0.8, "hatch": "..", "zorder": 2}),
-            (qingshuitang, {"facecolor": "none", "edgecolor": "#8c510a", "linewidth": 1.4, "zorder": 3}),
-            (streams, {"color": "#2b8cbe", "linewidth": 1.2, "zorder": 4}),
-            (roads, {"color": "#bdbdbd", "linewidth": 1.0, "zorder": 4}),
-        ]
-        for frame, style in layers:
+        frames = {"districts": districts, "green_heart": green, "qingshuitang": qingshuitang}
+        frames |= {"streams": streams, "roads": roads}
+        for name, style in LAYER_STYLES.items():
+            frame = frames[name]
             shown = frame.clip(clip["mask"]) if len(frame) else frame
             if len(shown):
                 shown.plot(ax=ax, **style)
@@ -226,8 +202,8 @@ def render(session: Session, req: PrintRequest) -> bytes:
         ax.set_xlabel("")
         ax.set_ylabel("")
         ax.set_yticks([])
-        _scale_bar(ax, extent)
-        _north_arrow(ax)
+        scale_bar(ax, extent)
+        north_arrow(ax)
         _legend(legend_ax, projects, req)
         _texts(fig, req, has_demo=bool(len(projects) and projects["demo"].fillna(False).any()))
         out = io.BytesIO()
@@ -286,28 +262,30 @@ def _legend(ax: Axes, projects: gpd.GeoDataFrame, req: PrintRequest) -> None:
         Line2D([], [], color="#555", linewidth=2.6, label="线状项目（道路、河段）"),
         Patch(facecolor="#555", alpha=0.45, label="面状项目"),
     ]
-    layer_handles = [
-        Patch(facecolor="#d9f0d3", edgecolor="#1b7837", hatch="..", label="生态绿心（示意）"),
-        Patch(facecolor="none", edgecolor="#8c510a", label="清水塘老工业区"),
-        Line2D([], [], color="#2b8cbe", label="河流 / 港渠"),
-        Line2D([], [], color="#bdbdbd", label="道路"),
-        Patch(facecolor="#fafafa", edgecolor="#888", label="区县界"),
-    ]
+    layer_handles = [_layer_handle(name, label) for name, label in LAYER_LABELS.items()]
     portrait = req.orientation == "portrait"
     places = ((0.0, 1.0), (0.34, 1.0), (0.68, 1.0)) if portrait else ((0.0, 1.0), (0.0, 0.66), (0.0, 0.30))
     titles = (f"项目状态（共 {len(projects)} 个）", "位置精度与形态", "参考图层")
     for handles, title, place in zip((status_handles, precision_handles, layer_handles), titles, places, strict=True):
-        legend = ax.legend(
-            handles=handles,
+        legend(
+            ax,
+            handles,
+            stack=True,
             title=title,
             loc="upper left",
             bbox_to_anchor=place,
-            frameon=False,
             fontsize=9,
             title_fontsize=10,
             alignment="left",
         )
-        ax.add_artist(legend)
+
+
+def _layer_handle(name: str, label: str) -> Artist:
+    """The legend's sample of a reference layer, in the colours it is drawn with."""
+    style = LAYER_STYLES[name]
+    if "color" in style:  # a line layer
+        return Line2D([], [], color=style["color"], label=label)
+    return Patch(facecolor=style["facecolor"], edgecolor=style["edgecolor"], hatch=style.get("hatch"), label=label)
 
 
 def _texts(fig: Figure, req: PrintRequest, *, has_demo: bool) -> None:

@@ -10,16 +10,13 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service import data_version
 from service.assets import STATIC_DIR
-from service.common.geometry_guard import display_sql
-from service.database import read_one
 from service.dependencies import current_principal, get_session
 from service.errors import RATE_LIMITED_RESPONSES, Problem
-from service.maps import data, pages
+from service.maps import data, usecases
 from service.progress.usecases import ProjectFilter, parse_as_of, project_filter
 from service.rate_limits import rate_limited
 from service.response_cache import Built, response_cache
@@ -65,47 +62,24 @@ def parse_bbox(value: str) -> tuple[float, float, float, float]:
     return x0, y0, x1, y1
 
 
-HAS_DEMO_SQL = "SELECT EXISTS (SELECT 1 FROM progress_reports WHERE demo)"
-
-
 @router.get("/maps/progress", response_class=HTMLResponse, summary="Web map of every project by status")
-def progress_map(request: Request, basemap: Basemap = None) -> Response:
-    settings = get_settings()
-    chosen = pages.resolve_basemap(basemap, settings.map_basemap, settings.tianditu_key)
+def progress_map(
+    request: Request, basemap: Basemap = None, session: Session = Depends(get_session, scope="function")
+) -> Response:
+    chosen = usecases.chosen_basemap(basemap)
 
     def build() -> Built:
-        has_demo = bool((read_one(HAS_DEMO_SQL) or (False,))[0])  # the page notes demo progress when there is some
-        page = pages.progress_page(chosen, settings.tianditu_key, basemap, has_demo)
+        page = usecases.progress_page(session, chosen, basemap)
         return Built(page.encode(), "text/html; charset=utf-8")
 
     return response_cache().respond(request, data_version.current(), ("map-progress-page", chosen, basemap), build)
-
-
-# a stored row over the map bound is centred on its bounding box, never handed to GEOS (decision 0093)
-CENTRE = display_sql("geom", "ST_PointOnSurface(geom)", point=True)
 
 
 @router.get("/maps/projects/{project_id}", response_class=HTMLResponse, summary="Web map of one project")
 def project_map(
     project_id: ProjectId, basemap: Basemap = None, session: Session = Depends(get_session, scope="function")
 ) -> HTMLResponse:
-    row = (
-        session.execute(
-            text(
-                "SELECT id, key, title, task_text, lead_units, deadline::text AS deadline, deadline_text,"
-                f" ST_Y({CENTRE}) AS lat, ST_X({CENTRE}) AS lon"
-                " FROM projects WHERE id = :id"
-            ),
-            {"id": project_id},
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise Problem(404, f"project {project_id} does not exist", parameter="id")
-    settings = get_settings()
-    chosen = pages.resolve_basemap(basemap, settings.map_basemap, settings.tianditu_key)
-    return HTMLResponse(pages.project_page(dict(row), chosen, settings.tianditu_key))
+    return HTMLResponse(usecases.project_page(session, project_id, basemap))
 
 
 @router.get("/maps/assets/{name}", include_in_schema=False)
@@ -201,7 +175,7 @@ def printable(
         raise Problem(400, f"orientation must be landscape or portrait, not {orientation!r}", parameter="orientation")
     chosen_as_of = parse_as_of(as_of)
     extent = parse_bbox(bbox) if bbox else None
-    body = printing.render(
+    body, media = usecases.wall_map(
         session,
         printing.PrintRequest(
             fmt=fmt,
@@ -215,6 +189,5 @@ def printable(
             bbox=extent,
         ),
     )
-    media = "image/png" if fmt == "png" else "application/pdf"
     name = f"xiangmap-progress-{chosen_as_of.isoformat()}.{fmt}"
     return Response(body, media_type=media, headers={"Content-Disposition": f'inline; filename="{name}"'})

@@ -1,15 +1,17 @@
-"""The JSON documents of OGC API - Features: landing page, conformance, collections, queryables."""
+"""The JSON documents of OGC API - Features: landing page, conformance, collections, queryables.
+
+Each takes ``base``, the service's public root (service.ogc.links.base_url), so it needs no HTTP request.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import Engine
-from starlette.requests import Request
 
 from service.ogc.crs import EPSG_URI, STORAGE_SRID, supported_uris
 from service.ogc.features import extent
-from service.ogc.links import GEOJSON, HTML, JSON, OPENAPI, SCHEMA_JSON, base_url, link
+from service.ogc.links import GEOJSON, HTML, JSON, OPENAPI, SCHEMA_JSON, link
 from service.ogc.registry import Collection
 
 FEATURES = "http://www.opengis.net/spec/ogcapi-features-{part}/1.0/conf/{name}"
@@ -53,8 +55,7 @@ DOWNLOAD_FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
-def landing(request: Request) -> dict[str, Any]:
-    base = base_url(request)
+def landing(base: str) -> dict[str, Any]:
     return {
         "title": "xiangmap 长株潭两型社会项目地图",
         "description": "Chang-Zhu-Tan work-plan projects and the layers they are geocoded to, "
@@ -76,8 +77,7 @@ def conformance() -> dict[str, Any]:
     return {"conformsTo": CONFORMANCE}
 
 
-def collection_document(engine: Engine, request: Request, collection: Collection) -> dict[str, Any]:
-    base = base_url(request)
+def collection_document(engine: Engine, base: str, collection: Collection) -> dict[str, Any]:
     here = f"{base}/collections/{collection.id}"
     links = [
         link(here, "self", JSON, "this collection"),
@@ -103,20 +103,18 @@ def collection_document(engine: Engine, request: Request, collection: Collection
     }
 
 
-def collections_document(engine: Engine, request: Request, registry: dict[str, Collection]) -> dict[str, Any]:
-    base = base_url(request)
+def collections_document(engine: Engine, base: str, registry: dict[str, Collection]) -> dict[str, Any]:
     return {
         "links": [
             link(f"{base}/collections", "self", JSON, "the collections"),
             link(f"{base}/collections?f=html", "alternate", HTML, "the collections as HTML"),
         ],
-        "collections": [collection_document(engine, request, c) for c in registry.values()],
+        "collections": [collection_document(engine, base, c) for c in registry.values()],
         "crs": supported_uris(),
     }
 
 
-def queryables(request: Request, collection: Collection) -> dict[str, Any]:
-    base = base_url(request)
+def queryables(base: str, collection: Collection) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "id": {"title": "id", "type": "integer", "x-ogc-role": "id"},
         "geometry": {"title": "geometry", "format": f"geometry-{_geometry_format(collection.geometry_type)}"},

@@ -2,14 +2,17 @@
 
 QGIS rewrites a next link that carries ``f=json`` and then loops or fails, so paging links never
 carry ``f``; the JSON media type is negotiated by the Accept header instead.
+
+Everything here takes plain values (the request's base URL and path, its query string as (name, value)
+pairs in order), not a Starlette Request: the routes take those from the request, and the documents can
+be built, and tested, without HTTP.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
-
-from starlette.requests import Request
 
 from service.settings import get_settings
 
@@ -19,11 +22,14 @@ HTML = "text/html"
 SCHEMA_JSON = "application/schema+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 
+# A query string as (name, value) pairs in their order, repeats kept (Starlette's ``multi_items()``).
+QueryItems = Sequence[tuple[str, str]]
 
-def base_url(request: Request) -> str:
+
+def base_url(request_base_url: str) -> str:
     """The public root of the service: ``public_url`` when set (behind a proxy), else the request's."""
     public = get_settings().public_url
-    return (public or str(request.base_url)).rstrip("/")
+    return (public or request_base_url).rstrip("/")
 
 
 def link(href: str, rel: str, media_type: str, title: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -34,17 +40,18 @@ def link(href: str, rel: str, media_type: str, title: str | None = None, **extra
     return found
 
 
-def page_href(request: Request, offset: int | None) -> str:
-    """The current request's URL with ``offset`` replaced and any ``f`` dropped."""
-    items = [(k, v) for k, v in request.query_params.multi_items() if k not in ("f", "offset")]
+def page_href(base: str, path: str, query: QueryItems, offset: int | None) -> str:
+    """The current request's URL (``base`` from base_url, then ``path``) with ``offset`` replaced and any
+    ``f`` dropped."""
+    items = [(k, v) for k, v in query if k not in ("f", "offset")]
     if offset:
         items.append(("offset", str(offset)))
-    query = urlencode(items)
-    return f"{base_url(request)}{request.url.path}" + (f"?{query}" if query else "")
+    encoded = urlencode(items)
+    return f"{base}{path}" + (f"?{encoded}" if encoded else "")
 
 
-def with_format(request: Request, fmt: str) -> str:
+def with_format(base: str, path: str, query: QueryItems, fmt: str) -> str:
     """The current URL asking for another representation (``alternate`` links only)."""
-    items = [(k, v) for k, v in request.query_params.multi_items() if k != "f"]
+    items = [(k, v) for k, v in query if k != "f"]
     items.append(("f", fmt))
-    return f"{base_url(request)}{request.url.path}?{urlencode(items)}"
+    return f"{base}{path}?{urlencode(items)}"

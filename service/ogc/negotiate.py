@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
-
 from service.errors import Problem
 
 FORMATS = ("json", "html", "geojson")
 
 
-def wants_html(request: Request) -> bool:
-    fmt = request.query_params.get("f")
+def wants_html(fmt: str | None, accept: str) -> bool:
+    """``fmt`` is the ``f`` query parameter (None when absent), ``accept`` the Accept header ("" when absent)."""
     if fmt is not None:
         if fmt.lower() not in FORMATS:
             raise Problem(400, f"f: {fmt!r} is not a format here; use json or html", parameter="f")
         return fmt.lower() == "html"
-    accept = request.headers.get("accept", "").lower()
+    accept = accept.lower()
     if "text/html" not in accept:
         return False
     html_at = accept.find("text/html")

@@ -6,11 +6,10 @@ Every problem becomes a 400 naming the parameter; every value reaches SQL as a b
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-
-from starlette.datastructures import QueryParams
 
 from service.errors import Problem
 from service.ogc.cql import filter_sql, parse_filter
@@ -54,14 +53,14 @@ class ItemsQuery:
     filter_node: Any = None  # the parsed filter: parsed once, with its size checked, before any query runs
 
 
-def _single(query: QueryParams, name: str) -> str | None:
-    found = query.getlist(name)
+def _single(query: Mapping[str, list[str]], name: str) -> str | None:
+    found = query.get(name, [])
     if len(found) > 1:
         raise Problem(400, f"{name}: given {len(found)} times; give it once", parameter=name)
     return found[0] if found else None
 
 
-def _int(query: QueryParams, name: str, default: int, low: int, high: int | None) -> int:
+def _int(query: Mapping[str, list[str]], name: str, default: int, low: int, high: int | None) -> int:
     raw = _single(query, name)
     if raw is None or raw == "":
         return default
@@ -94,8 +93,12 @@ def _bbox(raw: str) -> tuple[float, float, float, float]:
     return x1, y1, x2, y2
 
 
-def parse_items_query(query: QueryParams, collection: Collection, *, paged: bool = True) -> ItemsQuery:
-    """Validate the query string against the collection's queryables."""
+def parse_items_query(items: Iterable[tuple[str, str]], collection: Collection, *, paged: bool = True) -> ItemsQuery:
+    """Validate the query string, as (name, value) pairs in order (Starlette's ``multi_items()``), against
+    the collection's queryables."""
+    query: dict[str, list[str]] = {}  # name -> its values, names in their first order
+    for name, value in items:
+        query.setdefault(name, []).append(value)
     settings = get_settings()
     result = ItemsQuery()
     if paged:

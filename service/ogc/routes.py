@@ -36,14 +36,23 @@ router.include_router(ogc_downloads.router)
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "service" / "templates"))
 
 
+def _base(request: Request) -> str:
+    """The service's public root for this request (``public_url`` behind a proxy)."""
+    return base_url(str(request.base_url))
+
+
+def _wants_html(request: Request) -> bool:
+    return wants_html(request.query_params.get("f"), request.headers.get("accept", ""))
+
+
 def _html(request: Request, template: str, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, f"ogc/{template}", {"base": base_url(request), **context})
+    return templates.TemplateResponse(request, f"ogc/{template}", {"base": _base(request), **context})
 
 
 @router.get("/", summary="Landing page")
 def landing(request: Request) -> Response:
-    document = documents.landing(request)
-    if wants_html(request):
+    document = documents.landing(_base(request))
+    if _wants_html(request):
         return _html(request, "landing.html", doc=document)
     return JSONResponse(document)
 
@@ -51,7 +60,7 @@ def landing(request: Request) -> Response:
 @router.get("/conformance", summary="Conformance classes")
 def conformance(request: Request) -> Response:
     document = documents.conformance()
-    if wants_html(request):
+    if _wants_html(request):
         return _html(request, "conformance.html", doc=document)
     return JSONResponse(document)
 
@@ -59,8 +68,8 @@ def conformance(request: Request) -> Response:
 @router.get("/collections", summary="Feature collections: every layer and projects")
 def list_collections(request: Request) -> Response:
     engine = get_engine()
-    document = documents.collections_document(engine, request, collections(engine))
-    if wants_html(request):
+    document = documents.collections_document(engine, _base(request), collections(engine))
+    if _wants_html(request):
         return _html(request, "collections.html", doc=document)
     return JSONResponse(document)
 
@@ -68,8 +77,8 @@ def list_collections(request: Request) -> Response:
 @router.get("/collections/{collectionId}", summary="One collection")
 def describe_collection(request: Request, collectionId: str) -> Response:
     engine = get_engine()
-    document = documents.collection_document(engine, request, get_collection(engine, collectionId))
-    if wants_html(request):
+    document = documents.collection_document(engine, _base(request), get_collection(engine, collectionId))
+    if _wants_html(request):
         return _html(request, "collection.html", doc=document)
     return JSONResponse(document)
 
@@ -77,8 +86,8 @@ def describe_collection(request: Request, collectionId: str) -> Response:
 @router.get("/collections/{collectionId}/queryables", summary="Properties usable in filters and sortby")
 def queryables(request: Request, collectionId: str) -> Response:
     collection = get_collection(get_engine(), collectionId)
-    document = documents.queryables(request, collection)
-    if wants_html(request):
+    document = documents.queryables(_base(request), collection)
+    if _wants_html(request):
         return _html(request, "queryables.html", doc=document, collection=collection)
     return JSONResponse(document, media_type="application/schema+json")
 
@@ -91,8 +100,8 @@ def queryables(request: Request, collectionId: str) -> Response:
 def items(request: Request, collectionId: str) -> Response:
     engine = get_engine()
     collection = get_collection(engine, collectionId)
-    html = wants_html(request)
-    query = parse_items_query(request.query_params, collection)
+    html = _wants_html(request)
+    query = parse_items_query(request.query_params.multi_items(), collection)
     if html:
         page = read_page(engine, collection, query)
         head = _page_head(request, collection, query, page)
@@ -106,21 +115,23 @@ def items(request: Request, collectionId: str) -> Response:
         return Built(body, GEOJSON, content_crs_header(query.crs))
 
     version = data_version.current(engine)  # before the data: see service/data_version.py
-    key = ("items", collection.id, base_url(request), tuple(sorted(request.query_params.multi_items())))
+    key = ("items", collection.id, _base(request), tuple(sorted(request.query_params.multi_items())))
     return response_cache().respond(request, version, key, build)
 
 
 def _page_head(request: Request, collection: Collection, query: ItemsQuery, page: Page) -> dict[str, Any]:
     """The FeatureCollection's members other than the features: counts, time stamp and paging links."""
+    base, path, items = _base(request), request.url.path, request.query_params.multi_items()
     links = [
-        link(page_href(request, query.offset), "self", GEOJSON, "this page"),
-        link(with_format(request, "html"), "alternate", HTML, "this page as HTML"),
-        link(f"{base_url(request)}/collections/{collection.id}", "collection", JSON, collection.title),
+        link(page_href(base, path, items, query.offset), "self", GEOJSON, "this page"),
+        link(with_format(base, path, items, "html"), "alternate", HTML, "this page as HTML"),
+        link(f"{base}/collections/{collection.id}", "collection", JSON, collection.title),
     ]
     if page.has_more:
-        links.append(link(page_href(request, query.offset + query.limit), "next", GEOJSON, "next page"))
+        links.append(link(page_href(base, path, items, query.offset + query.limit), "next", GEOJSON, "next page"))
     if query.offset > 0:
-        links.append(link(page_href(request, max(0, query.offset - query.limit)), "prev", GEOJSON, "previous page"))
+        previous = max(0, query.offset - query.limit)
+        links.append(link(page_href(base, path, items, previous), "prev", GEOJSON, "previous page"))
     head: dict[str, Any] = {
         "type": "FeatureCollection",
         "numberReturned": page.returned,
@@ -141,13 +152,13 @@ def _page_head(request: Request, collection: Collection, query: ItemsQuery, page
 def item(request: Request, collectionId: str, featureId: str) -> Response:
     engine = get_engine()
     collection = get_collection(engine, collectionId)
-    html = wants_html(request)
+    html = _wants_html(request)
     for name in request.query_params:
         if name not in ("f", "crs"):
             raise Problem(400, f"{name}: unknown query parameter for a single feature; use crs or f", parameter=name)
     crs = parse_crs(request.query_params.get("crs"), "crs")
     feature_json = read_feature(engine, collection, featureId, crs)
-    here = f"{base_url(request)}/collections/{collection.id}"
+    here = f"{_base(request)}/collections/{collection.id}"
     links = [
         link(f"{here}/items/{featureId}", "self", GEOJSON, "this feature"),
         link(f"{here}/items/{featureId}?f=html", "alternate", HTML, "this feature as HTML"),

@@ -36,7 +36,7 @@ def download(request: Request, collectionId: str, fmt: str) -> Response:
         raise Problem(404, f"download format {fmt!r} is unknown; use one of {', '.join(DOWNLOAD_FORMATS)}")
     engine = get_engine()
     collection = get_collection(engine, collectionId)
-    query = parse_items_query(request.query_params, collection, paged=False)
+    query = parse_items_query(request.query_params.multi_items(), collection, paged=False)
     media_type = DOWNLOAD_FORMATS[fmt][0]
     filename = f"{collection.id}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"', **content_crs_header(query.crs)}

@@ -30,7 +30,7 @@ def _check_tms(tile_matrix_set_id: str) -> None:
 
 
 def _tileset_links(request: Request, collection: Collection) -> list[dict[str, Any]]:
-    base = base_url(request)
+    base = base_url(str(request.base_url))
     here = f"{base}/collections/{collection.id}/tiles/{TMS_ID}"
     return [
         link(here, "self", JSON, f"{collection.id} vector tiles"),
@@ -42,7 +42,7 @@ def _tileset_links(request: Request, collection: Collection) -> list[dict[str, A
 
 @router.get("/tileMatrixSets", summary="Tile matrix sets")
 def tile_matrix_sets(request: Request) -> JSONResponse:
-    href = f"{base_url(request)}/tileMatrixSets/{TMS_ID}"
+    href = f"{base_url(str(request.base_url))}/tileMatrixSets/{TMS_ID}"
     return JSONResponse({"tileMatrixSets": [{"id": TMS_ID, "uri": TMS_URI, "links": [link(href, "self", JSON)]}]})
 
 
@@ -57,7 +57,7 @@ def tilesets(request: Request, collectionId: str) -> JSONResponse:
     collection = get_collection(get_engine(), collectionId)
     return JSONResponse(
         {
-            "links": [link(f"{base_url(request)}/collections/{collection.id}/tiles", "self", JSON)],
+            "links": [link(f"{base_url(str(request.base_url))}/collections/{collection.id}/tiles", "self", JSON)],
             "tilesets": [
                 {
                     "title": collection.title,
@@ -103,7 +103,7 @@ def tilejson(request: Request, collectionId: str, tileMatrixSetId: str) -> JSONR
     engine = get_engine()
     collection = get_collection(engine, collectionId)
     bbox = extent(engine, collection).get("spatial", {}).get("bbox", [[-180.0, -85.0511, 180.0, 85.0511]])[0]
-    url = f"{base_url(request)}/collections/{collection.id}/tiles/{TMS_ID}/{{z}}/{{y}}/{{x}}"
+    url = f"{base_url(str(request.base_url))}/collections/{collection.id}/tiles/{TMS_ID}/{{z}}/{{y}}/{{x}}"
     return JSONResponse(
         {
             "tilejson": "3.0.0",
@@ -144,7 +144,7 @@ def tile(
     engine = get_engine()
     collection = get_collection(engine, collectionId)
     z, y, x = check_tile(tileMatrix, tileRow, tileCol)
-    query = parse_items_query(request.query_params, collection, paged=False)
+    query = parse_items_query(request.query_params.multi_items(), collection, paged=False)
     version = data_version.current(engine)  # before the data: see service/data_version.py
     key = ("tile", collection.id, z, y, x, tuple(sorted(request.query_params.multi_items())))
     return response_cache().respond(

@@ -6,40 +6,18 @@ from __future__ import annotations
 import io
 import json
 import math
-from functools import lru_cache
 from typing import Any
 
-import matplotlib
 import shapely
-from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 from shapely.geometry.base import BaseGeometry
 
-CJK_FONT_FILES = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
-)
-CJK_FAMILY = "Noto Sans CJK SC"
-VERDICT_COLOURS = {"prohibited": "#d7301f", "needs_approval": "#fc8d59", "allowed": "#41ab5d", "outside": "#969696"}
-ZONE_PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
+from service.common.drawing import ZONE_PALETTE, legend, scale_bar, use_cjk_font
+
 VERDICT_ZH = {"prohibited": "禁止", "needs_approval": "需审批", "allowed": "允许", "outside": "区外"}
-
-
-@lru_cache
-def use_cjk_font() -> str:
-    """Register Noto Sans CJK (Debian fonts-noto-cjk) once; returns the family in use."""
-    for path in CJK_FONT_FILES:
-        try:
-            font_manager.fontManager.addfont(path)
-        except (OSError, RuntimeError):
-            continue
-    matplotlib.rcParams["font.family"] = [CJK_FAMILY, "DejaVu Sans"]
-    matplotlib.rcParams["axes.unicode_minus"] = False
-    matplotlib.rcParams["pdf.fonttype"] = 42
-    return CJK_FAMILY
 
 
 def _path(geom: BaseGeometry) -> MplPath | None:
@@ -82,7 +60,7 @@ def draw_screening(ax: Axes, result: dict[str, Any]) -> None:
     use_cjk_font()
     site = shapely.geometry.shape(result["input"]["geometry"])
     zones = _zone_index(result)
-    legend: dict[str, Patch] = {}
+    handles: dict[str, Patch] = {}
     lines_drawn: list[tuple[float, float, str, str]] = []
     for n, (key, view) in enumerate((result.get("map") or {}).items()):
         zone = zones.get(key)
@@ -94,13 +72,13 @@ def draw_screening(ax: Axes, result: dict[str, Any]) -> None:
         label = f"{zone['name']} · {VERDICT_ZH[zone['verdict']]}"
         if not zone["inside"]:
             label += f" · 距离 {zone['distance_m']:.0f} m"
-        legend.setdefault(label, Patch(facecolor=colour, edgecolor=colour, alpha=0.5, label=label))
+        handles.setdefault(label, Patch(facecolor=colour, edgecolor=colour, alpha=0.5, label=label))
         if zone["inside"]:
             overlap = site.intersection(shape) if site.geom_type.endswith("Polygon") else None
             if overlap is not None and not overlap.is_empty:
                 _draw(ax, overlap, facecolor="none", edgecolor="black", hatch="///", linewidth=0.6)
                 hatched = Patch(facecolor="white", edgecolor="black", hatch="///", label="重叠部分")
-                legend.setdefault("重叠部分", hatched)
+                handles.setdefault("重叠部分", hatched)
         if view.get("shortest_line") and zone["distance_m"] > 0:
             line = shapely.geometry.shape(json.loads(view["shortest_line"]))
             x, y = line.xy
@@ -110,7 +88,7 @@ def draw_screening(ax: Axes, result: dict[str, Any]) -> None:
         for x, y, text_, colour in lines_drawn:
             ax.annotate(text_, xy=(x, y), color=colour, fontsize=9, ha="center", va="bottom", fontweight="bold")
     _draw(ax, site, facecolor="none", edgecolor="black", linewidth=2)
-    legend["项目/场地"] = Patch(facecolor="none", edgecolor="black", linewidth=2, label="项目/场地")
+    handles["项目/场地"] = Patch(facecolor="none", edgecolor="black", linewidth=2, label="项目/场地")
     minx, miny, maxx, maxy = site.bounds
     pad = max(maxx - minx, maxy - miny, 0.004) * 0.6
     for view in (result.get("map") or {}).values():
@@ -125,34 +103,14 @@ def draw_screening(ax: Axes, result: dict[str, Any]) -> None:
     ax.tick_params(labelsize=7)
     ax.ticklabel_format(useOffset=False, style="plain")
     ax.grid(True, linewidth=0.3, alpha=0.5)
-    _scale_bar(ax, minx - pad, maxx + pad, miny - pad, maxy + pad)
-    ax.legend(
-        handles=list(legend.values()),
+    metres_per_degree = 111_320 * math.cos(math.radians((miny + maxy) / 2))
+    scale_bar(ax, (minx - pad, miny - pad, maxx + pad, maxy + pad), metres_per_unit=metres_per_degree, style="line")
+    legend(
+        ax,
+        list(handles.values()),
         loc="upper center",
         bbox_to_anchor=(0.5, -0.09),
         ncol=2,
-        fontsize=8,
-        frameon=False,
-    )
-
-
-def _scale_bar(ax: Axes, x0: float, x1: float, y0: float, y1: float) -> None:
-    """A round-numbered scale bar (about a fifth of the width) in the lower right corner."""
-    metres_per_degree = 111_320 * math.cos(math.radians((y0 + y1) / 2))
-    target = (x1 - x0) * metres_per_degree / 5
-    step = 10 ** math.floor(math.log10(target))
-    length_m = max(s * step for s in (1, 2, 5) if s * step <= target)
-    length_deg = length_m / metres_per_degree
-    right, bottom = x1 - (x1 - x0) * 0.05, y0 + (y1 - y0) * 0.05
-    ax.plot([right - length_deg, right], [bottom, bottom], color="black", linewidth=3, solid_capstyle="butt")
-    label = f"{length_m / 1000:g} km" if length_m >= 1000 else f"{length_m:g} m"
-    ax.annotate(
-        label,
-        xy=(right - length_deg / 2, bottom),
-        xytext=(0, 4),
-        textcoords="offset points",
-        ha="center",
-        va="bottom",
         fontsize=8,
     )
 

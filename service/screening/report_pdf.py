@@ -13,8 +13,9 @@ from typing import Any
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from service.common.drawing import use_cjk_font
 from service.models import Screening
-from service.screening.report_figures import draw_screening, screening_title, use_cjk_font
+from service.screening.report_figures import draw_screening, screening_title
 from service.screening.report_table import VERDICT_ZH
 
 A4 = (8.27, 11.69)

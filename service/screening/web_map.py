@@ -9,34 +9,18 @@ from typing import Any
 import folium
 import shapely
 
-from service.screening.report_figures import VERDICT_COLOURS, VERDICT_ZH
+from service.common.drawing import VERDICT_COLOURS
+from service.common.web_maps import add_basemaps, localise
+from service.screening.report_figures import VERDICT_ZH
 from service.settings import get_settings
-
-
-def _localise(html: str) -> str:
-    """Serve Leaflet from xiangmap's own copy when the maps module (issue 6) provides one."""
-    try:
-        from service.maps.offline import localise
-    except ImportError:  # pragma: no cover - the maps module is optional for screening
-        return html
-    return localise(html)
-
-
-def _basemaps(m: folium.Map) -> None:
-    key = get_settings().tianditu_key
-    try:
-        from service.maps.pages import _basemaps as shared_basemaps
-
-        shared_basemaps(m, "tianditu-vec" if key else "osm", key)
-    except ImportError:  # pragma: no cover
-        folium.TileLayer("OpenStreetMap").add_to(m)
 
 
 def screening_map_html(result: dict[str, Any]) -> str:
     site = shapely.geometry.shape(result["input"]["geometry"])
     minx, miny, maxx, maxy = site.bounds
     m = folium.Map(location=((miny + maxy) / 2, (minx + maxx) / 2), zoom_start=14, tiles=None, control_scale=True)
-    _basemaps(m)
+    tianditu_key = get_settings().tianditu_key
+    add_basemaps(m, "tianditu-vec" if tianditu_key else "osm", tianditu_key)
     zones = {f"{e['layer']}/{z['zone_key']}": z for e in result["layers"] for z in e["zones"]}
     for key, view in (result.get("map") or {}).items():
         zone = zones.get(key)
@@ -80,4 +64,4 @@ def screening_map_html(result: dict[str, Any]) -> str:
     folium.LayerControl(collapsed=False).add_to(m)
     title = f"<title>筛查 #{result.get('id')} · {VERDICT_ZH[result['verdict']]}</title>"
     m.get_root().header.add_child(folium.Element(title))
-    return _localise(m.get_root().render())
+    return localise(m.get_root().render())

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from service.assets import ASSETS, AssetError, NpmAsset, fetch_assets, unpack, verify
-from service.maps.offline import ExternalAssetError, localise
+from service.common.web_maps import ExternalAssetError, localise
 
 
 def test_every_asset_is_installed_and_a_second_run_needs_no_network(engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]

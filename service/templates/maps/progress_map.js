@@ -4,7 +4,8 @@
 (function () {
   "use strict";
 
-  var STATUS_COLORS = {"未启动": "#9e9e9e", "推进中": "#1f78b4", "已完成": "#33a02c", "滞后": "#e31a1c", "暂停": "#ff7f00"};
+  /* status -> colour, from the server's drawing kit (service/common/drawing.py) through the page config */
+  var STATUS_COLORS = {};
   var FILTERS = ["plan", "category", "lead_unit", "district", "status", "year"];
   var FILTER_LABELS = {plan: "计划", category: "类别", lead_unit: "牵头单位", district: "区县", status: "状态", year: "年度"};
   var RAMP = [[0.2, "#ffffcc"], [0.4, "#c2e699"], [0.6, "#78c679"], [0.8, "#31a354"], [1.01, "#006837"]];
@@ -87,6 +88,7 @@
   XM.state = {loaded: false, drawn: false, features: 0, markers: 0, shapes: 0, loads: 0, errors: []};
 
   XM.progressMap = function (map, layerControl, cfg) {
+    cfg.colours.status.forEach(function (pair) { STATUS_COLORS[pair[0]] = pair[1]; });
     map.setMinZoom(5); map.setMaxZoom(18);  // folium leaves them to the tile layers; the cluster needs one
     var url = new URL(window.location.href);
     var state = {filters: {}, asOf: url.searchParams.get("as_of") || "", periods: []};

@@ -1,4 +1,7 @@
-"""Point every script and stylesheet Folium's templates reference at xiangmap's own /static/vendor copy.
+"""What every Folium web map of xiangmap shares (the progress and project maps, the screening map): the
+basemaps, and its scripts and stylesheets served from xiangmap's own /static/vendor copy.
+
+The basemaps: OpenStreetMap and, with a key, Tianditu vector / imagery, each with its annotation layer.
 
 Folium renders CDN URLs (jsdelivr, cdnjs, code.jquery.com, netdna); on an offline intranet those never
 load.  ``localise`` rewrites the ones service.assets installs and drops the two that serve nothing the
@@ -9,6 +12,45 @@ stylesheet is an error, so a Folium upgrade that adds one fails the tests instea
 from __future__ import annotations
 
 import re
+
+import folium
+
+BASEMAPS = ("osm", "tianditu-vec", "tianditu-img", "none")
+TIANDITU = (
+    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
+    "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}"
+)
+
+
+def add_basemaps(m: folium.Map, chosen: str, tianditu_key: str | None) -> None:
+    """OpenStreetMap and, with a key, Tianditu vector / imagery (each with its annotation layer); ``chosen``
+    is shown first."""
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=chosen == "osm", overlay=False, control=True).add_to(m)
+    if tianditu_key:
+        for base, label, annotation in (("vec", "天地图矢量", "cva"), ("img", "天地图影像", "cia")):
+            group = folium.FeatureGroup(name=label, overlay=False, show=chosen == f"tianditu-{base}")
+            for layer in (base, annotation):
+                folium.TileLayer(
+                    TIANDITU.format(s="{s}", layer=layer, z="{z}", y="{y}", x="{x}", key=tianditu_key),
+                    attr="天地图 © 国家地理信息公共服务平台",
+                    subdomains="01234567",
+                    max_zoom=18,
+                    overlay=False,
+                    control=False,
+                ).add_to(group)
+            group.add_to(m)
+
+
+def resolve_basemap(requested: str | None, default: str, tianditu_key: str | None) -> str:
+    """The basemap to show: the one asked for, else the configured one; OpenStreetMap when that is unknown
+    or is Tianditu without a key."""
+    chosen = requested or default
+    if chosen not in BASEMAPS:
+        chosen = "osm"
+    if chosen.startswith("tianditu") and not tianditu_key:
+        chosen = "osm"
+    return chosen
+
 
 V = "/static/vendor"
 
