@@ -148,6 +148,17 @@ def parse_items_query(items: Iterable[tuple[str, str]], collection: Collection, 
     return result
 
 
+def parse_item_query(items: Iterable[tuple[str, str]]) -> CrsInfo:
+    """The query string of a single feature: only ``f`` and ``crs`` are known; returns the output CRS."""
+    query: dict[str, list[str]] = {}
+    for name, value in items:
+        if name not in ("f", "crs"):
+            raise Problem(400, f"{name}: unknown query parameter for a single feature; use crs or f", parameter=name)
+        query.setdefault(name, []).append(value)
+    crs = query.get("crs")
+    return parse_crs(crs[-1] if crs else None, "crs")
+
+
 def _instant(text: str) -> date | datetime | None:
     if text in ("", ".."):
         return None

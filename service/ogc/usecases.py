@@ -1,0 +1,298 @@
+"""What an OGC client does: the documents, a collection, its queryables, an items page, one item,
+tilesets and tiles, a download.
+
+The routes parse the request (``service.ogc.query``, ``service.ogc.negotiate``), authorise, call one
+function here and shape the Response (status, headers, templates, the response cache). Everything here
+takes plain values: the public base URL, the request path and its query string as (name, value) pairs,
+already-parsed ``ItemsQuery`` objects; no Starlette Request.
+
+These functions take the Engine, not a Session, on purpose: OGC reads are the performance exception of
+decisions 0083, 0084 and 0100 (the page is built in one SQL statement and read over the raw psycopg
+connection, outside the ORM); nothing here writes, so there is no transaction or audit entry to own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from service.errors import Problem
+from service.ogc import documents, downloads, features, registry, tiles
+from service.ogc.crs import CrsInfo, content_crs_header
+from service.ogc.links import GEOJSON, HTML, JSON, SCHEMA_JSON, QueryItems, base_url, link, page_href, with_format
+from service.ogc.query import ItemsQuery
+from service.ogc.registry import Collection
+from service.ogc.tiles import MVT
+
+__all__ = ["GEOJSON", "HTML", "JSON", "MVT", "SCHEMA_JSON", "Collection"]
+
+TEMPLATE = "{tileMatrix}/{tileRow}/{tileCol}"
+WEB_MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
+
+
+def public_base(request_base_url: str) -> str:
+    """The service's public root (``public_url`` behind a proxy, else the request's base URL)."""
+    return base_url(request_base_url)
+
+
+# --- Features: documents ------------------------------------------------------------------------
+
+
+def landing(base: str) -> dict[str, Any]:
+    return documents.landing(base)
+
+
+def conformance() -> dict[str, Any]:
+    return documents.conformance()
+
+
+def collections_document(engine: Engine, base: str) -> dict[str, Any]:
+    return documents.collections_document(engine, base, registry.collections(engine))
+
+
+def collection(engine: Engine, collection_id: str) -> Collection:
+    """The collection by id (404 Problem when there is none); the routes need it to parse a query."""
+    return registry.get_collection(engine, collection_id)
+
+
+def collection_document(engine: Engine, base: str, collection_id: str) -> dict[str, Any]:
+    return documents.collection_document(engine, base, registry.get_collection(engine, collection_id))
+
+
+def queryables(engine: Engine, base: str, collection_id: str) -> tuple[Collection, dict[str, Any]]:
+    """The queryables document, with its collection (the HTML page shows both)."""
+    found = registry.get_collection(engine, collection_id)
+    return found, documents.queryables(base, found)
+
+
+# --- Features: items ----------------------------------------------------------------------------
+
+
+@dataclass
+class ItemsPage:
+    """One page of a collection: the FeatureCollection's members other than the features (``head``),
+    the features as PostgreSQL sent them (comma-joined, no brackets) and the response headers."""
+
+    head: dict[str, Any]
+    features_json: bytes
+    headers: dict[str, str]
+
+    def geojson(self) -> bytes:
+        """The FeatureCollection: the head with the features spliced in, without re-encoding them."""
+        head = _dumps(self.head)
+        return b"".join((head[:-1].encode(), b',"features":[', self.features_json, b"]}"))
+
+
+def items_page(
+    engine: Engine, collection: Collection, query: ItemsQuery, base: str, path: str, query_items: QueryItems
+) -> ItemsPage:
+    """Read one page (one SQL statement, decision 0083) and build its head: counts, time stamp and the
+    paging links, which repeat the request's query string (``query_items``) without ``f``."""
+    page = features.read_page(engine, collection, query)
+    links = [
+        link(page_href(base, path, query_items, query.offset), "self", GEOJSON, "this page"),
+        link(with_format(base, path, query_items, "html"), "alternate", HTML, "this page as HTML"),
+        link(f"{base}/collections/{collection.id}", "collection", JSON, collection.title),
+    ]
+    if page.has_more:
+        next_href = page_href(base, path, query_items, query.offset + query.limit)
+        links.append(link(next_href, "next", GEOJSON, "next page"))
+    if query.offset > 0:
+        previous = max(0, query.offset - query.limit)
+        links.append(link(page_href(base, path, query_items, previous), "prev", GEOJSON, "previous page"))
+    head: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "numberReturned": page.returned,
+        "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if page.number_matched is not None:
+        head["numberMatched"] = page.number_matched
+        head["numberMatchedIsEstimate"] = page.matched_is_estimate
+    head["links"] = links
+    return ItemsPage(head, page.features_json, content_crs_header(query.crs))
+
+
+@dataclass
+class Item:
+    """One feature as PostgreSQL sent it, its links and the response headers."""
+
+    feature_json: str
+    links: list[dict[str, Any]]
+    headers: dict[str, str]
+
+    def geojson(self) -> bytes:
+        return (self.feature_json[:-1] + ',"links":' + _dumps(self.links) + "}").encode()
+
+
+def item(engine: Engine, collection: Collection, feature_id: str, crs: CrsInfo, base: str) -> Item:
+    """One feature (404 Problem when there is none) in ``crs``, with its self/alternate/collection links."""
+    feature_json = features.read_feature(engine, collection, feature_id, crs)
+    here = f"{base}/collections/{collection.id}"
+    links = [
+        link(f"{here}/items/{feature_id}", "self", GEOJSON, "this feature"),
+        link(f"{here}/items/{feature_id}?f=html", "alternate", HTML, "this feature as HTML"),
+        link(here, "collection", JSON, collection.title),
+    ]
+    return Item(feature_json, links, content_crs_header(crs))
+
+
+# --- Tiles ---------------------------------------------------------------------------------------
+
+
+def _check_tms(tile_matrix_set_id: str) -> None:
+    if tile_matrix_set_id != tiles.TMS_ID:
+        raise Problem(
+            404,
+            f"tile matrix set {tile_matrix_set_id!r} is not served; use {tiles.TMS_ID}",
+            parameter="tileMatrixSetId",
+        )
+
+
+def _tileset_links(base: str, found: Collection) -> list[dict[str, Any]]:
+    here = f"{base}/collections/{found.id}/tiles/{tiles.TMS_ID}"
+    return [
+        link(here, "self", JSON, f"{found.id} vector tiles"),
+        link(f"{base}/tileMatrixSets/{tiles.TMS_ID}", "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", JSON),
+        link(f"{here}/{TEMPLATE}", "item", MVT, "a tile", templated=True),
+        link(f"{here}/tilejson.json", "describedby", JSON, "TileJSON"),
+    ]
+
+
+def tile_matrix_sets(base: str) -> dict[str, Any]:
+    href = f"{base}/tileMatrixSets/{tiles.TMS_ID}"
+    return {"tileMatrixSets": [{"id": tiles.TMS_ID, "uri": tiles.TMS_URI, "links": [link(href, "self", JSON)]}]}
+
+
+def tile_matrix_set(tile_matrix_set_id: str) -> dict[str, Any]:
+    """The definition of the one tile matrix set served (404 Problem for any other)."""
+    _check_tms(tile_matrix_set_id)
+    return tiles.tile_matrix_set()
+
+
+def tilesets(engine: Engine, base: str, collection_id: str) -> dict[str, Any]:
+    found = registry.get_collection(engine, collection_id)
+    return {
+        "links": [link(f"{base}/collections/{found.id}/tiles", "self", JSON)],
+        "tilesets": [
+            {
+                "title": found.title,
+                "dataType": "vector",
+                "crs": WEB_MERCATOR,
+                "tileMatrixSetURI": tiles.TMS_URI,
+                "links": _tileset_links(base, found),
+            }
+        ],
+    }
+
+
+def tileset(engine: Engine, base: str, collection_id: str, tile_matrix_set_id: str) -> dict[str, Any]:
+    _check_tms(tile_matrix_set_id)
+    found = registry.get_collection(engine, collection_id)
+    return {
+        "title": found.title,
+        "dataType": "vector",
+        "crs": WEB_MERCATOR,
+        "tileMatrixSetURI": tiles.TMS_URI,
+        "links": _tileset_links(base, found),
+        "layers": [
+            {
+                "id": found.id,
+                "dataType": "vector",
+                "geometryType": found.geometry_type,
+                "propertiesSchema": {
+                    "type": "object",
+                    "properties": {f.name: {"type": f.json_type[0]} for f in found.fields},
+                },
+            }
+        ],
+    }
+
+
+def tilejson(engine: Engine, base: str, collection_id: str, tile_matrix_set_id: str) -> dict[str, Any]:
+    _check_tms(tile_matrix_set_id)
+    found = registry.get_collection(engine, collection_id)
+    bbox = features.extent(engine, found).get("spatial", {}).get("bbox", [[-180.0, -85.0511, 180.0, 85.0511]])[0]
+    url = f"{base}/collections/{found.id}/tiles/{tiles.TMS_ID}/{{z}}/{{y}}/{{x}}"
+    return {
+        "tilejson": "3.0.0",
+        "name": found.title,
+        "description": found.description,
+        "scheme": "xyz",
+        "tiles": [url],
+        "minzoom": 0,
+        "maxzoom": tiles.MAX_ZOOM,
+        "bounds": bbox,
+        "center": [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2, tiles.zoom_for_bbox(bbox)],
+        "vector_layers": [
+            {
+                "id": found.id,
+                "fields": {f.name: f.json_type[0] for f in found.fields},
+                "minzoom": 0,
+                "maxzoom": tiles.MAX_ZOOM,
+            }
+        ],
+    }
+
+
+def tile_address(
+    engine: Engine, collection_id: str, tile_matrix_set_id: str, tile_matrix: str, tile_row: str, tile_col: str
+) -> tuple[Collection, tuple[int, int, int]]:
+    """The collection and the (z, y, x) of a tile request, checked in the order the clients rely on:
+    the tile matrix set, the collection, then the tile numbers (404/400 Problems)."""
+    _check_tms(tile_matrix_set_id)
+    found = registry.get_collection(engine, collection_id)
+    return found, tiles.check_tile(tile_matrix, tile_row, tile_col)
+
+
+def tile(engine: Engine, collection: Collection, z: int, y: int, x: int, query: ItemsQuery) -> bytes:
+    """One Mapbox Vector Tile (the items filters apply)."""
+    return tiles.render_tile(engine, collection, z, y, x, query)
+
+
+# --- Downloads -----------------------------------------------------------------------------------
+
+
+def download_format(fmt: str) -> str:
+    """The media type of a download format (404 Problem for an unknown one)."""
+    if fmt not in documents.DOWNLOAD_FORMATS:
+        raise Problem(404, f"download format {fmt!r} is unknown; use one of {', '.join(documents.DOWNLOAD_FORMATS)}")
+    return documents.DOWNLOAD_FORMATS[fmt][0]
+
+
+@dataclass
+class Download:
+    """A whole-collection download: a cached file (``path``, GDAL formats, served with Range support)
+    or a stream of chunks (``body``), with its media type and headers."""
+
+    media_type: str
+    headers: dict[str, str]
+    path: Path | None = None
+    body: Iterator[bytes] | None = None
+
+
+def download(engine: Engine, collection: Collection, query: ItemsQuery, fmt: str, query_items: QueryItems) -> Download:
+    """The collection (items filters applied) as ``fmt``: GDAL formats are written once per request and
+    data stamp into the cache folder; the text formats stream (their own connection, outliving the
+    request's)."""
+    media_type = download_format(fmt)
+    headers = {"Content-Disposition": f'attachment; filename="{collection.id}.{fmt}"', **content_crs_header(query.crs)}
+    if fmt in downloads.GDAL_FORMATS:
+        request_key = f"{collection.id}|{fmt}|{sorted(query_items)}"
+        path = downloads.cached_file(engine, collection, query, fmt, request_key)
+        return Download(media_type, headers, path=path)
+    if fmt == "csv":
+        return Download("text/csv; charset=utf-8", headers, body=downloads.csv_stream(engine, collection, query))
+    if fmt == "kml":
+        return Download(media_type, headers, body=downloads.kml_stream(engine, collection, query))
+    body = downloads.geojson_stream(engine, collection, query, sequence=fmt == "geojsonseq")
+    return Download(media_type, headers, body=body)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
