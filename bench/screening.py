@@ -20,6 +20,7 @@ from datetime import date
 import numpy as np
 import shapely
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
 
 ON = date(2025, 1, 1)
 CENTRE = (113.05, 27.95)
@@ -140,20 +141,20 @@ def run(engine: Engine, singles: int) -> None:
     from service.screening.zones import batch_zones
 
     rules = load_rules()
-    with engine.connect() as conn:
-        parts = conn.execute(text("SELECT count(*), max(ST_NPoints(geom)) FROM screening_zone_parts")).one()
-        zone_vertices = conn.execute(text("SELECT min(ST_NPoints(geom)) FROM green_heart")).scalar()
+    with Session(engine) as session:  # the handle screen() and batch_zones() take (decision 0100)
+        parts = session.execute(text("SELECT count(*), max(ST_NPoints(geom)) FROM screening_zone_parts")).one()
+        zone_vertices = session.execute(text("SELECT min(ST_NPoints(geom)) FROM green_heart")).scalar()
         print(f"zones: 4 of >= {zone_vertices} vertices, cut into {parts[0]} parts of <= {parts[1]} vertices")
-        sample = conn.execute(
+        sample = session.execute(
             text("SELECT ST_AsText(geom) FROM bench_sites ORDER BY id LIMIT :n"), {"n": singles}
         ).scalars()
         sites = [shapely.from_wkt(w) for w in sample]
         durations = []
         for geom in sites[:5]:  # warm caches
-            screen(conn, ScreeningInput(geom, "EPSG:4326", "bench"), ON, 0.0, CategoryChoice(None, None, False))
+            screen(session, ScreeningInput(geom, "EPSG:4326", "bench"), ON, 0.0, CategoryChoice(None, None, False))
         for geom in sites:
             site = ScreeningInput(geom, "EPSG:4326", "bench")
-            _, took = timed(lambda s=site: screen(conn, s, ON, 0.0, CategoryChoice(None, None, False), rules=rules))
+            _, took = timed(lambda s=site: screen(session, s, ON, 0.0, CategoryChoice(None, None, False), rules=rules))
             durations.append(took * 1000)
         durations.sort()
         p95 = durations[int(0.95 * (len(durations) - 1))]
@@ -162,11 +163,11 @@ def run(engine: Engine, singles: int) -> None:
             f"p95 {p95:.1f} ms (target < 50 ms)"
         )
 
-        conn.execute(text("SET LOCAL jit = off"))  # for every query here, as batch_zones does for itself
-        found, batch_s = best_of(3, lambda: batch_zones(conn, "bench_sites", ON, 0.0))
-        cut, cut_s = best_of(3, lambda: conn.execute(text(PLAIN_SUBDIVIDED_SQL), {"on": ON}).all())
-        plain, plain_s = timed(lambda: conn.execute(text(PLAIN_SQL), {"on": ON}).all())  # minutes: run once
-        n_sites = conn.execute(text("SELECT count(*) FROM bench_sites")).scalar()
+        session.execute(text("SET LOCAL jit = off"))  # for every query here, as batch_zones does for itself
+        found, batch_s = best_of(3, lambda: batch_zones(session, "bench_sites", ON, 0.0))
+        cut, cut_s = best_of(3, lambda: session.execute(text(PLAIN_SUBDIVIDED_SQL), {"on": ON}).all())
+        plain, plain_s = timed(lambda: session.execute(text(PLAIN_SQL), {"on": ON}).all())  # minutes: run once
+        n_sites = session.execute(text("SELECT count(*) FROM bench_sites")).scalar()
         ours = {(sid, z.zone_id): z.overlap_m2 for sid, zones in found.items() for z in zones if z.hit}
         print(f"batch, {n_sites} sites, {len(ours)} (site, zone) hits:")
         print(f"  xiangmap batch_zones (stored subdivided parts, best of 3):  {batch_s:7.2f} s")

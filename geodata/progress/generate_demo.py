@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from service.database import get_engine
+from service.database import session_scope
 from service.progress.demo import (
     DEMO_FILE,
     history,
@@ -35,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=get_settings().geodata_dir / DEMO_FILE)
     args = parser.parse_args(argv)
     register = get_settings().geodata_dir / "plans" / "projects.csv"
-    projects = projects_from_register(register) if register.exists() else projects_from_database(get_engine())
+    if register.exists():
+        projects = projects_from_register(register)
+    else:
+        with session_scope() as session:
+            projects = projects_from_database(session)
     if not projects:
         print("no 2018 projects in the register or the database", file=sys.stderr)
         return 1

@@ -13,7 +13,9 @@ from typing import Any
 import yaml
 from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
 
+from service.database import session_scope
 from service.models import LAYER_MODELS, LayerEntry
 from service.settings import PROJECT_ROOT, get_settings
 
@@ -56,23 +58,29 @@ def read_specs(layers_dir: Path | None = None) -> list[LayerSpec]:
 
 
 def sync(engine: Engine) -> str:
-    """Upsert every spec into ``layer_catalogue``; returns a one-line summary."""
+    """Setup step (service.setup runs it with the engine): sync the catalogue in one session and commit."""
+    with session_scope(engine) as session:
+        return sync_catalogue(session)
+
+
+def sync_catalogue(session: Session) -> str:
+    """Upsert every spec into ``layer_catalogue`` in the caller's transaction (the caller commits);
+    returns a one-line summary."""
     specs = read_specs()
-    with engine.begin() as conn:
-        for s in specs:
-            values = {
-                "id": s.id,
-                "title_zh": s.title_zh,
-                "title_en": s.title_en,
-                "geometry_type": s.geometry_type,
-                "description": s.description,
-                "source": s.source,
-                "licence": s.licence,
-                "protected": s.protected,
-                "properties": s.properties,
-            }
-            stmt = insert(LayerEntry).values(**values)
-            conn.execute(
-                stmt.on_conflict_do_update(index_elements=["id"], set_={k: v for k, v in values.items() if k != "id"})
-            )
+    for s in specs:
+        values = {
+            "id": s.id,
+            "title_zh": s.title_zh,
+            "title_en": s.title_en,
+            "geometry_type": s.geometry_type,
+            "description": s.description,
+            "source": s.source,
+            "licence": s.licence,
+            "protected": s.protected,
+            "properties": s.properties,
+        }
+        stmt = insert(LayerEntry).values(**values)
+        session.execute(
+            stmt.on_conflict_do_update(index_elements=["id"], set_={k: v for k, v in values.items() if k != "id"})
+        )
     return f"{len(specs)} layers in the catalogue"

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from service.common.geometry_guard import display_sql
 from service.errors import Problem
-from service.progress.usecases import ProjectFilter, state_query, stats, tune_for_state_queries
 
 # Overlay layers the progress map offers, with the properties each popup shows.
 OVERLAYS: dict[str, tuple[str, ...]] = {
@@ -41,10 +40,9 @@ CASE WHEN ST_Dimension(p.geom) = 0 OR COALESCE(p.precision, 0) IN (3, 4, 6, 8) T
      ELSE {simplified} END"""
 
 
-def projects_geojson(session: Session, as_of: date, threshold_pct: float, filters: ProjectFilter) -> str:
-    """A FeatureCollection of the filtered projects at ``as_of``, as text straight from PostGIS."""
-    state_sql, params = state_query(as_of, threshold_pct, filters)
-    tune_for_state_queries(session)
+def projects_geojson(session: Session, state_sql: str, params: dict[str, Any]) -> str:
+    """A FeatureCollection of the projects ``state_sql`` gives (the derived state, from the use case, which
+    reads it through progress.usecases and tunes the transaction for it), as text straight from PostGIS."""
     # Text concatenation, not json_build_object: no re-parsing of ST_AsGeoJSON output (3x faster at 100 000).
     # Status comes from a fixed vocabulary and the rest are numbers, so nothing needs JSON escaping.
     sql = f"""
@@ -57,9 +55,9 @@ WHERE p.geom IS NOT NULL"""
     return str(session.execute(text(sql), params).scalar_one())
 
 
-def project_popup(session: Session, project_id: int, as_of: date, threshold_pct: float) -> dict[str, Any]:
-    """Everything a project's popup shows, in one small JSON document."""
-    state_sql, params = state_query(as_of, threshold_pct, ProjectFilter(project_id=project_id))
+def project_popup(session: Session, project_id: int, state_sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Everything a project's popup shows, in one small JSON document; ``state_sql`` (with ``params``) is
+    the derived state filtered to that project, from the use case."""
     row = (
         session.execute(
             text(
@@ -125,9 +123,9 @@ SELECT json_build_object('type', 'FeatureCollection', 'features', COALESCE(json_
     return str(session.execute(text(sql)).scalar_one())
 
 
-def districts_choropleth(session: Session, as_of: date, threshold_pct: float, filters: ProjectFilter) -> str:
-    """Districts with their completion rate (share of projects done) at ``as_of``, for the choropleth."""
-    summary = stats(session, "district", as_of, threshold_pct, filters, spatial=False)
+def districts_choropleth(session: Session, as_of: date, summary: dict[str, Any]) -> str:
+    """Districts with their completion rate (share of projects done) at ``as_of``, for the choropleth;
+    ``summary`` is the progress statistics grouped by district (the use case reads them from progress)."""
     by_adcode = {g["adcode"]: g for g in summary["groups"] if g.get("adcode")}
     rows = session.execute(
         text(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 import geopandas as gpd
 import pandas as pd
@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from service.common.drawing import STATUS_COLORS, legend, north_arrow, scale_bar, use_cjk_font
 from service.common.geometry_guard import display_sql
-from service.progress.usecases import ProjectFilter, state_query, tune_for_state_queries
 
 PAPERS = {"A3": (420.0, 297.0), "A4": (297.0, 210.0)}  # millimetres, landscape
 METRIC_CRS = 4547
@@ -47,6 +46,24 @@ SOURCES = (
 )
 
 
+class Scope(Protocol):
+    """What the map's scope line names: the fields of progress's ProjectFilter (the route passes one; this
+    module reads only these, so it need not import the progress use cases)."""
+
+    @property
+    def plan(self) -> str | None: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def lead_unit(self) -> str | None: ...
+    @property
+    def district(self) -> str | None: ...
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def year(self) -> int | None: ...
+
+
 @dataclass(frozen=True)
 class PrintRequest:
     fmt: str  # png | pdf
@@ -55,7 +72,7 @@ class PrintRequest:
     dpi: int
     title: str | None
     as_of: date
-    filters: ProjectFilter
+    filters: Scope
     threshold_pct: float
     bbox: tuple[float, float, float, float] | None = None  # lon/lat; default: the projects' extent
 
@@ -70,9 +87,8 @@ def _read(session: Session, sql: str, params: dict | None = None) -> gpd.GeoData
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=4326).to_crs(METRIC_CRS)
 
 
-def _projects(session: Session, req: PrintRequest) -> gpd.GeoDataFrame:
-    state_sql, params = state_query(req.as_of, req.threshold_pct, req.filters)
-    tune_for_state_queries(session)
+def _projects(session: Session, state: tuple[str, dict[str, Any]]) -> gpd.GeoDataFrame:
+    state_sql, params = state
     sql = (
         "SELECT s.project_id, s.status, s.percent, s.demo, p.precision,"
         " CASE WHEN ST_Dimension(p.geom) = 0 OR COALESCE(p.precision, 0) IN (3, 4, 6, 8)"
@@ -159,15 +175,19 @@ def _figure(req: PrintRequest) -> tuple[Figure, Axes, Axes]:
 MEDIA_TYPES = {"png": "image/png", "pdf": "application/pdf"}
 
 
-def wall_map(session: Session, req: PrintRequest) -> tuple[bytes, str]:
+def wall_map(session: Session, req: PrintRequest, state: tuple[str, dict[str, Any]]) -> tuple[bytes, str]:
     """The wall map as (bytes, media type): the route, not the drawing, builds the HTTP response."""
-    return render(session, req), MEDIA_TYPES[req.fmt]
+    return render(session, req, state), MEDIA_TYPES[req.fmt]
 
 
-def render(session: Session, req: PrintRequest) -> bytes:
-    """Draw the wall map and return PNG or PDF bytes."""
+def render(session: Session, req: PrintRequest, state: tuple[str, dict[str, Any]]) -> bytes:
+    """Draw the wall map and return PNG or PDF bytes.
+
+    ``state`` is the derived state's SQL and parameters for ``req`` (at its date, threshold and filters),
+    from the use case, which reads it through progress.usecases and tunes the transaction for it.
+    """
     use_cjk_font()
-    projects = _projects(session, req)
+    projects = _projects(session, state)
     districts = _layer(session, "districts")
     fig, ax, legend_ax = _figure(req)
     try:

@@ -16,7 +16,7 @@ from service import data_version
 from service.assets import STATIC_DIR
 from service.dependencies import current_principal, get_session
 from service.errors import RATE_LIMITED_RESPONSES, Problem
-from service.maps import data, usecases
+from service.maps import usecases
 from service.progress.usecases import ProjectFilter, parse_as_of, project_filter
 from service.rate_limits import rate_limited
 from service.response_cache import Built, response_cache
@@ -102,7 +102,7 @@ def projects_data(
     key = ("map-projects", day.isoformat(), threshold, repr(filters))
 
     def build() -> Built:
-        body = data.projects_geojson(session, day, threshold, filters).encode()
+        body = usecases.projects_geojson(session, day, threshold, filters).encode()
         return Built(body, GEOJSON, {"Cache-Control": "no-cache"}, compress=True)
 
     return response_cache().respond(request, data_version.current(), key, build)
@@ -112,7 +112,7 @@ def projects_data(
 def project_popup(
     project_id: ProjectId, as_of: AsOf = None, session: Session = Depends(get_session, scope="function")
 ) -> dict:
-    return data.project_popup(session, project_id, parse_as_of(as_of), get_settings().delay_threshold_pct)
+    return usecases.project_popup(session, project_id, parse_as_of(as_of), get_settings().delay_threshold_pct)
 
 
 @router.get(
@@ -124,7 +124,7 @@ def project_features(
     as_of: AsOf = None,
     session: Session = Depends(get_session, scope="function"),
 ) -> Response:
-    return compressed(request, data.project_features(session, project_id, parse_as_of(as_of)), GEOJSON)
+    return compressed(request, usecases.project_features(session, project_id, parse_as_of(as_of)), GEOJSON)
 
 
 @router.get("/maps/data/districts.geojson", summary="Districts with their completion rate at as_of")
@@ -134,18 +134,18 @@ def districts_data(
     filters: ProjectFilter = Depends(project_filter),
     session: Session = Depends(get_session, scope="function"),
 ) -> Response:
-    body = data.districts_choropleth(session, parse_as_of(as_of), get_settings().delay_threshold_pct, filters)
+    body = usecases.districts_choropleth(session, parse_as_of(as_of), get_settings().delay_threshold_pct, filters)
     return compressed(request, body, GEOJSON)
 
 
 @router.get("/maps/data/layers/{layer}.geojson", summary="A reference layer for the maps, simplified")
 def layer_data(request: Request, layer: str, session: Session = Depends(get_session, scope="function")) -> Response:
-    return compressed(request, data.overlay_geojson(session, layer), GEOJSON)
+    return compressed(request, usecases.overlay_geojson(session, layer), GEOJSON)
 
 
 @router.get("/maps/data/facets.json", summary="Filter choices and report periods for the map page")
 def facets(session: Session = Depends(get_session, scope="function")) -> dict:
-    return data.facets(session)
+    return usecases.facets(session)
 
 
 @router.get(

@@ -1,14 +1,23 @@
-"""What the maps routes call: the pages (with the basemap the settings allow), and the wall map as
-(bytes, media type).  Reads only, so no audit entry and no commit; the HTTP response is the route's."""
+"""What the maps routes call: the pages (with the basemap the settings allow), the GeoJSON and JSON the
+web maps fetch, and the wall map as (bytes, media type).  Reads only, so no audit entry and no commit;
+the HTTP response is the route's.
+
+The derived progress state (its SQL, the statistics, the transaction tuning) comes from
+``service.progress.usecases`` here and is passed into the drawing and the GeoJSON queries, so the maps'
+domain modules never reach into another area.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from service.common.web_maps import resolve_basemap
 from service.maps import data, pages
+from service.progress import usecases as progress
+from service.progress.usecases import ProjectFilter
 from service.settings import get_settings
 
 if TYPE_CHECKING:
@@ -36,4 +45,40 @@ def wall_map(session: Session, req: PrintRequest) -> tuple[bytes, str]:
     """The printable wall map as (bytes, media type)."""
     from service.maps import printable  # matplotlib and geopandas load on the first print, not at start-up
 
-    return printable.wall_map(session, req)
+    state = progress.state_query(req.as_of, req.threshold_pct, req.filters)
+    progress.tune_for_state_queries(session)
+    return printable.wall_map(session, req, state)
+
+
+def projects_geojson(session: Session, as_of: date, threshold_pct: float, filters: ProjectFilter) -> str:
+    """/maps/data/projects.geojson: the filtered projects with their state at ``as_of``."""
+    state_sql, params = progress.state_query(as_of, threshold_pct, filters)
+    progress.tune_for_state_queries(session)
+    return data.projects_geojson(session, state_sql, params)
+
+
+def project_popup(session: Session, project_id: int, as_of: date, threshold_pct: float) -> dict[str, Any]:
+    """What a project's popup shows at ``as_of``; a Problem 404 when there is no such project."""
+    state_sql, params = progress.state_query(as_of, threshold_pct, ProjectFilter(project_id=project_id))
+    return data.project_popup(session, project_id, state_sql, params)
+
+
+def project_features(session: Session, project_id: int, as_of: date) -> str:
+    """A project's planned, done and located parts and the protected zones near it, as GeoJSON."""
+    return data.project_features(session, project_id, as_of)
+
+
+def districts_choropleth(session: Session, as_of: date, threshold_pct: float, filters: ProjectFilter) -> str:
+    """Districts with their completion rate at ``as_of`` (the progress statistics grouped by district)."""
+    summary = progress.stats(session, "district", as_of, threshold_pct, filters, spatial=False)
+    return data.districts_choropleth(session, as_of, summary)
+
+
+def overlay_geojson(session: Session, layer: str) -> str:
+    """One reference layer for the maps, simplified; a Problem 404 for a layer the maps do not offer."""
+    return data.overlay_geojson(session, layer)
+
+
+def facets(session: Session) -> dict[str, Any]:
+    """The filter choices and report periods the progress page offers."""
+    return data.facets(session)

@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from service.database import session_scope
 from service.settings import get_settings
 
 DEMO_YEAR = 2018
@@ -130,17 +131,16 @@ def history(project: DemoProject) -> list[DemoReport]:
     return reports
 
 
-def projects_from_database(engine: Engine) -> list[DemoProject]:
+def projects_from_database(session: Session) -> list[DemoProject]:
     """The demo year's projects as the database holds them."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT p.key, p.category, p.deadline FROM projects p JOIN plans pl ON pl.id = p.plan_id"
-                " WHERE COALESCE(p.year, pl.year) = :year ORDER BY p.key"
-            ),
-            {"year": DEMO_YEAR},
-        )
-        return [DemoProject(r.key, r.category, r.deadline) for r in rows]
+    rows = session.execute(
+        text(
+            "SELECT p.key, p.category, p.deadline FROM projects p JOIN plans pl ON pl.id = p.plan_id"
+            " WHERE COALESCE(p.year, pl.year) = :year ORDER BY p.key"
+        ),
+        {"year": DEMO_YEAR},
+    )
+    return [DemoProject(r.key, r.category, r.deadline) for r in rows]
 
 
 def projects_from_register(path: Path) -> list[DemoProject]:
@@ -209,23 +209,29 @@ WHERE p.key = :key
 
 
 def load_demo_progress(engine: Engine) -> str:
-    """Setup step: give every demo-year project without any report its demonstration history (idempotent)."""
-    with engine.connect() as conn:
-        removed = conn.execute(
-            text("SELECT 1 FROM audit_log WHERE entity = 'demo_progress' AND action = 'delete' LIMIT 1")
-        ).first()
+    """Setup step (service.setup runs it with the engine, as ``xiangmap progress demo`` does): load the
+    demonstration history in one session and commit it; the work is ``load_demo``'s."""
+    with session_scope(engine) as session:
+        return load_demo(session)
+
+
+def load_demo(session: Session) -> str:
+    """Give every demo-year project without any report its demonstration history (idempotent), in the
+    caller's transaction; the caller commits.  Returns a one-line summary."""
+    removed = session.execute(
+        text("SELECT 1 FROM audit_log WHERE entity = 'demo_progress' AND action = 'delete' LIMIT 1")
+    ).first()
     if removed:
         return "demonstration history was removed (xiangmap progress demo --remove); not loaded"
-    projects = projects_from_database(engine)
+    projects = projects_from_database(session)
     if not projects:
         return "no 2018 projects yet; nothing to demonstrate"
-    with engine.connect() as conn:
-        reported = {
-            row[0]
-            for row in conn.execute(
-                text("SELECT DISTINCT p.key FROM progress_reports r JOIN projects p ON p.id = r.project_id")
-            )
-        }
+    reported = {
+        row[0]
+        for row in session.execute(
+            text("SELECT DISTINCT p.key FROM progress_reports r JOIN projects p ON p.id = r.project_id")
+        )
+    }
     todo = [p for p in projects if p.key not in reported]
     if not todo:
         return f"all {len(projects)} {DEMO_YEAR} projects already have reports"
@@ -240,23 +246,22 @@ def load_demo_progress(engine: Engine) -> str:
         if reports is None:
             reports, generated = history(project), generated + 1
         rows.extend(reports)
-    with engine.begin() as conn:
-        conn.execute(
-            text(INSERT),
-            [
-                {
-                    "key": r.project_key,
-                    "period": r.period,
-                    "status": r.status,
-                    "percent": r.percent,
-                    "investment_wan": r.investment_wan,
-                    "note": r.note,
-                    "fraction": r.done_fraction,
-                    "reporter": REPORTER,
-                }
-                for r in rows
-            ],
-        )
+    session.execute(
+        text(INSERT),
+        [
+            {
+                "key": r.project_key,
+                "period": r.period,
+                "status": r.status,
+                "percent": r.percent,
+                "investment_wan": r.investment_wan,
+                "note": r.note,
+                "fraction": r.done_fraction,
+                "reporter": REPORTER,
+            }
+            for r in rows
+        ],
+    )
     return (
         f"{len(rows)} demonstration reports (demo=true) for {len(todo)} projects"
         f" ({len(todo) - generated} from {DEMO_FILE}, {generated} generated)"

@@ -48,7 +48,9 @@ _COLUMNS = """
 """
 
 
-def _where(query: ProjectQuery, extra: list[str] | None = None) -> tuple[str, dict[str, Any]]:
+def _where(
+    query: ProjectQuery, extra: list[str] | None = None, progress_state: tuple[str, dict[str, Any]] | None = None
+) -> tuple[str, dict[str, Any]]:
     clauses: list[str] = list(extra or [])
     params: dict[str, Any] = {}
     if query.plan:
@@ -63,15 +65,10 @@ def _where(query: ProjectQuery, extra: list[str] | None = None) -> tuple[str, di
     if query.status in LOCATION_STATES:
         clauses.append("p.location_status = :status")
         params["status"] = query.status
-    elif query.status:  # a progress status, derived as /stats and the maps derive it (today, delay rules)
-        from datetime import date
-
-        from service.progress.usecases import ProjectFilter, state_query
-        from service.settings import get_settings
-
-        sql, state_params = state_query(
-            date.today(), get_settings().delay_threshold_pct, ProjectFilter(status=query.status)
-        )
+    elif query.status:  # a progress status: the use case passes the derived state (progress.usecases)
+        if progress_state is None:
+            raise TypeError(f"status {query.status!r} is a progress status: pass its progress_state")
+        sql, state_params = progress_state
         clauses.append(f"p.id IN (SELECT project_id FROM ({sql}) AS states)")
         params.update(state_params)
     if query.precision is not None:
@@ -99,9 +96,19 @@ def _row(row: Any) -> dict[str, Any]:
     return item
 
 
-def list_projects(session: Session, query: ProjectQuery, extra: list[str] | None = None) -> dict[str, Any]:
-    """A page of projects and how many match in all (the register is small enough to count)."""
-    where, params = _where(query, extra)
+def list_projects(
+    session: Session,
+    query: ProjectQuery,
+    extra: list[str] | None = None,
+    *,
+    progress_state: tuple[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A page of projects and how many match in all (the register is small enough to count).
+
+    A progress status in ``query`` filters on ``progress_state``, the derived state's SQL and parameters
+    (``progress.usecases.state_query`` filtered by that status): this module does not reach into progress.
+    """
+    where, params = _where(query, extra, progress_state)
     total = session.execute(text(f"SELECT count(*) FROM projects p{where}"), params).scalar_one()
     rows = session.execute(
         text(

@@ -8,6 +8,7 @@ reached only through ``service.geocoding.usecases``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +20,28 @@ from service.common.concurrency import lock_version, parse_if_match, preconditio
 from service.database import session_scope
 from service.errors import Problem
 from service.geocoding import usecases as geocoding
+from service.models.plans import LOCATION_STATES
+from service.progress import usecases as progress
 from service.projects import queries
 from service.projects.importer import ImportReport, check_file, upsert_records
 from service.projects.locations import LocationIn, set_manual_location
 from service.projects.queries import ProjectQuery
 from service.projects.register import read_register, upsert_plans, upsert_projects
+from service.settings import get_settings
 
 
 def list_projects(session: Session, query: ProjectQuery) -> dict[str, Any]:
-    """A page of the register as the query filters it (the route validated the query)."""
-    return queries.list_projects(session, query)
+    """A page of the register as the query filters it (the route validated the query).
+
+    A progress status is derived as /stats and the maps derive it (today, the configured delay rules),
+    through ``progress.usecases``; a location status is a column of the project.
+    """
+    state = None
+    if query.status and query.status not in LOCATION_STATES:
+        state = progress.state_query(
+            date.today(), get_settings().delay_threshold_pct, progress.ProjectFilter(status=query.status)
+        )
+    return queries.list_projects(session, query, progress_state=state)
 
 
 def review_queue(session: Session, limit: int, offset: int) -> dict[str, Any]:
