@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
 
 from service.pgcluster import Cluster
 
@@ -97,6 +98,20 @@ def empty_database(database_url: str) -> Iterator[Engine]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def rolled_back_session(engine: Engine) -> Iterator[Session]:
+    """A Session whose commits end in a savepoint of one transaction rolled back after the test, so domain
+    code and use cases run as they do in production and leave the shared database as it was."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            yield session
+        finally:
+            session.close()
+            transaction.rollback()
 
 
 @pytest.fixture(scope="session")

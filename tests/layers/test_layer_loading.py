@@ -32,16 +32,8 @@ PREFIX = "测试"
 
 
 @pytest.fixture
-def conn(engine: Engine) -> Iterator[Session]:
-    """A session whose transaction is always rolled back (the domain never commits)."""
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        session = Session(bind=connection, join_transaction_mode="create_savepoint")
-        try:
-            yield session
-        finally:
-            session.close()
-            transaction.rollback()
+def conn(rolled_back_session: Session) -> Session:
+    return rolled_back_session
 
 
 def load(conn: Session, layer: str, path: Path, **options: object):  # type: ignore[no-untyped-def]

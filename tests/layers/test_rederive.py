@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 from shapely.geometry import LineString
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.layers.loader import load_layer_file
@@ -18,15 +17,8 @@ ROAD = "重算测试路"
 
 
 @pytest.fixture
-def conn(engine: Engine) -> Iterator[Session]:
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        session = Session(bind=connection, join_transaction_mode="create_savepoint")
-        try:
-            yield session
-        finally:
-            session.close()
-            transaction.rollback()
+def conn(rolled_back_session: Session) -> Session:
+    return rolled_back_session
 
 
 def write_road(path: Path, coords: list[tuple[float, float]]) -> Path:

@@ -7,10 +7,8 @@ the CLI and must still write its audit entry in the same transaction as the dele
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.errors import Problem
@@ -18,16 +16,8 @@ from service.progress import usecases
 
 
 @pytest.fixture
-def session(engine: Engine) -> Iterator[Session]:
-    """A session whose commits end in a savepoint of a transaction rolled back at the end."""
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        session = Session(bind=connection, join_transaction_mode="create_savepoint")
-        try:
-            yield session
-        finally:
-            session.close()
-            transaction.rollback()
+def session(rolled_back_session: Session) -> Session:
+    return rolled_back_session
 
 
 def test_the_filter_bounds_reach_the_http_answer(client) -> None:  # type: ignore[no-untyped-def]
