@@ -31,6 +31,7 @@ RESERVED = {
     "filter",
     "filter-lang",
     "filter-crs",
+    "_",  # jQuery's cache-busting parameter (``cache: false``): accepted and ignored
 }
 
 
@@ -60,7 +61,10 @@ def _single(query: Mapping[str, list[str]], name: str) -> str | None:
     return found[0] if found else None
 
 
-def _int(query: Mapping[str, list[str]], name: str, default: int, low: int, high: int | None) -> int:
+def _int(
+    query: Mapping[str, list[str]], name: str, default: int, low: int, high: int | None, *, clamp: bool = False
+) -> int:
+    """An integer parameter; above ``high`` it is refused, or with ``clamp`` served as ``high``."""
     raw = _single(query, name)
     if raw is None or raw == "":
         return default
@@ -68,6 +72,8 @@ def _int(query: Mapping[str, list[str]], name: str, default: int, low: int, high
         value = int(raw)
     except ValueError:
         raise Problem(400, f"{name}: {raw!r} is not an integer", parameter=name) from None
+    if clamp and high is not None and value > high:
+        return high
     if value < low or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise Problem(400, f"{name}: {value} is out of range; must be {bounds}", parameter=name)
@@ -102,7 +108,8 @@ def parse_items_query(items: Iterable[tuple[str, str]], collection: Collection, 
     settings = get_settings()
     result = ItemsQuery()
     if paged:
-        result.limit = _int(query, "limit", settings.page_limit_default, 1, settings.page_limit_max)
+        # OGC API - Features Part 1, 7.15.3: a limit above the maximum is served as the maximum, not refused
+        result.limit = _int(query, "limit", settings.page_limit_default, 1, settings.page_limit_max, clamp=True)
     else:  # downloads and tiles: everything unless a limit is asked for (0 = no limit)
         result.limit = _int(query, "limit", 0, 0, None)
     result.offset = _int(query, "offset", 0, 0, None)
