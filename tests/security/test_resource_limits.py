@@ -251,3 +251,23 @@ def test_addresses_behind_a_trusted_proxy_are_counted_apart(limited_behind_proxy
             assert c.post("/geocode", json={"text": "株洲市"}, headers=one).status_code == 200
         _assert_429(c.post("/geocode", json={"text": "株洲市"}, headers=one), "from address 203.0.113.7")
         assert c.post("/geocode", json={"text": "株洲市"}, headers=other).status_code == 200
+
+
+def test_the_anonymous_route_table_matches_the_limited_routes(limited: TestClient) -> None:
+    """ANONYMOUS_ROUTES (matched before the body is read) and the routes' rate_limited() dependencies (which
+    document a 429) are two descriptions of one thing: each limited operation must be in the table, and
+    each row of the table must be a limited operation."""
+    import re
+
+    from service.rate_limits import ANONYMOUS_ROUTES, anonymous_group
+
+    documented = [
+        (method.upper(), re.sub(r"\{fmt\}", "pdf", re.sub(r"\{(?!fmt\})[^}]+\}", "1", path)))
+        for path, operations in limited.get("/openapi.json").json()["paths"].items()
+        for method, operation in operations.items()
+        if "429" in operation.get("responses", {})
+    ]
+    assert len(documented) >= 5
+    assert [op for op in documented if anonymous_group(*op) is None] == []
+    for methods, pattern, group in ANONYMOUS_ROUTES:
+        assert any(m in methods and pattern.match(path) for m, path in documented), (group, pattern.pattern)
