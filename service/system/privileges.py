@@ -95,8 +95,10 @@ def _ancestors(paths: Iterable[Path]) -> list[Path]:
 def grant_reach(user: str, paths: list[Path]) -> list[Path]:
     """Let ``user`` traverse every folder down to ``paths`` (an ACL ``u:USER:x``); returns the folders changed.
 
-    Only traversal is granted, never listing or reading: the folders' own files keep their modes.
-    A path the account still cannot read (a clone made with umask 077) is refused with what to do.
+    Only traversal is granted on the folders above, never listing or reading; a needed folder that is
+    itself root-only (a checkout cloned straight into ``mktemp -d``) is made listable for the account
+    alone (``u:USER:rx``), not for others.  Files keep their modes: a path the account still cannot read
+    (a clone made with umask 077) is refused with what to do.
     """
     folders = _ancestors(paths)  # parents before children
     granted: list[Path] = []
@@ -118,6 +120,15 @@ def grant_reach(user: str, paths: list[Path]) -> list[Path]:
         granted.append(blocked)
         folders = folders[folders.index(blocked) :]
     unreadable = [p for p, ok in zip(paths, _probe(user, "-r", paths), strict=True) if not ok]
+    setfacl = shutil.which("setfacl")
+    folders_to_read = [p for p in unreadable if p.is_dir() and not p.is_symlink()]
+    if folders_to_read and setfacl is not None:
+        # a checkout that is itself a root-only folder (``git clone . "$(mktemp -d)"``): the account may
+        # list and enter that one folder; what is inside keeps its own modes
+        for folder in folders_to_read:
+            subprocess.run([setfacl, "-m", f"u:{user}:rx", str(folder)], check=True, capture_output=True)
+            granted.append(folder)
+        unreadable = [p for p, ok in zip(paths, _probe(user, "-r", paths), strict=True) if not ok]
     if unreadable:
         raise PrivilegeError(
             f"the account {user!r} cannot read {unreadable[0]}: make the checkout readable "
