@@ -59,8 +59,11 @@ if [ "$mode" = test ]; then
   missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk)
+  # the GIS clients the tests drive: QGIS's own providers (3.22) and Debian's GDAL 3.6 command line
+  /usr/bin/python3 -c 'import qgis.core' >/dev/null 2>&1 || missing+=(python3-qgis)
+  command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
   if [ "${#missing[@]}" -gt 0 ]; then
-    apt_install "${missing[@]}" || say "warning: ${missing[*]} not installed (not root): browser tests will be skipped"
+    apt_install "${missing[@]}" || say "warning: ${missing[*]} not installed (not root): browser, QGIS or GDAL 3.6 tests will be skipped"
   fi
 fi
 

@@ -193,7 +193,13 @@ def extent(engine: Engine, collection: Collection) -> dict[str, Any]:
                 "(SELECT ST_EstimatedExtent(current_schema(), %(t)s, 'geom')::geometry AS e) x",
                 {"t": collection.table},
             ).first()
-        if bbox_row is None or bbox_row[0] is None:
+        derived_geom = collection.extra.get("extent_geom_sql")  # a per-geometry-kind view of projects
+        if derived_geom is not None:
+            bbox_row = conn.exec_driver_sql(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                f'(SELECT ST_Extent({derived_geom})::geometry AS e FROM "{collection.table}" p) x'
+            ).first()
+        elif bbox_row is None or bbox_row[0] is None:
             bbox_row = conn.exec_driver_sql(
                 "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
                 f"(SELECT ST_Extent(t.geom)::geometry AS e FROM {table}) x"

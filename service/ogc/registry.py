@@ -105,11 +105,11 @@ class Collection:
         return found
 
 
-PROJECTS_SOURCE = """(
+PROJECTS_SELECT = """(
     SELECT p.id, p.key, p.title, p.task_text, p.plan_id, p.section, p.number, p.category,
            p.lead_units, p.responsible_units, p.deadline, p.deadline_text, p.year, p.precision,
            p.location_status, r.status, r.percent::double precision AS percent,
-           r.investment_wan::double precision AS investment_wan, r.period, p.updated_at, p.geom
+           r.investment_wan::double precision AS investment_wan, r.period, p.updated_at, {geom} AS geom
     FROM projects p
     LEFT JOIN LATERAL (
         SELECT pr.status, pr.percent, pr.investment_wan, pr.period
@@ -117,8 +117,36 @@ PROJECTS_SOURCE = """(
         WHERE pr.project_id = p.id
         ORDER BY pr.period DESC, pr.created_at DESC, pr.id DESC
         LIMIT 1
-    ) r ON true
+    ) r ON true{where}
 ) t"""
+PROJECTS_SOURCE = PROJECTS_SELECT.format(geom="p.geom", where="")
+
+
+@dataclass(frozen=True)
+class GeometryKind:
+    """One of the per-geometry-kind views of the projects (decision 0101): what it holds and how it is cut."""
+
+    suffix: str
+    extract: int  # ST_CollectionExtract type: 1 points, 2 lines, 3 polygons
+    geometry_type: str
+    title: str
+
+    @property
+    def geom_sql(self) -> str:
+        # the same expression as the GiST index of migration 0011, so bbox filters and tiles use that index
+        return f"ST_Multi(ST_CollectionExtract(p.geom, {self.extract}))"
+
+    @property
+    def source_sql(self) -> str:
+        where = f"\n    WHERE NOT ST_IsEmpty({self.geom_sql})"
+        return PROJECTS_SELECT.format(geom=self.geom_sql, where=where)
+
+
+PROJECT_KINDS: tuple[GeometryKind, ...] = (
+    GeometryKind("points", 1, "MultiPoint", "项目（点） Projects: points"),
+    GeometryKind("lines", 2, "MultiLineString", "项目（线） Projects: lines"),
+    GeometryKind("areas", 3, "MultiPolygon", "项目（面） Projects: areas"),
+)
 PROJECT_FIELDS: tuple[Field, ...] = (
     Field("key", "text"),
     Field("title", "text"),
@@ -201,6 +229,23 @@ def _load(engine: Engine) -> dict[str, Collection]:
         temporal=("deadline", None),
         keywords=("项目", "projects", "两型社会"),
     )
+    for kind in PROJECT_KINDS:
+        registry[f"projects_{kind.suffix}"] = Collection(
+            id=f"projects_{kind.suffix}",
+            title=kind.title,
+            description=(
+                f"The {kind.suffix} of the projects, one {kind.geometry_type} feature per project that has any "
+                "(a GeometryCollection's parts of that kind), with the same properties and ids as `projects`: "
+                "one geometry type per collection, as QGIS and ArcGIS Pro need to show every project."
+            ),
+            geometry_type=kind.geometry_type,
+            source_sql=kind.source_sql,
+            table="projects",
+            fields=PROJECT_FIELDS,
+            temporal=("deadline", None),
+            keywords=("项目", "projects", kind.suffix),
+            extra={"derived_from": "projects", "extent_geom_sql": kind.geom_sql},
+        )
     return registry
 
 

@@ -37,7 +37,7 @@ def test_collections_cover_layers_and_projects(client: TestClient, engine: Engin
     ids = {c["id"] for c in body["collections"]}
     with engine.connect() as conn:
         layers = set(conn.execute(text("SELECT id FROM layer_catalogue")).scalars())
-    assert layers | {"projects"} == ids
+    assert layers | {"projects", "projects_points", "projects_lines", "projects_areas"} == ids
     assert all("." not in i for i in ids)
     roads = next(c for c in body["collections"] if c["id"] == "roads")
     assert roads["storageCrs"] == "http://www.opengis.net/def/crs/EPSG/0/4326"
