@@ -124,29 +124,61 @@ PROJECTS_SOURCE = PROJECTS_SELECT.format(geom="p.geom", where="")
 
 @dataclass(frozen=True)
 class GeometryKind:
-    """One of the per-geometry-kind views of the projects (decision 0101): what it holds and how it is cut."""
+    """One geometry kind a mixed collection is cut into (decision 0101): its suffix and how it is cut."""
 
     suffix: str
     extract: int  # ST_CollectionExtract type: 1 points, 2 lines, 3 polygons
     geometry_type: str
-    title: str
+    title_zh: str
 
-    @property
-    def geom_sql(self) -> str:
-        # the same expression as the GiST index of migration 0011, so bbox filters and tiles use that index
-        return f"ST_Multi(ST_CollectionExtract(p.geom, {self.extract}))"
+    def geom_sql(self, alias: str = "p") -> str:
+        # for projects the same expression as the GiST index of migration 0011, so bbox filters and tiles use it
+        return f"ST_Multi(ST_CollectionExtract({alias}.geom, {self.extract}))"
 
-    @property
-    def source_sql(self) -> str:
-        where = f"\n    WHERE NOT ST_IsEmpty({self.geom_sql})"
-        return PROJECTS_SELECT.format(geom=self.geom_sql, where=where)
+    def where_sql(self, alias: str = "p") -> str:
+        return f"\n    WHERE NOT ST_IsEmpty({self.geom_sql(alias)})"
 
 
-PROJECT_KINDS: tuple[GeometryKind, ...] = (
-    GeometryKind("points", 1, "MultiPoint", "项目（点） Projects: points"),
-    GeometryKind("lines", 2, "MultiLineString", "项目（线） Projects: lines"),
-    GeometryKind("areas", 3, "MultiPolygon", "项目（面） Projects: areas"),
+GEOMETRY_KINDS: tuple[GeometryKind, ...] = (
+    GeometryKind("points", 1, "MultiPoint", "点"),
+    GeometryKind("lines", 2, "MultiLineString", "线"),
+    GeometryKind("areas", 3, "MultiPolygon", "面"),
 )
+
+
+def kind_views(base: Collection, source_for: Any) -> dict[str, Collection]:
+    """``{base}_points``, ``_lines``, ``_areas`` of a mixed collection: same ids and properties, one type each.
+
+    ``source_for(kind)`` gives the view's FROM item (aliased ``t``, geometry cut by ``kind.geom_sql("p")``).
+    """
+    title_zh, _, title_en = base.title.partition(" ")
+    views: dict[str, Collection] = {}
+    for kind in GEOMETRY_KINDS:
+        view_id = f"{base.id}_{kind.suffix}"
+        views[view_id] = Collection(
+            id=view_id,
+            title=f"{title_zh}（{kind.title_zh}） {title_en}: {kind.suffix}",
+            description=(
+                f"The {kind.suffix} of `{base.id}`: one {kind.geometry_type} feature per feature that has any "
+                "(a GeometryCollection's parts of that kind), with the same properties and ids: one geometry type "
+                "per collection, as QGIS and ArcGIS Pro need to show every feature."
+            ),
+            geometry_type=kind.geometry_type,
+            source_sql=source_for(kind),
+            table=base.table,
+            fields=base.fields,
+            temporal=base.temporal,
+            keywords=(*base.keywords, kind.suffix),
+            extra={"derived_from": base.id, "extent_geom_sql": kind.geom_sql("p")},
+        )
+    return views
+
+
+def _layer_kind_source(table: str, fields: tuple[Field, ...], kind: GeometryKind) -> str:
+    columns = ", ".join(f'p."{f.name}"' for f in fields)
+    return f'(SELECT p.id, {columns}, {kind.geom_sql("p")} AS geom FROM "{table}" p{kind.where_sql("p")}) t'
+
+
 PROJECT_FIELDS: tuple[Field, ...] = (
     Field("key", "text"),
     Field("title", "text"),
@@ -215,6 +247,9 @@ def _load(engine: Engine) -> dict[str, Collection]:
             temporal=temporal,
             keywords=(entry.title_zh, entry.title_en),
         )
+        if entry.geometry_type == "Geometry":  # mixed (sites: hills and lakes): typed views for QGIS
+            base = registry[entry.id]
+            registry.update(kind_views(base, lambda kind, b=base: _layer_kind_source(b.table, b.fields, kind)))
     registry["projects"] = Collection(
         id="projects",
         title="项目 Projects",
@@ -229,23 +264,11 @@ def _load(engine: Engine) -> dict[str, Collection]:
         temporal=("deadline", None),
         keywords=("项目", "projects", "两型社会"),
     )
-    for kind in PROJECT_KINDS:
-        registry[f"projects_{kind.suffix}"] = Collection(
-            id=f"projects_{kind.suffix}",
-            title=kind.title,
-            description=(
-                f"The {kind.suffix} of the projects, one {kind.geometry_type} feature per project that has any "
-                "(a GeometryCollection's parts of that kind), with the same properties and ids as `projects`: "
-                "one geometry type per collection, as QGIS and ArcGIS Pro need to show every project."
-            ),
-            geometry_type=kind.geometry_type,
-            source_sql=kind.source_sql,
-            table="projects",
-            fields=PROJECT_FIELDS,
-            temporal=("deadline", None),
-            keywords=("项目", "projects", kind.suffix),
-            extra={"derived_from": "projects", "extent_geom_sql": kind.geom_sql},
+    registry.update(
+        kind_views(
+            registry["projects"], lambda kind: PROJECTS_SELECT.format(geom=kind.geom_sql(), where=kind.where_sql())
         )
+    )
     return registry
 
 
