@@ -39,12 +39,18 @@ PAINT: dict[str, tuple[str | None, str, float, float]] = {
     "green_heart": ("#d9f0d3", "#1b7837", 0.6, 0.8),
     "demo_zones": ("#fee8c8", "#e34a33", 0.35, 0.8),
     "qingshuitang": (None, "#8c510a", 0.0, 1.4),
-    "streams": (None, "#2b8cbe", 0.0, 1.2),
+    "streams": (None, "#2b8cbe", 0.0, 1.6),
     "roads": (None, "#9e9e9e", 0.0, 1.2),
     "sites": ("#c6dbef", "#4292c6", 0.5, 1.0),
     "sewage_plants": ("#6a51a3", "#ffffff", 1.0, 1.0),
 }
 DEFAULT_PAINT = ("#dddddd", "#666666", 0.4, 1.0)
+# areas drawn as an outline only: they cover a whole city or more and would veil the map
+OUTLINE_ONLY: dict[str, tuple[str, tuple[str, ...]]] = {"sites": ("kind", ("prefecture", "region", "province"))}
+# a project's location precision (IATI / AidData, service.geocoding) drawn as the web map does
+# (docs/maps.md): exact solid and filled, near / estimated lightly filled and dashed, district or city hollow
+EXACT = 1
+HOLLOW = (3, 4)
 POLYGONS = ("Polygon", "MultiPolygon")
 LINES = ("LineString", "MultiLineString")
 POINTS = ("Point", "MultiPoint")
@@ -78,36 +84,43 @@ def _only(types: tuple[str, ...]) -> list[Any]:
     return ["match", ["geometry-type"], list(types), True, False]
 
 
+def _all(*conditions: list[Any] | None) -> dict[str, Any]:
+    """A ``filter`` member for the conditions given (none: no filter)."""
+    kept = [c for c in conditions if c is not None]
+    if not kept:
+        return {}
+    return {"filter": kept[0] if len(kept) == 1 else ["all", *kept]}
+
+
+def _circle(colour: Any) -> dict[str, Any]:
+    return {
+        "circle-color": colour,
+        "circle-radius": ["interpolate", ["linear"], ["zoom"], 6, 3, 14, 7],
+        "circle-stroke-color": "#ffffff",
+        "circle-stroke-width": 1,
+    }
+
+
 def _layers(collection: Collection) -> list[dict[str, Any]]:
-    fill, line, opacity, width = PAINT.get(collection.id, DEFAULT_PAINT)
-    colour: Any = line
+    """A layer collection's layers: its own colours, one layer per geometry family it holds."""
     if collection.id == "projects":
-        fill, colour, opacity, width = "#ffffff", status_colour(), 0.45, 2.0
+        return _project_layers(collection)
+    fill, line, opacity, width = PAINT.get(collection.id, DEFAULT_PAINT)
     families = _family(collection.geometry_type)
     mixed = len(families) > 1
-    base = {"source": collection.id, "source-layer": collection.id, "metadata": {"xiangmap:collection": collection.id}}
+    base = _base(collection)
     layers: list[dict[str, Any]] = []
     if "fill" in families:
+        polygons = _only(POLYGONS) if mixed else None
         if fill is not None:
-            fill_colour = colour if collection.id == "projects" else fill
+            veil = OUTLINE_ONLY.get(collection.id)
+            unveiled = ["!", ["in", ["get", veil[0]], ["literal", list(veil[1])]]] if veil else None
+            paint = {"fill-color": fill, "fill-opacity": opacity}
             layers.append(
-                {
-                    "id": f"{collection.id}-fill",
-                    "type": "fill",
-                    **base,
-                    "paint": {"fill-color": fill_colour, "fill-opacity": opacity},
-                    **({"filter": _only(POLYGONS)} if mixed else {}),
-                }
+                {"id": f"{collection.id}-fill", "type": "fill", **base, "paint": paint, **_all(polygons, unveiled)}
             )
-        layers.append(
-            {
-                "id": f"{collection.id}-outline",
-                "type": "line",
-                **base,
-                "paint": {"line-color": colour, "line-width": width},
-                **({"filter": _only(POLYGONS)} if mixed else {}),
-            }
-        )
+        paint = {"line-color": line, "line-width": width}
+        layers.append({"id": f"{collection.id}-outline", "type": "line", **base, "paint": paint, **_all(polygons)})
     if "line" in families:
         layers.append(
             {
@@ -115,27 +128,74 @@ def _layers(collection: Collection) -> list[dict[str, Any]]:
                 "type": "line",
                 **base,
                 "layout": {"line-cap": "round", "line-join": "round"},
-                "paint": {"line-color": colour, "line-width": width + (1.0 if collection.id == "projects" else 0.0)},
-                **({"filter": _only(LINES)} if mixed else {}),
+                "paint": {"line-color": line, "line-width": width},
+                **_all(_only(LINES) if mixed else None),
             }
         )
     if "circle" in families:
-        point_fill = colour if collection.id == "projects" else (fill or line)
+        paint = _circle(fill or line)
         layers.append(
             {
                 "id": f"{collection.id}-circle",
                 "type": "circle",
                 **base,
-                "paint": {
-                    "circle-color": point_fill,
-                    "circle-radius": ["interpolate", ["linear"], ["zoom"], 6, 3, 14, 7],
-                    "circle-stroke-color": "#ffffff",
-                    "circle-stroke-width": 1,
-                },
-                **({"filter": _only(POINTS)} if mixed else {}),
+                "paint": paint,
+                **_all(_only(POINTS) if mixed else None),
             }
         )
     return layers
+
+
+def _project_layers(collection: Collection) -> list[dict[str, Any]]:
+    """Projects by status colour, and by location precision as the web map draws them (docs/maps.md)."""
+    base = _base(collection)
+    colour = status_colour()
+    precision = ["coalesce", ["get", "precision"], EXACT]
+    exact = ["==", precision, EXACT]
+    hollow = ["in", precision, ["literal", list(HOLLOW)]]
+    return [
+        {
+            "id": "projects-fill",
+            "type": "fill",
+            **base,
+            "paint": {"fill-color": colour, "fill-opacity": ["case", exact, 0.45, 0.2]},
+            **_all(_only(POLYGONS), ["!", hollow]),
+        },
+        {
+            "id": "projects-outline",
+            "type": "line",
+            **base,
+            "paint": {"line-color": colour, "line-width": ["case", exact, 2.0, 1.5]},
+            **_all(_only(POLYGONS), ["!", hollow]),
+        },
+        {
+            "id": "projects-outline-hollow",
+            "type": "line",
+            **base,
+            "paint": {"line-color": colour, "line-width": 1.5, "line-dasharray": [1, 2]},
+            **_all(_only(POLYGONS), hollow),
+        },
+        {
+            "id": "projects-line",
+            "type": "line",
+            **base,
+            "layout": {"line-cap": "round", "line-join": "round"},
+            "paint": {"line-color": colour, "line-width": 3.0},
+            **_all(_only(LINES), exact),
+        },
+        {
+            "id": "projects-line-approximate",
+            "type": "line",
+            **base,
+            "paint": {"line-color": colour, "line-width": 2.5, "line-dasharray": [2, 1.5]},
+            **_all(_only(LINES), ["!", exact]),
+        },
+        {"id": "projects-circle", "type": "circle", **base, "paint": _circle(colour), **_all(_only(POINTS))},
+    ]
+
+
+def _base(collection: Collection) -> dict[str, Any]:
+    return {"source": collection.id, "source-layer": collection.id, "metadata": {"xiangmap:collection": collection.id}}
 
 
 def style(
