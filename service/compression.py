@@ -10,9 +10,13 @@ compressed or must change with it:
   sends them as they are), a HEAD, a 304, anything but 200;
 - media types not listed here (images, zips, GeoPackage, FlatGeobuf: compressed already or binary).
 
-A compressed answer's ETag becomes weak (``W/``), as nginx does: the gzip bytes differ from the identity
-bytes, ``If-None-Match`` compares weakly, so a 304 still follows.  Every compressible answer says
-``Vary: Accept-Encoding``, so no cache hands gzip to a client that did not ask for it.
+- an answer with a *strong* ETag (the projects API's): that tag is what ``If-Match`` compares
+  (decision 0081, weak tags never match), so it can be neither kept on other bytes nor weakened.  Files
+  under ``weak_etag_paths`` (/static), whose tags nobody sends in ``If-Match``, are the exception.
+
+A compressed answer's ETag is weak (``W/``; the response cache's already are), as nginx does: the gzip
+bytes differ from the identity bytes, ``If-None-Match`` compares weakly, so a 304 still follows.  Every
+compressible answer says ``Vary: Accept-Encoding``, so no cache hands gzip to a client that did not ask.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ COMPRESSIBLE = frozenset(
 )
 MINIMUM_SIZE = 1024  # below this the gzip header and the CPU are not worth it
 LEVEL = 5
+WEAK_ETAG_PATHS = ("/static/",)  # strong ETags here may become weak: files, never conditions of a write
 
 
 def accepts_gzip(accept_encoding: str) -> bool:
@@ -83,10 +88,17 @@ def _weak(etag: bytes) -> bytes:
 class GzipMiddleware:
     """Compresses eligible answers, whole ones in one go and streamed ones chunk by chunk."""
 
-    def __init__(self, app: ASGIApp, minimum_size: int = MINIMUM_SIZE, level: int = LEVEL) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        minimum_size: int = MINIMUM_SIZE,
+        level: int = LEVEL,
+        weak_etag_paths: tuple[str, ...] = WEAK_ETAG_PATHS,
+    ) -> None:
         self.app = app
         self.minimum_size = minimum_size
         self.level = level
+        self.weak_etag_paths = weak_etag_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") == "HEAD":
@@ -94,6 +106,11 @@ class GzipMiddleware:
             return
         request = {k.lower(): v for k, v in scope.get("headers", [])}
         wanted = accepts_gzip(request.get(b"accept-encoding", b"").decode("latin-1")) and b"range" not in request
+        path = scope.get("path", "")
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        may_weaken = path.startswith(self.weak_etag_paths)
         held: Message | None = None  # the response start, held until the first body chunk says how big it is
         compressor: zlib._Compress | None = None
         passing = False
@@ -111,6 +128,11 @@ class GzipMiddleware:
                     present.get(b"accept-ranges", b"").lower() == b"bytes" and b"content-disposition" in present
                 ):
                     passing = True  # a file read by byte ranges (downloads): offsets of the stored bytes
+                    await send(message)
+                    return
+                etag = present.get(b"etag", b"W/")
+                if not etag.startswith(b"W/") and not may_weaken:
+                    passing = True  # a strong tag If-Match compares: these bytes are the ones it names
                     await send(message)
                     return
                 message["headers"] = headers = _vary(headers)

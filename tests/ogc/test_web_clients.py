@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import mapbox_vector_tile
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from service.models.plans import PROGRESS_STATUSES
 
@@ -191,6 +191,15 @@ def test_range_reads_of_downloaded_files_are_never_compressed(client: TestClient
     # a text file served with ranges would not be compressed either when a range is asked for
     status, headers, _ = _raw(client, "/static/vendor/maplibre-gl/maplibre-gl.css", {**GZIP, "Range": "bytes=0-9"})
     assert status == 206 and "content-encoding" not in headers
+
+
+def test_a_strong_etag_stays_on_the_identity_bytes(client: TestClient, engine: Engine) -> None:
+    """The projects API's strong ETags are what If-Match compares (decision 0081): not weakened, not gzipped."""
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT id FROM projects ORDER BY id LIMIT 1")).scalar_one()
+    status, headers, body = _raw(client, f"/projects/{pid}", GZIP)
+    assert status == 200 and len(body) > 1024
+    assert "content-encoding" not in headers and not headers["etag"].startswith("W/")
 
 
 def test_a_tile_is_gzipped_and_still_decodes(client: TestClient, ogc_rows: dict) -> None:
