@@ -10,9 +10,10 @@ from importlib import import_module
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from service import __version__
+from service.compression import GzipMiddleware
+from service.cors import install as install_cors
 from service.database import get_engine
 from service.db_roles import warn_if_superuser
 from service.dependencies import current_principal
@@ -78,15 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware, body_limit=settings.max_body_mb * mb, upload_limit=settings.max_upload_mb * mb
     )
-    app.add_middleware(SecurityHeadersMiddleware)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            expose_headers=["ETag", "Content-Crs", "Location"],
-        )
+    app.add_middleware(SecurityHeadersMiddleware, public_reads=not settings.private_reads)
+    app.add_middleware(GzipMiddleware)  # outside the headers policy: it sees their final ETag (decision 0133)
+    install_cors(app, settings)  # outermost: preflights answered before anything else (decision 0130)
     for name in ROUTER_MODULES:
         module = import_module(name)
         # every route but the health check knows its caller; with private_reads that means a token is needed

@@ -1,4 +1,4 @@
-"""Third-party web assets (Leaflet, Leaflet.markercluster and what Folium's templates reference), fetched
+"""Third-party web assets (Leaflet, Leaflet.markercluster, what Folium's templates reference, MapLibre GL JS), fetched
 once at setup from their npm registry tarballs and served by xiangmap itself from /static/vendor/, so the
 maps work on an offline intranet (docs/decisions/0042-offline-web-assets.md).
 
@@ -123,6 +123,21 @@ ASSETS: tuple[NpmAsset, ...] = (
             ("package/Control.FullScreen.js", ""),
             ("package/Control.FullScreen.css", ""),
             ("package/icon-fullscreen.svg", ""),
+        ),
+    ),
+    # MapLibre GL JS for vector-tile pages (our style.json, docs/ogc.md): an ES module that loads its worker
+    # module from beside itself (from another origin through a blob: import, so /static answers CORS)
+    NpmAsset(
+        "maplibre-gl",
+        "maplibre-gl",
+        "6.20.0",
+        "7manvqXeNoN0mKRzenYDopkb3VW9j7iag45RvopkOVFZ7c+La7CBWtK8eBS5bKrI6NyxqAIxPxIG1PMcotcY1w==",
+        "397b81d2eb13cf98c3109513ece0351406ae3ec9",
+        (
+            ("package/dist/maplibre-gl.mjs", ""),
+            ("package/dist/maplibre-gl-worker.mjs", ""),
+            ("package/dist/maplibre-gl.css", ""),
+            ("package/LICENSE.txt", ""),
         ),
     ),
 )

@@ -1,6 +1,7 @@
 """ASGI middleware: security headers on every response, and request-size limits enforced while reading.
 
-The Content-Security-Policy and where ``Cache-Control: no-store`` goes are decided in service/response_policy.py.
+The Content-Security-Policy and the Cache-Control (``no-store`` where private, ``no-cache`` with an ETag) are
+decided in service/response_policy.py.
 
 The size check is done on the byte stream, not only on Content-Length, so a chunked upload that lies
 about its size is cut off at the limit with a 413 instead of being buffered into memory.
@@ -12,7 +13,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.response_policy import NO_STORE, PAGE_CSP, csp_for, is_private
+from service.response_policy import PAGE_CSP, cache_control, csp_for, is_private
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -24,8 +25,15 @@ SECURITY_HEADERS = [
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """The CSP and security headers on every answer, and its Cache-Control (service.response_policy).
+
+    ``public_reads``: the deployment serves reads without a token (``XIANGMAP_PRIVATE_READS`` off), so
+    a token-less read with an ETag may be kept by shared caches.
+    """
+
+    def __init__(self, app: ASGIApp, public_reads: bool = True) -> None:
         self.app = app
+        self.public_reads = public_reads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,14 +45,23 @@ class SecurityHeadersMiddleware:
         if root and path.startswith(root):
             path = path[len(root) :]
         private = is_private(path, scope.get("query_string", b""))
+        shared = self.public_reads and not any(k.lower() == b"authorization" for k, _ in scope.get("headers", []))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                if private:  # whatever the route said (e.g. no-cache): no cache keeps this answer
-                    headers = [h for h in headers if h[0].lower() != b"cache-control"]
-                    headers.append((b"cache-control", NO_STORE))
                 present = {k.lower(): v for k, v in headers}
+                # private: whatever the route said (e.g. no-cache), no cache keeps this answer
+                policy = cache_control(
+                    private=private,
+                    shared=shared,
+                    has_etag=b"etag" in present,
+                    current=present.get(b"cache-control"),
+                )
+                if policy is not None and policy != present.get(b"cache-control"):
+                    headers = [h for h in headers if h[0].lower() != b"cache-control"]
+                    headers.append((b"cache-control", policy))
+                    present[b"cache-control"] = policy
                 csp = (b"content-security-policy", csp_for(path, present.get(b"content-type", b"")))
                 extra = [csp, *(h for h in SECURITY_HEADERS if h[0] != csp[0])]
                 message["headers"] = headers + [h for h in extra if h[0] not in present]

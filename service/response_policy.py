@@ -14,6 +14,12 @@ Chrome shows a PDF through a plugin that ``object-src 'none'`` on the PDF itself
 no-store.  The audit log, screening records, reports and answers (which carry a signed share link)
 and the shared screening maps are never to be kept by a browser or proxy, nor is any answer to a
 signed link.  Public tiles, pages and map data keep their ETag / 304 revalidation (no-cache).
+
+Revalidation (decision 0132).  An answer with an ``ETag`` and no Cache-Control of its own is ``public,
+no-cache`` on a deployment whose reads are public: any cache may keep it and must ask again every time
+(a 304 while the data version holds), so an edit still shows on the very next request.  With a token in
+the request, or on a deployment with private reads, it is ``private, no-cache``: ``public`` there would
+let a shared cache hand an answer that needed a token to anyone.
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ DOCS_CSP = _policy(
 PDF_CSP = b"frame-ancestors 'self'"
 
 NO_STORE = b"no-store"
+PUBLIC_REVALIDATE = b"public, no-cache"
+PRIVATE_REVALIDATE = b"private, no-cache"
 _PRIVATE_PATH = re.compile(r"^/(?:audit|screening|screenings)(?:/|$)|^/maps/screening/|^/projects/[^/]+/screening$")
 _SIGNED_QUERY = re.compile(rb"(?:^|&)sig=")
 
@@ -62,3 +70,17 @@ def csp_for(path: str, content_type: bytes) -> bytes:
 def is_private(path: str, query_string: bytes) -> bool:
     """True for the answers no cache may keep: audit, screenings, shared maps, anything opened by a signed link."""
     return _PRIVATE_PATH.match(path) is not None or _SIGNED_QUERY.search(query_string) is not None
+
+
+def cache_control(*, private: bool, shared: bool, has_etag: bool, current: bytes | None) -> bytes | None:
+    """The Cache-Control an answer goes out with.
+
+    ``private``: the answer is one of ``is_private``'s (always no-store, whatever the route said);
+    ``shared``: reads are public and the request carried no token, so shared caches may keep it;
+    ``current``: what the route set (kept); ``has_etag``: the answer can be revalidated.
+    """
+    if private:
+        return NO_STORE
+    if current is not None or not has_etag:
+        return current
+    return PUBLIC_REVALIDATE if shared else PRIVATE_REVALIDATE

@@ -13,6 +13,9 @@ from service.ogc.crs import EPSG_URI, STORAGE_SRID, supported_uris
 from service.ogc.features import extent
 from service.ogc.links import GEOJSON, HTML, JSON, OPENAPI, SCHEMA_JSON, link
 from service.ogc.registry import Collection
+from service.ogc.styles import STYLE_MEDIA_TYPE
+
+STYLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/styles"
 
 FEATURES = "http://www.opengis.net/spec/ogcapi-features-{part}/1.0/conf/{name}"
 CONFORMANCE = [
@@ -69,6 +72,8 @@ def landing(base: str) -> dict[str, Any]:
             link(f"{base}/conformance", "http://www.opengis.net/def/rel/ogc/1.0/conformance", JSON),
             link(f"{base}/collections", "data", JSON, "the collections"),
             link(f"{base}/collections", "http://www.opengis.net/def/rel/ogc/1.0/data", JSON),
+            link(f"{base}/styles", STYLES_REL, JSON, "map styles"),
+            link(f"{base}/styles/default", "stylesheet", STYLE_MEDIA_TYPE, "MapLibre style of every collection"),
         ],
     }
 
@@ -86,6 +91,8 @@ def collection_document(engine: Engine, base: str, collection: Collection) -> di
         link(f"{here}/items?f=html", "items", HTML, "the features as HTML"),
         link(f"{here}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables", SCHEMA_JSON, "queryables"),
         link(f"{here}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", JSON, "vector tiles"),
+        link(f"{here}/styles", STYLES_REL, JSON, "map styles"),
+        link(f"{here}/styles/default", "stylesheet", STYLE_MEDIA_TYPE, "MapLibre style of this collection"),
     ]
     for suffix, (media_type, title) in DOWNLOAD_FORMATS.items():
         links.append(link(f"{here}/download.{suffix}", "enclosure", media_type, title))

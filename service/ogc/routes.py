@@ -108,7 +108,7 @@ def items(request: Request, collectionId: str) -> Response:
 
     def build() -> Built:
         found = page()
-        return Built(found.geojson(), GEOJSON, found.headers)
+        return Built(found.geojson(), GEOJSON, found.headers, compress=True)  # gzipped once per data version
 
     version = data_version.current(engine)  # before the data: see service/data_version.py
     key = ("items", collection.id, base, tuple(sorted(query_items)))

@@ -1,9 +1,15 @@
-"""OGC API - Tiles for every collection: tilesets, tileset metadata, TileJSON and MVT tiles (z/y/x).
+"""OGC API - Tiles for every collection: tilesets, tileset metadata, TileJSON and MVT tiles (z/y/x), and
+the MapLibre styles that draw them (``/styles``, ``/collections/{id}/styles``; decision 0134).
 
-Thin: parse, call service.ogc.usecases, wrap (JSON, the response cache for tiles).
+Thin: parse, call service.ogc.usecases, wrap (JSON, the response cache for tiles, TileJSON and styles, so
+each has an ETag from the data version and a 304 on revalidation).
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -12,7 +18,7 @@ from service import data_version
 from service.database import get_engine
 from service.ogc import usecases
 from service.ogc.query import parse_items_query
-from service.ogc.usecases import MVT
+from service.ogc.usecases import JSON, MVT, STYLE_MEDIA_TYPE
 from service.response_cache import Built, response_cache
 from service.routing import SessionReleasingRoute
 
@@ -21,6 +27,17 @@ router = APIRouter(route_class=SessionReleasingRoute, tags=["OGC API - Tiles"])
 
 def _base(request: Request) -> str:
     return usecases.public_base(str(request.base_url))
+
+
+def _cached_json(request: Request, key: tuple[Any, ...], media_type: str, build: Callable[[], Any]) -> Response:
+    """A JSON document built once per data version (it reads the catalogue and extents), with its ETag."""
+    engine = get_engine()
+    version = data_version.current(engine)
+
+    def built() -> Built:
+        return Built(json.dumps(build(), ensure_ascii=False).encode(), media_type, compress=True)
+
+    return response_cache().respond(request, version, (*key, _base(request)), built)
 
 
 @router.get("/tileMatrixSets", summary="Tile matrix sets")
@@ -44,8 +61,50 @@ def tileset(request: Request, collectionId: str, tileMatrixSetId: str) -> JSONRe
 
 
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json", summary="TileJSON 3.0")
-def tilejson(request: Request, collectionId: str, tileMatrixSetId: str) -> JSONResponse:
-    return JSONResponse(usecases.tilejson(get_engine(), _base(request), collectionId, tileMatrixSetId))
+def tilejson(request: Request, collectionId: str, tileMatrixSetId: str) -> Response:
+    return _cached_json(
+        request,
+        ("tilejson", collectionId, tileMatrixSetId),
+        JSON,
+        lambda: usecases.tilejson(get_engine(), _base(request), collectionId, tileMatrixSetId),
+    )
+
+
+@router.get("/styles", tags=["Styles"], summary="Map styles: one MapLibre style of every collection")
+def styles(request: Request) -> JSONResponse:
+    return JSONResponse(usecases.styles_list(get_engine(), _base(request)))
+
+
+@router.get(
+    "/styles/{styleId}",
+    tags=["Styles"],
+    summary="A MapLibre / Mapbox style (Style Spec v8) of every collection, projects by status",
+    responses={200: {"content": {STYLE_MEDIA_TYPE: {}}}},
+)
+def style(request: Request, styleId: str) -> Response:
+    return _cached_json(
+        request, ("style", styleId), STYLE_MEDIA_TYPE, lambda: usecases.style(get_engine(), _base(request), styleId)
+    )
+
+
+@router.get("/collections/{collectionId}/styles", tags=["Styles"], summary="Map styles of one collection")
+def collection_styles(request: Request, collectionId: str) -> JSONResponse:
+    return JSONResponse(usecases.styles_list(get_engine(), _base(request), collectionId))
+
+
+@router.get(
+    "/collections/{collectionId}/styles/{styleId}",
+    tags=["Styles"],
+    summary="A MapLibre / Mapbox style (Style Spec v8) of one collection",
+    responses={200: {"content": {STYLE_MEDIA_TYPE: {}}}},
+)
+def collection_style(request: Request, collectionId: str, styleId: str) -> Response:
+    return _cached_json(
+        request,
+        ("style", styleId, collectionId),
+        STYLE_MEDIA_TYPE,
+        lambda: usecases.style(get_engine(), _base(request), styleId, collectionId),
+    )
 
 
 @router.get(
@@ -67,5 +126,5 @@ def tile(
     version = data_version.current(engine)  # before the data: see service/data_version.py
     key = ("tile", collection.id, z, y, x, tuple(sorted(request.query_params.multi_items())))
     return response_cache().respond(
-        request, version, key, lambda: Built(usecases.tile(engine, collection, z, y, x, query), MVT)
+        request, version, key, lambda: Built(usecases.tile(engine, collection, z, y, x, query), MVT, compress=True)
     )

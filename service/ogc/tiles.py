@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from service.common.geometry_guard import display_sql, valid_area
 from service.errors import Problem
 from service.ogc.query import ItemsQuery, where_sql
-from service.ogc.registry import Collection
+from service.ogc.registry import Collection, Field
 from service.ogc.sqlparams import SqlParams
 
 TMS_ID = "WebMercatorQuad"
@@ -28,6 +28,15 @@ MAX_ZOOM = 22
 SERIAL_PLAN = "SET LOCAL max_parallel_workers_per_gather = 0"
 ORIGIN = 20037508.3427892
 WORLD_SCALE_Z0 = 559082264.028717  # scale denominator of zoom 0 at 0.28 mm pixels
+# left out of tiles (still in items and downloads): how a layer row was drawn (service.models.base
+# FeatureColumns) and the long texts of a project; decision 0131
+NOT_IN_TILES = frozenset(
+    {
+        *("aliases", "source", "accuracy_m", "verified", "method", "updated_at"),
+        *("task_text", "section", "number", "lead_units", "responsible_units", "deadline_text"),
+        *("investment_wan", "period"),
+    }
+)
 
 
 def check_tile(tile_matrix: str, tile_row: str, tile_col: str) -> tuple[int, int, int]:
@@ -46,11 +55,22 @@ def check_tile(tile_matrix: str, tile_row: str, tile_col: str) -> tuple[int, int
     return z, y, x
 
 
+def tile_fields(collection: Collection) -> tuple[Field, ...]:
+    """The properties a tile carries: what a map draws, filters on and labels (decision 0131).
+
+    A tile is fetched dozens of times a view and every property is repeated in every tile a feature touches;
+    the provenance of a drawn geometry and a project's full task text are for the feature's own page, a click
+    away: the MVT feature id is the row id, so a client fetches ``/collections/{id}/items/{featureId}``.
+    """
+    return tuple(f for f in collection.fields if f.name not in NOT_IN_TILES)
+
+
 def tile_sql(collection: Collection, where: str) -> str:
     props = ", ".join(
         f'CAST({f.sql} AS text) AS "{f.name}"' if f.is_temporal or f.pg_type == "numeric" else f'{f.sql} AS "{f.name}"'
-        for f in collection.fields
+        for f in tile_fields(collection)
     )
+    props = f", {props}" if props else ""
     # rows stored before the guard: out of Web Mercator's range they are left out (ST_Transform would fail the
     # tile), over map_simplify_vertices they are drawn as their bounding box (decision 0093)
     servable = f"t.geom @ ST_MakeEnvelope({', '.join(repr(v) for v in valid_area(3857))}, 4326)"
@@ -60,7 +80,7 @@ def tile_sql(collection: Collection, where: str) -> str:
                ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {BUFFER / EXTENT}), 4326) AS env4326
     )
     SELECT ST_AsMVT(m, %(layer)s, {EXTENT}, 'geom', 'id') FROM (
-        SELECT t.id, {props},
+        SELECT t.id{props},
                ST_AsMVTGeom(ST_Transform({display_sql("t.geom", "t.geom")}, 3857), b.env, {EXTENT}, {BUFFER}, true)
                AS geom
         FROM {collection.source_sql}, b

@@ -23,14 +23,15 @@ from typing import Any
 from sqlalchemy import Engine
 
 from service.errors import Problem
-from service.ogc import documents, downloads, features, registry, tiles
+from service.ogc import documents, downloads, features, registry, styles, tiles
 from service.ogc.crs import CrsInfo, content_crs_header
 from service.ogc.links import GEOJSON, HTML, JSON, SCHEMA_JSON, QueryItems, base_url, link, page_href, with_format
 from service.ogc.query import ItemsQuery
 from service.ogc.registry import Collection
+from service.ogc.styles import STYLE_MEDIA_TYPE
 from service.ogc.tiles import MVT
 
-__all__ = ["GEOJSON", "HTML", "JSON", "MVT", "SCHEMA_JSON", "Collection"]
+__all__ = ["GEOJSON", "HTML", "JSON", "MVT", "SCHEMA_JSON", "STYLE_MEDIA_TYPE", "Collection"]
 
 TEMPLATE = "{tileMatrix}/{tileRow}/{tileCol}"
 WEB_MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
@@ -207,37 +208,102 @@ def tileset(engine: Engine, base: str, collection_id: str, tile_matrix_set_id: s
                 "geometryType": found.geometry_type,
                 "propertiesSchema": {
                     "type": "object",
-                    "properties": {f.name: {"type": f.json_type[0]} for f in found.fields},
+                    "properties": {f.name: {"type": f.json_type[0]} for f in tiles.tile_fields(found)},
                 },
             }
         ],
     }
 
 
+WORLD = [-180.0, -85.0511, 180.0, 85.0511]
+# TileJSON's field descriptions in the words Mapbox / MapLibre tooling and QGIS show
+FIELD_TYPES = {"string": "String", "integer": "Number", "number": "Number", "boolean": "Boolean"}
+
+
+def _bbox(engine: Engine, found: Collection) -> list[float]:
+    """The collection's extent, clamped to Web Mercator's latitudes (the world when it has no rows)."""
+    bbox = features.extent(engine, found).get("spatial", {}).get("bbox", [WORLD])[0]
+    return [max(bbox[0], WORLD[0]), max(bbox[1], WORLD[1]), min(bbox[2], WORLD[2]), min(bbox[3], WORLD[3])]
+
+
+def _view(bbox: list[float]) -> tuple[float, float, int]:
+    return (round((bbox[0] + bbox[2]) / 2, 6), round((bbox[1] + bbox[3]) / 2, 6), tiles.zoom_for_bbox(bbox))
+
+
+def _tilejson_url(base: str, collection_id: str) -> str:
+    return f"{base}/collections/{collection_id}/tiles/{tiles.TMS_ID}/tilejson.json"
+
+
 def tilejson(engine: Engine, base: str, collection_id: str, tile_matrix_set_id: str) -> dict[str, Any]:
+    """TileJSON 3.0.0 as MapLibre's vector source and QGIS's vector tile connection read it: the tile
+    template, zooms, bounds, center and the one vector layer with the fields its tiles carry."""
     _check_tms(tile_matrix_set_id)
     found = registry.get_collection(engine, collection_id)
-    bbox = features.extent(engine, found).get("spatial", {}).get("bbox", [[-180.0, -85.0511, 180.0, 85.0511]])[0]
+    bbox = _bbox(engine, found)
     url = f"{base}/collections/{found.id}/tiles/{tiles.TMS_ID}/{{z}}/{{y}}/{{x}}"
+    lon, lat, zoom = _view(bbox)
     return {
         "tilejson": "3.0.0",
         "name": found.title,
         "description": found.description,
+        "attribution": "xiangmap",
         "scheme": "xyz",
         "tiles": [url],
         "minzoom": 0,
         "maxzoom": tiles.MAX_ZOOM,
         "bounds": bbox,
-        "center": [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2, tiles.zoom_for_bbox(bbox)],
+        "center": [lon, lat, zoom],
         "vector_layers": [
             {
                 "id": found.id,
-                "fields": {f.name: f.json_type[0] for f in found.fields},
+                "description": found.title,
+                "fields": {f.name: FIELD_TYPES.get(f.json_type[0], "String") for f in tiles.tile_fields(found)},
                 "minzoom": 0,
                 "maxzoom": tiles.MAX_ZOOM,
             }
         ],
     }
+
+
+# --- Styles --------------------------------------------------------------------------------------
+
+
+def _style_entry(href: str, title: str) -> dict[str, Any]:
+    return {
+        "id": styles.STYLE_ID,
+        "title": title,
+        "links": [link(href, "stylesheet", STYLE_MEDIA_TYPE, "MapLibre / Mapbox style (Style Spec v8)")],
+    }
+
+
+def styles_list(engine: Engine, base: str, collection_id: str | None = None) -> dict[str, Any]:
+    """The styles of the service (``/styles``) or of one collection (``/collections/{id}/styles``)."""
+    if collection_id is None:
+        here, title = f"{base}/styles", "every collection, projects by status"
+    else:
+        found = registry.get_collection(engine, collection_id)
+        here, title = f"{base}/collections/{found.id}/styles", found.title
+    return {
+        "default": styles.STYLE_ID,
+        "styles": [_style_entry(f"{here}/{styles.STYLE_ID}", title)],
+        "links": [link(here, "self", JSON, "the styles")],
+    }
+
+
+def style(engine: Engine, base: str, style_id: str, collection_id: str | None = None) -> dict[str, Any]:
+    """The MapLibre style of every collection, or of one (404 Problem for another style id)."""
+    if style_id != styles.STYLE_ID:
+        raise Problem(404, f"styleId: no style {style_id!r}; use {styles.STYLE_ID}", parameter="styleId")
+    if collection_id is None:
+        chosen = list(registry.collections(engine).values())
+        focus = next((c for c in chosen if c.id == "projects"), chosen[0] if chosen else None)
+        name = "xiangmap"
+    else:
+        found = registry.get_collection(engine, collection_id)
+        chosen, focus, name = [found], found, f"xiangmap {found.title}"
+    view = _view(_bbox(engine, focus)) if focus is not None else _view(WORLD)
+    urls = {c.id: _tilejson_url(base, c.id) for c in chosen}
+    return styles.style(base, chosen, urls, view, name)
 
 
 def tile_address(

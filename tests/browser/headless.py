@@ -3,6 +3,9 @@ websocket library.  Used by the browser tests, the screenshots in docs/ and benc
 
 ``offline=True`` makes every host name except the loopback fail to resolve, so a page that still needs
 the internet shows it; every request the page makes is recorded in ``Page.requests``.
+
+``webgl=True`` (MapLibre pages) renders WebGL in software with SwiftShader through ANGLE instead of
+turning the GPU off: this machine has no GPU, and headless Chromium refuses software WebGL unless told.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
+WEBGL_ARGS = ("--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist")
 
 
 class BrowserError(RuntimeError):
@@ -30,7 +34,15 @@ class BrowserError(RuntimeError):
 class Browser:
     """One headless Chromium with a fresh profile, spoken to over fds 3 (commands) and 4 (replies)."""
 
-    def __init__(self, *, width: int = 1400, height: int = 900, offline: bool = True, chromium: str = CHROMIUM) -> None:
+    def __init__(
+        self,
+        *,
+        width: int = 1400,
+        height: int = 900,
+        offline: bool = True,
+        webgl: bool = False,
+        chromium: str = CHROMIUM,
+    ) -> None:
         self.profile = tempfile.mkdtemp(prefix="xm-chromium-")
         to_chrome_r, self._to_chrome = os.pipe()
         self._from_chrome, from_chrome_w = os.pipe()
@@ -43,7 +55,7 @@ class Browser:
             chromium,
             "--headless",
             "--no-sandbox",
-            "--disable-gpu",
+            *(WEBGL_ARGS if webgl else ("--disable-gpu",)),
             "--disable-background-networking",
             "--no-first-run",
             "--no-default-browser-check",
