@@ -349,16 +349,16 @@ class _ToNodes(Transformer):  # type: ignore[type-arg]
         return values.Geometry({"type": "GeometryCollection", "geometries": [g.geometry for g in geometries]})
 
 
-_parser = Lark(GRAMMAR, parser="lalr", maybe_placeholders=True)
-_transformer = _ToNodes()
+# the transformer runs inside the LALR parser as each rule is reduced: no recursion over the tree, so a
+# thousand OR terms (left-deep) cannot exhaust the stack before cql.check_tree counts them
+_parser = Lark(GRAMMAR, parser="lalr", maybe_placeholders=True, transformer=_ToNodes())
 
 
 def parse_cql2_text(text: str) -> Any:
     """The tree of a CQL2 text filter; lark's own errors (with line and column) for bad syntax,
     CqlSyntaxError for a bad literal."""
-    tree = _parser.parse(text)
     try:
-        return _transformer.transform(tree)
+        return _parser.parse(text)
     except VisitError as exc:
         if isinstance(exc.orig_exc, CqlSyntaxError):
             raise exc.orig_exc from None
