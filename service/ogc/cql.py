@@ -1,9 +1,12 @@
 """CQL2 (text and JSON) to a SQL WHERE fragment with bound parameters, over queryables only.
 
-pygeofilter parses; this module walks its AST.  Every attribute must be a queryable of the
-collection (or ``geometry``/``geom``); every literal becomes a bound parameter cast to the type of
-the property it meets, so a filter can never inject SQL.  Geometry literals are read in
-``filter-crs`` (default CRS84) and transformed to storage EPSG:4326 in the database.
+cql_text and cql_json parse (into pygeofilter nodes plus cql_nodes); this module bounds the filter and
+walks the tree.  Every attribute must be a queryable of the collection (or ``id``, or
+``geometry``/``geom``); every literal becomes a bound parameter cast to the type of the property it
+meets, so a filter can never inject SQL.  Geometry literals are read in ``filter-crs`` (default CRS84)
+and transformed to storage EPSG:4326 in the database.  The operators and their semantics are listed in
+docs/ogc.md (Items parameters) and tested against an independent evaluation in
+tests/ogc/test_cql2_operators.py; the choices are in docs/decisions/0120-cql2-operators.md.
 
 A filter is bounded before, during and after parsing (docs/decisions/0094-rate-limits.md): at most
 ``XIANGMAP_FILTER_MAX_CHARS`` characters and brackets nested no deeper than its tree may be; a parser
@@ -18,11 +21,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from pygeofilter import ast, values
-from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
-from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 
 from service.errors import Problem
+from service.ogc.cql_json import parse_cql2_json
+from service.ogc.cql_nodes import Arithmetic, ArrayLiteral, ArrayRelation, IntervalLiteral, Negate, TemporalRelation
+from service.ogc.cql_spatial import predicate_sql
+from service.ogc.cql_temporal import Bounds, open_bound, relation_sql
+from service.ogc.cql_text import CqlSyntaxError, parse_cql2_text
 from service.ogc.crs import CrsInfo, input_geometry_sql
 from service.ogc.registry import Collection, Field
 from service.ogc.sqlparams import SqlParams
@@ -37,17 +44,9 @@ COMPARISON_SQL = {
     ast.ComparisonOp.GT: ">",
     ast.ComparisonOp.GE: ">=",
 }
-SPATIAL_SQL = {
-    "INTERSECTS": "ST_Intersects",
-    "DISJOINT": "ST_Disjoint",
-    "CONTAINS": "ST_Contains",
-    "WITHIN": "ST_Within",
-    "TOUCHES": "ST_Touches",
-    "CROSSES": "ST_Crosses",
-    "OVERLAPS": "ST_Overlaps",
-    "EQUALS": "ST_Equals",
-}
-ARITHMETIC_SQL = {ast.Add: "+", ast.Sub: "-", ast.Mul: "*", ast.Div: "/"}
+ARRAY_SQL = {"a_equals": "=", "a_contains": "@>", "a_containedby": "<@", "a_overlaps": "&&"}
+NUMERIC_CASTS = ("integer", "bigint", "double precision", "numeric")
+TEMPORAL_CASTS = ("date", "timestamptz", "timestamp")
 FILTER_LANGS = ("cql2-text", "cql2-json")
 
 
@@ -152,22 +151,42 @@ def parse_filter(filter_text: str, filter_lang: str | None, limits: FilterLimits
         raise
     except RecursionError:
         raise _bad(f"nested too deeply to parse; a filter may nest at most {limits.max_depth} levels") from None
-    except Exception as exc:  # lark / json / pygeofilter errors all mean the same: the text is not valid
+    except CqlSyntaxError as exc:
+        raise _bad(f"not valid {lang}: {exc}") from None
+    except UnexpectedInput as exc:
+        raise _bad(f"not valid {lang}: {_syntax_detail(exc)}") from None
+    except json.JSONDecodeError as exc:
+        raise _bad(f"not valid {lang}: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except Exception as exc:  # anything else a parser raises means the same: the text is not valid
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise _bad(f"not valid {lang}: {first_line}") from exc
     check_tree(node, limits)
     return node
 
 
+def _syntax_detail(exc: UnexpectedInput) -> str:
+    """Lark's error as one line: what was found, where, and (for a wrong token) what could come instead."""
+    where = f"line {exc.line} column {exc.column}"
+    if isinstance(exc, UnexpectedCharacters):
+        return f"unexpected character {exc.char!r} at {where}"
+    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        return f"the filter ends too early (after column {max(exc.column - 1, 0)}); something is missing"
+    if isinstance(exc, UnexpectedToken):
+        expected = sorted(str(e).strip("_").lower() for e in exc.expected if not str(e).startswith("__"))
+        hint = f"; expected one of: {', '.join(expected[:12])}" if expected else ""
+        return f"unexpected {str(exc.token)!r} at {where}{hint}"
+    return str(exc).strip().splitlines()[0]
+
+
 class CqlToSql:
-    """Walks a pygeofilter AST and returns SQL over alias ``t``."""
+    """Walks a parsed filter and returns SQL over alias ``t``."""
 
     def __init__(self, collection: Collection, params: SqlParams, filter_crs: CrsInfo) -> None:
         self.collection = collection
         self.params = params
         self.filter_crs = filter_crs
 
-    # --- entry -------------------------------------------------------------------------------
+    # --- conditions --------------------------------------------------------------------------
     def condition(self, node: Any) -> str:
         if isinstance(node, ast.And | ast.Or):
             # a chain of the same operator (a OR b OR c parses as ((a OR b) OR c)) as one list: no recursion
@@ -189,53 +208,76 @@ class CqlToSql:
             return self._comparison(node)
         if isinstance(node, ast.Between):
             field = self._field_of(node.lhs)
+            for operand in (node.lhs, node.low, node.high):
+                self._expect(operand, ("number", "text", "time"), "BETWEEN")
             lhs = self.expression(node.lhs, field)
             sql = f"{lhs} BETWEEN {self.expression(node.low, field)} AND {self.expression(node.high, field)}"
             return f"(NOT {sql})" if node.not_ else f"({sql})"
         if isinstance(node, ast.Like):
-            field = self._field_of(node.lhs)
-            operator = "ILIKE" if node.nocase else "LIKE"
-            sql = f"CAST({self.expression(node.lhs, field)} AS text) {operator} {self.params.add(node.pattern, 'text')}"
-            return f"(NOT {sql})" if node.not_ else f"({sql})"
+            return self._like(node)
         if isinstance(node, ast.In):
             field = self._field_of(node.lhs)
             options = ", ".join(self.expression(v, field) for v in node.sub_nodes)
             sql = f"{self.expression(node.lhs, field)} IN ({options})"
             return f"(NOT {sql})" if node.not_ else f"({sql})"
         if isinstance(node, ast.IsNull):
-            return f"({self.expression(node.lhs, None)} IS {'NOT ' if node.not_ else ''}NULL)"
+            operand = node.lhs
+            is_geometry = isinstance(operand, ast.Attribute) and operand.name in GEOMETRY_NAMES
+            sql = "t.geom" if is_geometry else self.expression(operand, None)
+            return f"({sql} IS {'NOT ' if node.not_ else ''}NULL)"
         if isinstance(node, ast.SpatialComparisonPredicate):
-            function = SPATIAL_SQL[node.op.name]
-            return f"{function}({self.geometry(node.lhs)}, {self.geometry(node.rhs)})"
-        if isinstance(node, ast.BBox):
-            envelope = values.Envelope(node.minx, node.maxx, node.miny, node.maxy)
-            return f"ST_Intersects({self.geometry(node.lhs)}, {self.geometry(envelope)})"
-        if isinstance(node, ast.TemporalPredicate):
-            return self._temporal(node)
+            return predicate_sql(node.op.name, self.geometry(node.lhs), self.geometry(node.rhs))
+        if isinstance(node, TemporalRelation):
+            where = node.name.upper()
+            return relation_sql(node.name, self._bounds(node.lhs, where), self._bounds(node.rhs, where))
+        if isinstance(node, ArrayRelation):
+            where = node.name.upper()
+            return f"({self._array(node.lhs, where)} {ARRAY_SQL[node.name]} {self._array(node.rhs, where)})"
         if isinstance(node, bool):
             return "TRUE" if node else "FALSE"
         if isinstance(node, ast.Attribute):
             field = self._field_of(node)
             if field is not None and field.pg_type == "bool":
                 return field.sql
-        raise _bad(f"{type(node).__name__} is not supported here")
+            raise _bad(f"{node.name!r} is not a boolean property, so it cannot stand alone as a condition")
+        raise _bad(f"{_describe(node)} is not a condition; compare it with something (=, <, LIKE ...)")
 
     # --- pieces ------------------------------------------------------------------------------
+    def _field(self, name: str) -> Field:
+        if name == "id":
+            return Field("id", self.collection.id_type)
+        return self.collection.field(name, "filter")
+
     def _field_of(self, node: Any) -> Field | None:
         if isinstance(node, ast.Attribute):
             if node.name in GEOMETRY_NAMES:
                 raise _bad(f"{node.name!r} is a geometry; compare it with S_INTERSECTS and friends")
-            return self.collection.field(node.name, "filter")
+            return self._field(node.name)
         if isinstance(node, ast.Function) and node.arguments:
             return self._field_of(node.arguments[0])
         return None
+
+    def _expect(self, node: Any, kinds: tuple[str, ...], where: str) -> None:
+        kind = _kind(node, self)
+        if kind is not None and kind not in kinds:
+            raise _bad(f"{where}: {_describe(node)} is a {kind}; {where} takes a {' or '.join(kinds)}")
 
     def _comparison(self, node: ast.Comparison) -> str:
         field = self._field_of(node.lhs) or self._field_of(node.rhs)
         left, right = _kind(node.lhs, self), _kind(node.rhs, self)
         if left and right and left != right and not _coercible(node.lhs, node.rhs, left, right):
             raise _bad(f"cannot compare a {left} with a {right}")
+        if "number" in (left, right) and _is_computed(node.lhs, node.rhs):
+            field = None  # a literal meeting arithmetic is a number, whatever property is inside the arithmetic
         return f"({self.expression(node.lhs, field)} {COMPARISON_SQL[node.op]} {self.expression(node.rhs, field)})"
+
+    def _like(self, node: ast.Like) -> str:
+        self._expect(node.lhs, ("text",), "LIKE")
+        pattern = node.pattern
+        if not _is_text_pattern(pattern):
+            raise _bad("LIKE takes a quoted pattern, optionally in CASEI(...) / ACCENTI(...)")
+        sql = f"CAST({self.expression(node.lhs, None)} AS text) LIKE {self.expression(pattern, None)}"
+        return f"(NOT {sql})" if node.not_ else f"({sql})"
 
     def expression(self, node: Any, field: Field | None) -> str:
         """A scalar: attribute, literal (bound, cast to ``field``'s type), function or arithmetic."""
@@ -244,23 +286,19 @@ class CqlToSql:
             assert found is not None
             return found.sql
         if isinstance(node, ast.Function):
-            name = node.name.lower()
-            if name in ("lower", "casei") and len(node.arguments) == 1:
-                return f"lower(CAST({self.expression(node.arguments[0], field)} AS text))"
-            if name in ("upper",) and len(node.arguments) == 1:
-                return f"upper(CAST({self.expression(node.arguments[0], field)} AS text))"
-            if name == "accenti" and len(node.arguments) == 1:
-                return self.expression(node.arguments[0], field)
-            raise _bad(f"function {node.name!r} is not supported (casei, accenti, lower, upper are)")
-        if isinstance(node, ast.Arithmetic):
-            operator = ARITHMETIC_SQL[type(node)]
-            return f"({self.expression(node.lhs, field)} {operator} {self.expression(node.rhs, field)})"
+            return self._function(node, field)
+        if isinstance(node, Arithmetic):
+            return self._arithmetic(node)
+        if isinstance(node, Negate):
+            return f"(- {self._number(node.operand, '-')})"
         if isinstance(node, bool):
             return self.params.add(node, "boolean")
         if isinstance(node, int | float):
             if field is not None and field.cast == "text":
                 return self.params.add(str(node), "text")  # name = 1 compares with the text '1'
-            cast = field.cast if field is not None else "double precision"
+            cast = field.cast if field is not None and field.cast in NUMERIC_CASTS else "double precision"
+            if isinstance(node, float) and cast in ("integer", "bigint"):
+                cast = "double precision"  # year = 2018.5 is false, not 2018 = 2018 after rounding
             return self.params.add(node, cast)
         if isinstance(node, str):
             cast = field.cast if field is not None else "text"
@@ -269,54 +307,141 @@ class CqlToSql:
             return self.params.add(node, "timestamptz")
         if isinstance(node, date):
             return self.params.add(node, "date")
-        raise _bad(f"{type(node).__name__} cannot be used as a value here")
+        raise _bad(f"{_describe(node)} cannot be used as a value here")
+
+    def _function(self, node: ast.Function, field: Field | None) -> str:
+        name = node.name.lower()
+        if name in ("lower", "casei", "upper") and len(node.arguments) == 1:
+            self._expect(node.arguments[0], ("text",), name.upper())
+            inner = self.expression(node.arguments[0], field)
+            return f"{'upper' if name == 'upper' else 'lower'}(CAST({inner} AS text))"
+        if name == "accenti":
+            raise _bad("ACCENTI (accent-insensitive comparison) is not supported; CASEI is")
+        raise _bad(f"function {node.name!r} is not supported (CASEI, LOWER, UPPER are)")
+
+    def _number(self, node: Any, where: str) -> str:
+        """An arithmetic operand as numeric SQL: exact for integers and decimals alike."""
+        self._expect(node, ("number",), f"arithmetic {where!r}")
+        if isinstance(node, int | float) and not isinstance(node, bool):
+            return self.params.add(node, "numeric")
+        return f"CAST({self.expression(node, None)} AS numeric)"
+
+    def _arithmetic(self, node: Arithmetic) -> str:
+        """``+ - * / % div ^`` in numeric.  A divisor of zero is a 400 when it is a literal and NULL (the
+        row does not match) when a property is zero on some row; so is a power without a real value."""
+        if node.op in ("/", "%", "div") and isinstance(node.rhs, int | float) and node.rhs == 0:
+            raise _bad(f"division by zero ({node.op!r} with a literal 0)")
+        lhs, rhs = self._number(node.lhs, node.op), self._number(node.rhs, node.op)
+        if node.op in ("+", "-", "*"):
+            return f"({lhs} {node.op} {rhs})"
+        if node.op == "/":
+            return f"({lhs} / NULLIF({rhs}, 0))"
+        if node.op == "%":
+            return f"mod({lhs}, NULLIF({rhs}, 0))"
+        if node.op == "div":
+            return f"div({lhs}, NULLIF({rhs}, 0))"
+        return (
+            f"(CASE WHEN ({lhs} = 0 AND {rhs} < 0) OR ({lhs} < 0 AND {rhs} <> trunc({rhs})) THEN NULL "
+            f"ELSE power({lhs}, {rhs}) END)"
+        )
 
     def geometry(self, node: Any) -> str:
         if isinstance(node, ast.Attribute):
             if node.name not in GEOMETRY_NAMES:
                 raise _bad(f"{node.name!r} is not a geometry; the geometry queryable is 'geometry'")
             return "t.geom"
-        if isinstance(node, ast.Function) and node.name.lower() == "bbox" and len(node.arguments) in (4, 6):
-            numbers = [float(a) for a in node.arguments if isinstance(a, int | float)]
-            if len(numbers) != len(node.arguments):
-                raise _bad("BBOX(...) takes numbers only")
-            x1, y1, x2, y2 = numbers if len(numbers) == 4 else (numbers[0], numbers[1], numbers[3], numbers[4])
-            node = values.Envelope(x1, x2, y1, y2)
         if isinstance(node, values.Geometry | values.Envelope):
             geojson = json.dumps(node.__geo_interface__)
             return input_geometry_sql(f"ST_GeomFromGeoJSON({self.params.add(geojson, 'text')})", self.filter_crs)
-        raise _bad(f"{type(node).__name__} is not a geometry")
+        raise _bad(f"{_describe(node)} is not a geometry")
 
-    def _temporal(self, node: ast.TemporalPredicate) -> str:
-        field = self._field_of(node.lhs)
-        if field is None or not field.is_temporal:
-            raise _bad("temporal predicates need a date or timestamp property on the left")
-        lhs = field.sql
-        rhs = node.rhs
-        name = node.op.name
-        if isinstance(rhs, values.Interval):
-            start = self.expression(rhs.start, field) if rhs.start is not None else None
-            end = self.expression(rhs.end, field) if rhs.end is not None else None
-            parts = [p for p in ((f"{lhs} >= {start}" if start else None), (f"{lhs} <= {end}" if end else None)) if p]
-            inside = " AND ".join(parts) or "TRUE"
-            if name in ("DURING", "TOVERLAPS", "OVERLAPPEDBY", "TCONTAINS"):
-                return f"({inside})"
-            if name == "DISJOINT":
-                return f"(NOT ({inside}))"
-            if name == "BEFORE" and start:
-                return f"({lhs} < {start})"
-            if name == "AFTER" and end:
-                return f"({lhs} > {end})"
-            raise _bad(f"T_{name} with an interval is not supported")
-        value = self.expression(rhs, field)
-        simple = {"BEFORE": "<", "AFTER": ">", "TEQUALS": "=", "DISJOINT": "<>"}
-        if name in simple:
-            return f"({lhs} {simple[name]} {value})"
-        raise _bad(f"T_{name} with an instant is not supported")
+    def _instant(self, node: Any, where: str) -> tuple[str, str]:
+        """One instant (property or literal) as (SQL, its type)."""
+        if isinstance(node, ast.Attribute):
+            field = self._field_of(node)
+            if field is None or not field.is_temporal:
+                raise _bad(f"{where}: {node.name!r} is not a date or timestamp property")
+            return field.sql, field.cast
+        if isinstance(node, datetime):
+            return self.params.add(node, "timestamptz"), "timestamptz"
+        if isinstance(node, date):
+            return self.params.add(node, "date"), "date"
+        raise _bad(
+            f"{where}: {_describe(node)} is not a time; use a date or timestamp property, DATE('...'), "
+            "TIMESTAMP('...') or INTERVAL(..., ...)"
+        )
+
+    def _bounds(self, node: Any, where: str) -> Bounds:
+        """A temporal argument as (start, end): an instant is both.  In INTERVAL(...), '..' is open, and so is a
+        property bound that is null on a row (an end not yet known: valid_to of a zone still in force)."""
+        if not isinstance(node, IntervalLiteral):
+            sql, _ = self._instant(node, where)
+            return sql, sql
+        known = [self._instant(b, where) if b is not None else None for b in (node.start, node.end)]
+        sql_type = next((t for k in known if k for t in [k[1]]), "timestamptz")
+        bounds: list[str] = []
+        for at_end, (bound, found) in enumerate(zip((node.start, node.end), known, strict=True)):
+            if found is None:
+                bounds.append(open_bound(sql_type, at_end=bool(at_end)))
+            elif isinstance(bound, ast.Attribute):
+                bounds.append(f"COALESCE({found[0]}, {open_bound(found[1], at_end=bool(at_end))})")
+            else:
+                bounds.append(found[0])
+        return bounds[0], bounds[1]
+
+    def _array(self, node: Any, where: str) -> str:
+        """An array argument: an array property (its text[] column, not the joined text) or a literal."""
+        if isinstance(node, ast.Attribute):
+            field = self._field_of(node)
+            if field is None or not field.is_array:
+                raise _bad(f"{where}: {node.name!r} is not an array property")
+            return f't."{field.name}"'
+        items = node.items if isinstance(node, ArrayLiteral) else [node]  # ('x') parses as a bracketed 'x'
+        if not all(isinstance(item, str) for item in items):
+            raise _bad(f"{where}: the array properties hold text, so an array literal holds quoted strings only")
+        return self.params.add(list(items), "text[]")
 
 
-NUMERIC_CASTS = ("integer", "bigint", "double precision", "numeric")
-TIME_OR_BOOL = {"boolean": "boolean", "date": "time", "timestamptz": "time", "timestamp": "time"}
+def _is_text_pattern(node: Any) -> bool:
+    if isinstance(node, str):
+        return True
+    return (
+        isinstance(node, ast.Function)
+        and node.name in ("casei", "lower", "upper", "accenti")
+        and len(node.arguments) == 1
+        and _is_text_pattern(node.arguments[0])
+    )
+
+
+def _is_computed(*nodes: Any) -> bool:
+    return any(isinstance(n, Arithmetic | Negate) for n in nodes)
+
+
+def _describe(node: Any) -> str:
+    """A node as the client wrote it, roughly, for an error message."""
+    if isinstance(node, ast.Attribute):
+        return f"property {node.name!r}"
+    if isinstance(node, bool):
+        return f"the boolean {str(node).upper()}"
+    if isinstance(node, int | float):
+        return f"the number {node}"
+    if isinstance(node, str):
+        return f"the text {node!r}"
+    if isinstance(node, datetime | date):
+        return f"the time {node.isoformat()}"
+    if isinstance(node, values.Geometry | values.Envelope):
+        return "a geometry"
+    if isinstance(node, IntervalLiteral):
+        return "an INTERVAL"
+    if isinstance(node, ArrayLiteral):
+        return "an array"
+    if isinstance(node, ast.Function):
+        return f"{node.name.upper()}(...)"
+    if isinstance(node, Arithmetic | Negate):
+        return "an arithmetic expression"
+    if isinstance(node, ast.SpatialComparisonPredicate | TemporalRelation | ArrayRelation):
+        return "a spatial, temporal or array function"
+    return type(node).__name__
 
 
 def _coercible(lhs: Any, rhs: Any, left: str, right: str) -> bool:
@@ -331,28 +456,38 @@ def _coercible(lhs: Any, rhs: Any, left: str, right: str) -> bool:
 
 
 def _kind(node: Any, walker: CqlToSql) -> str | None:
-    """What a comparison operand is, where that is known without the database: number, text, time, boolean.
+    """What an operand is, where that is known without the database: number, text, time, boolean, ...
 
     A literal takes the type of the property it meets, so only attribute-vs-attribute and
     literal-vs-literal mismatches can be told here; those would otherwise fail inside PostgreSQL.
     """
     if isinstance(node, ast.Attribute):
+        if node.name in GEOMETRY_NAMES:
+            return "geometry"
         field = walker._field_of(node)
         if field is None:
             return None
         if field.cast in NUMERIC_CASTS:
             return "number"
-        return {"boolean": "boolean", "date": "time", "timestamptz": "time", "timestamp": "time"}.get(
-            field.cast, "text"
-        )
+        if field.cast == "boolean":
+            return "boolean"
+        return "time" if field.cast in TEMPORAL_CASTS else "text"
     if isinstance(node, bool):
         return "boolean"
-    if isinstance(node, int | float):
+    if isinstance(node, int | float | Arithmetic | Negate):
         return "number"
     if isinstance(node, str):
         return "text"
-    if isinstance(node, date):
+    if isinstance(node, date | IntervalLiteral):
         return "time"
+    if isinstance(node, ast.Function) and node.name in ("casei", "lower", "upper", "accenti"):
+        return "text"
+    if isinstance(node, values.Geometry | values.Envelope):
+        return "geometry"
+    if isinstance(node, ArrayLiteral):
+        return "array"
+    if isinstance(node, ast.Predicate | ast.Condition | TemporalRelation | ArrayRelation):
+        return "condition"
     return None
 
 

@@ -36,8 +36,11 @@ CONFORMANCE = [
             "basic-spatial-functions",
             "basic-spatial-functions-plus",
             "spatial-functions",
+            "temporal-functions",
+            "array-functions",
+            "property-property",
             "arithmetic",
-        )
+        )  # each tested operator by operator in tests/ogc/test_cql2_operators.py (not: accent-insensitive, functions)
     ),
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
     *(

@@ -88,6 +88,7 @@ class Collection:
     table: str = ""  # the base table: extents and statistics come from it
     keywords: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    id_type: str = "int4"  # pg type of the ``id`` column: ``id`` is a queryable too (filters, sortby)
 
     @property
     def field_map(self) -> dict[str, Field]:
@@ -236,6 +237,7 @@ def _load(engine: Engine) -> dict[str, Collection]:
         )
         names = {f.name for f in fields}
         temporal = ("valid_from", "valid_to") if {"valid_from", "valid_to"} <= names else None
+        id_type = next((c.type_name for c in cols if c.column_name == "id"), "int4")
         registry[entry.id] = Collection(
             id=entry.id,
             title=f"{entry.title_zh} {entry.title_en}",
@@ -246,6 +248,7 @@ def _load(engine: Engine) -> dict[str, Collection]:
             fields=fields,
             temporal=temporal,
             keywords=(entry.title_zh, entry.title_en),
+            id_type=id_type,
         )
         if entry.geometry_type == "Geometry":  # mixed (sites: hills and lakes): typed views for QGIS
             base = registry[entry.id]
