@@ -1,7 +1,7 @@
 """The MapLibre style (Style Spec v8) that draws our vector tiles: every collection, projects by status.
 
 One vector source per collection, pointing at its TileJSON; layers by geometry type (fill + outline,
-line, circle; a collection of mixed geometries gets all three, each filtered on ``geometry-type``), in
+line, circle; a collection of mixed geometries gets all three, each filtered on the legacy ``$type``), in
 the wall map's order and colours (service/maps/printable.py): areas under lines under points, projects
 on top coloured by their latest status (service.common.drawing.STATUS_COLORS, the web and wall maps'
 colours).  No ``glyphs`` and no ``sprite``: nothing is fetched from the internet and no text is drawn;
@@ -76,12 +76,17 @@ def _rank(collection: Collection) -> tuple[int, int, str]:
 
 def status_colour() -> list[Any]:
     """A project's colour by its latest status (a ``match`` expression; grey-black without a report)."""
-    pairs = [item for status, colour in STATUS_COLORS.items() for item in (status, colour)]
-    return ["match", ["coalesce", ["get", "status"], ""], *pairs, NO_REPORT]
+    # each label as a one-item list: MapLibre takes both forms, QGIS 3.22's converter only this one
+    pairs = [item for status, colour in STATUS_COLORS.items() for item in ([status], colour)]
+    # no ``coalesce``: ``match`` on a missing value gives the fallback already, and QGIS 3.22's style
+    # converter reads a ``match`` on a plain ``get`` only
+    return ["match", ["get", "status"], *pairs, NO_REPORT]
 
 
 def _only(types: tuple[str, ...]) -> list[Any]:
-    return ["match", ["geometry-type"], list(types), True, False]
+    # the legacy ``$type`` filter (Point / LineString / Polygon, multi-parts included): MapLibre and QGIS 3.22
+    # both read it, where QGIS does not know the ``geometry-type`` expression
+    return ["==", "$type", types[0]]
 
 
 def _all(*conditions: list[Any] | None) -> dict[str, Any]:
@@ -103,9 +108,10 @@ def _circle(colour: Any) -> dict[str, Any]:
 
 def _layers(collection: Collection) -> list[dict[str, Any]]:
     """A layer collection's layers: its own colours, one layer per geometry family it holds."""
-    if collection.id == "projects":
+    family = collection.extra.get("derived_from", collection.id)  # projects_points is drawn as projects
+    if family == "projects":
         return _project_layers(collection)
-    fill, line, opacity, width = PAINT.get(collection.id, DEFAULT_PAINT)
+    fill, line, opacity, width = PAINT.get(family, DEFAULT_PAINT)
     families = _family(collection.geometry_type)
     mixed = len(families) > 1
     base = _base(collection)
@@ -113,8 +119,8 @@ def _layers(collection: Collection) -> list[dict[str, Any]]:
     if "fill" in families:
         polygons = _only(POLYGONS) if mixed else None
         if fill is not None:
-            veil = OUTLINE_ONLY.get(collection.id)
-            unveiled = ["!", ["in", ["get", veil[0]], ["literal", list(veil[1])]]] if veil else None
+            veil = OUTLINE_ONLY.get(family)
+            unveiled = ["!in", veil[0], *veil[1]] if veil else None
             paint = {"fill-color": fill, "fill-opacity": opacity}
             layers.append(
                 {"id": f"{collection.id}-fill", "type": "fill", **base, "paint": paint, **_all(polygons, unveiled)}
@@ -150,23 +156,36 @@ def _project_layers(collection: Collection) -> list[dict[str, Any]]:
     """Projects by status colour, and by location precision as the web map draws them (docs/maps.md)."""
     base = _base(collection)
     colour = status_colour()
-    precision = ["coalesce", ["get", "precision"], EXACT]
-    exact = ["==", precision, EXACT]
-    hollow = ["in", precision, ["literal", list(HOLLOW)]]
+    # filters in the legacy syntax, which a filter may not mix with expressions (``$type`` above); no
+    # precision means exact, as on the web map
+    exact = ["any", ["==", "precision", EXACT], ["!has", "precision"]]
+    not_exact = ["all", ["!=", "precision", EXACT], ["has", "precision"]]
+    hollow = ["in", "precision", *HOLLOW]
+    not_hollow = ["!in", "precision", *HOLLOW]
+    fill_exact, fill_near = {"fill-color": colour, "fill-opacity": 0.45}, {"fill-color": colour, "fill-opacity": 0.2}
+    # one layer per precision class instead of a ``case`` in the paint, which QGIS 3.22 cannot convert
     return [
+        {"id": "projects-fill", "type": "fill", **base, "paint": fill_exact, **_all(_only(POLYGONS), exact)},
         {
-            "id": "projects-fill",
+            "id": "projects-fill-approximate",
             "type": "fill",
             **base,
-            "paint": {"fill-color": colour, "fill-opacity": ["case", exact, 0.45, 0.2]},
-            **_all(_only(POLYGONS), ["!", hollow]),
+            "paint": fill_near,
+            **_all(_only(POLYGONS), not_exact, not_hollow),
         },
         {
             "id": "projects-outline",
             "type": "line",
             **base,
-            "paint": {"line-color": colour, "line-width": ["case", exact, 2.0, 1.5]},
-            **_all(_only(POLYGONS), ["!", hollow]),
+            "paint": {"line-color": colour, "line-width": 2.0},
+            **_all(_only(POLYGONS), exact),
+        },
+        {
+            "id": "projects-outline-approximate",
+            "type": "line",
+            **base,
+            "paint": {"line-color": colour, "line-width": 1.5},
+            **_all(_only(POLYGONS), not_exact, not_hollow),
         },
         {
             "id": "projects-outline-hollow",
@@ -188,7 +207,7 @@ def _project_layers(collection: Collection) -> list[dict[str, Any]]:
             "type": "line",
             **base,
             "paint": {"line-color": colour, "line-width": 2.5, "line-dasharray": [2, 1.5]},
-            **_all(_only(LINES), ["!", exact]),
+            **_all(_only(LINES), not_exact),
         },
         {"id": "projects-circle", "type": "circle", **base, "paint": _circle(colour), **_all(_only(POINTS))},
     ]

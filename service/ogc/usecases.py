@@ -295,7 +295,8 @@ def style(engine: Engine, base: str, style_id: str, collection_id: str | None = 
     if style_id != styles.STYLE_ID:
         raise Problem(404, f"styleId: no style {style_id!r}; use {styles.STYLE_ID}", parameter="styleId")
     if collection_id is None:
-        chosen = list(registry.collections(engine).values())
+        # the per-geometry-kind views (decision 0101) repeat their base collection: drawn once, from the base
+        chosen = [c for c in registry.collections(engine).values() if "derived_from" not in c.extra]
         focus = next((c for c in chosen if c.id == "projects"), chosen[0] if chosen else None)
         name = "xiangmap"
     else:

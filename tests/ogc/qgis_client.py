@@ -61,7 +61,10 @@ def vectortile(job):
     if not layer.isValid():
         return out
     if job.get("style"):
-        message, ok = layer.loadDefaultStyle()
+        for _attempt in range(3):  # QGIS fetches the style itself; a first fetch right after start may time out
+            message, ok = layer.loadDefaultStyle()
+            if ok:
+                break
         out["style_loaded"] = bool(ok)
         out["style_message"] = message
     out["source_zoom"] = [layer.sourceMinZoom(), layer.sourceMaxZoom()]
@@ -75,15 +78,21 @@ def vectortile(job):
     render.start()
     render.waitForFinished()
     image = render.renderedImage()
-    drawn, colours = 0, set()
+    background = int(job.get("background", "#ffffff").lstrip("#"), 16)
+    wanted = {name: int(name.lstrip("#"), 16) for name in job.get("count_colours", [])}
+    drawn, colours, hits = 0, set(), {name: 0 for name in wanted}
     for y in range(0, image.height(), 2):
         for x in range(0, image.width(), 2):
             pixel = image.pixel(x, y) & 0xFFFFFF
-            if pixel != 0xFFFFFF:
+            if pixel not in (0xFFFFFF, background):
                 drawn += 1
                 colours.add(pixel)
+            for name, value in wanted.items():
+                if all(abs(((pixel >> s) & 255) - ((value >> s) & 255)) <= 12 for s in (0, 8, 16)):
+                    hits[name] += 1
     out["drawn_pixels"] = drawn
     out["colours"] = len(colours)
+    out["colour_hits"] = hits
     if job.get("png"):
         image.save(job["png"])
     return out

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import shapely
 from sqlalchemy import Engine, text
 
+from service.common.drawing import STATUS_COLORS
 from service.ogc.registry import collections
 from tests.ogc.qgis_client import qgis_run, requires_qgis
 
@@ -95,3 +96,20 @@ def test_qgis_vector_tile_provider_draws_the_tiles(live_server: str, ogc_rows: d
     for collection_id, result in zip(("roads", "projects"), qgis_run(jobs), strict=True):
         assert result["valid"], (collection_id, result["error"])
         assert result["drawn_pixels"] > 50, (collection_id, result)
+
+
+def test_qgis_reads_the_published_style_and_draws_projects_by_status(live_server: str, ogc_rows: dict) -> None:
+    """The MapLibre style, converted by QGIS 3.22's own converter: status colours, not its default grey."""
+    style_url = quote(f"{live_server}/collections/projects/styles/default", safe="")
+    job = {
+        "kind": "vectortile",
+        "uri": f"styleUrl={style_url}&{_xyz(live_server, 'projects')}",
+        "extent": [12_580_000.0, 3_225_000.0, 12_600_000.0, 3_245_000.0],
+        "style": True,
+        "background": "#f4f3ef",  # the style's background layer
+        "count_colours": list(STATUS_COLORS.values()),
+    }
+    result = qgis_run([job])[0]
+    assert result["valid"] and result["style_loaded"], result
+    coloured = {colour for colour, hits in result["colour_hits"].items() if hits > 0}
+    assert len(coloured) >= 2, result["colour_hits"]  # several statuses show in their own colours
