@@ -14,6 +14,7 @@ from typing import Any
 from service.errors import Problem
 from service.ogc.cql import filter_sql, parse_filter
 from service.ogc.crs import CRS84_INFO, CrsInfo, input_geometry_sql, parse_crs
+from service.ogc.crs_extent import check_box, check_filter_geometries
 from service.ogc.registry import Collection, Field
 from service.ogc.sqlparams import SqlParams
 from service.settings import get_settings
@@ -118,6 +119,7 @@ def parse_items_query(items: Iterable[tuple[str, str]], collection: Collection, 
     raw_bbox = _single(query, "bbox")
     if raw_bbox:
         result.bbox = _bbox(raw_bbox)
+        check_box(result.bbox, result.bbox_crs, "bbox")  # wholly outside bbox-crs's area: a 400, not 0 features
     result.datetime_text = _single(query, "datetime") or None
     raw_properties = _single(query, "properties")
     if raw_properties is not None:
@@ -140,6 +142,7 @@ def parse_items_query(items: Iterable[tuple[str, str]], collection: Collection, 
     result.filter_crs = parse_crs(_single(query, "filter-crs"), "filter-crs")
     if result.filter_text:
         result.filter_node = parse_filter(result.filter_text, result.filter_lang)
+        check_filter_geometries(result.filter_node, result.filter_crs)
     for name in query:
         if name in RESERVED:
             continue

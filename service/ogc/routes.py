@@ -61,6 +61,11 @@ def conformance(request: Request) -> Response:
     return JSONResponse(document)
 
 
+@router.get("/crs", summary="The CRSs offered (crs, bbox-crs, filter-crs), their axes and areas of use")
+def crs_listing(request: Request) -> JSONResponse:
+    return JSONResponse(usecases.crs_listing(_base(request)))
+
+
 @router.get("/collections", summary="Feature collections: every layer and projects")
 def list_collections(request: Request) -> Response:
     document = usecases.collections_document(get_engine(), _base(request))

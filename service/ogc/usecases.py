@@ -52,6 +52,10 @@ def conformance() -> dict[str, Any]:
     return documents.conformance()
 
 
+def crs_listing(base: str) -> dict[str, Any]:
+    return documents.crs_listing(base)
+
+
 def collections_document(engine: Engine, base: str) -> dict[str, Any]:
     return documents.collections_document(engine, base, registry.collections(engine))
 
