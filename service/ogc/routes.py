@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -30,6 +30,17 @@ router = APIRouter(route_class=SessionReleasingRoute, tags=["OGC API"])
 router.include_router(ogc_tiles.router)
 router.include_router(ogc_downloads.router)
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "service" / "templates"))
+
+
+def install(app: FastAPI) -> None:
+    """Describe the query parameters the OGC routes read themselves (and one items path per collection)
+    in /openapi.json: FastAPI cannot see them."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return usecases.api_document(get_engine(), build())
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _base(request: Request) -> str:
