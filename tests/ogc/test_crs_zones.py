@@ -219,3 +219,19 @@ def test_the_crs_listing_gives_axes_and_areas(client: TestClient) -> None:
     collection = client.get("/collections/sites").json()
     assert collection["crs"] == supported_uris()
     assert collection["x-xiangmap-outputCrs"] == ["urn:xiangmap:crs:GCJ-02"]
+
+
+@pytest.mark.parametrize("code", [3857, 4547, 4526])
+def test_a_huge_projected_box_is_cut_to_the_area_of_use_not_densified_forever(
+    client: TestClient, zone_sites: dict, code: int
+) -> None:
+    found = client.get(
+        "/collections/sites/items",
+        params={"source": SOURCE, "bbox": "-1e12,-1e12,1e12,1e12", "bbox-crs": f"EPSG:{code}"},
+    )
+    assert found.status_code == 200, found.text
+    ids = {f["id"] for f in found.json()["features"]}
+    if code == 3857:
+        assert ids == set(zone_sites.values())
+    else:  # the zone's area of use (and a degree either side) holds the east site only
+        assert zone_sites["crs-test-east"] in ids and zone_sites["crs-test-west"] not in ids
