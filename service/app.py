@@ -18,7 +18,9 @@ from service.database import get_engine
 from service.db_roles import warn_if_superuser
 from service.dependencies import current_principal
 from service.errors import COMMON_ERROR_RESPONSES, install_error_handlers
+from service.head_requests import HeadAsGetMiddleware
 from service.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from service.openapi30 import as_openapi30
 from service.rate_limits import install as install_rate_limits
 from service.settings import Settings, get_settings
 
@@ -90,4 +92,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         install = getattr(module, "install", None)
         if install is not None:
             install(app)
+    app.openapi = as_openapi30(app.openapi)  # type: ignore[method-assign]  # what oas30 promises (service/openapi30.py)
+    app.add_middleware(HeadAsGetMiddleware, routes=lambda: app.routes)  # HEAD wherever GET works; outermost
     return app

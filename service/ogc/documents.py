@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from service.ogc.crs import EPSG_URI, STORAGE_SRID, supported_uris
+from service.ogc.crs import EPSG_URI, GCJ02_URI, STORAGE_SRID, offered, supported_uris
+from service.ogc.crs_extent import describe
 from service.ogc.features import extent
 from service.ogc.links import GEOJSON, HTML, JSON, OPENAPI, SCHEMA_JSON, link
 from service.ogc.registry import Collection
@@ -77,7 +78,21 @@ def landing(base: str) -> dict[str, Any]:
             link(f"{base}/collections", "http://www.opengis.net/def/rel/ogc/1.0/data", JSON),
             link(f"{base}/styles", STYLES_REL, JSON, "map styles"),
             link(f"{base}/styles/default", "stylesheet", STYLE_MEDIA_TYPE, "MapLibre style of every collection"),
+            link(f"{base}/crs", "describedby", JSON, "the CRSs offered, their axes and areas of use"),
         ],
+    }
+
+
+def crs_listing(base: str) -> dict[str, Any]:
+    """Every CRS offered (the Part 2 ``crs`` list, then GCJ-02), with axes, area of use and bounds.
+
+    An extension of the standard (docs/ogc.md, "CRS"): Part 2 lists CRS URIs only, so where each may be
+    used (and the 400 a box outside it gets) is documented here.
+    """
+    return {
+        "links": [link(f"{base}/crs", "self", JSON, "the CRSs offered")],
+        "storageCrs": EPSG_URI.format(code=STORAGE_SRID),
+        "crs": [describe(info) for info in offered()],
     }
 
 
@@ -99,6 +114,7 @@ def collection_document(engine: Engine, base: str, collection: Collection) -> di
     ]
     for suffix, (media_type, title) in DOWNLOAD_FORMATS.items():
         links.append(link(f"{here}/download.{suffix}", "enclosure", media_type, title))
+    links.append(link(f"{base}/crs", "describedby", JSON, "the CRSs offered, their axes and areas of use"))
     return {
         "id": collection.id,
         "title": collection.title,
@@ -110,6 +126,8 @@ def collection_document(engine: Engine, base: str, collection: Collection) -> di
         "extent": extent(engine, collection),
         "crs": supported_uris(),
         "storageCrs": EPSG_URI.format(code=STORAGE_SRID),
+        # extension: output-only pseudo-CRSs (crs= on items, item, downloads), described at /crs
+        "x-xiangmap-outputCrs": [GCJ02_URI],
     }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from service.errors import Problem
 from service.ogc.cql import filter_sql, parse_filter
 from service.ogc.crs import CRS84_INFO, CrsInfo, input_geometry_sql, parse_crs
+from service.ogc.crs_extent import check_box, check_filter_geometries, native_area
 from service.ogc.registry import Collection, Field
 from service.ogc.sqlparams import SqlParams
 from service.settings import get_settings
@@ -118,6 +119,7 @@ def parse_items_query(items: Iterable[tuple[str, str]], collection: Collection, 
     raw_bbox = _single(query, "bbox")
     if raw_bbox:
         result.bbox = _bbox(raw_bbox)
+        check_box(result.bbox, result.bbox_crs, "bbox")  # wholly outside bbox-crs's area: a 400, not 0 features
     result.datetime_text = _single(query, "datetime") or None
     raw_properties = _single(query, "properties")
     if raw_properties is not None:
@@ -140,6 +142,7 @@ def parse_items_query(items: Iterable[tuple[str, str]], collection: Collection, 
     result.filter_crs = parse_crs(_single(query, "filter-crs"), "filter-crs")
     if result.filter_text:
         result.filter_node = parse_filter(result.filter_text, result.filter_lang)
+        check_filter_geometries(result.filter_node, result.filter_crs)
     for name in query:
         if name in RESERVED:
             continue
@@ -210,13 +213,19 @@ def bbox_sql(query: ItemsQuery, params: SqlParams) -> str:
     if query.bbox_crs.north_first:  # the client wrote lat,lon (or northing,easting): back to x,y
         x1, y1, x2, y2 = y1, x1, y2, x2
     crs = query.bbox_crs
+    if not crs.geographic:
+        # the part beyond a projection's area of use holds nothing and may not even transform (x = 1e12 in
+        # EPSG:3857): cut it off; check_box has already refused a box wholly outside
+        ax1, ay1, ax2, ay2 = native_area(crs)
+        x1, y1, x2, y2 = max(x1, ax1), max(y1, ay1), min(x2, ax2), min(y2, ay2)
     envelope = (
         f"ST_MakeEnvelope({params.add(x1, 'float8')}, {params.add(y1, 'float8')}, "
         f"{params.add(x2, 'float8')}, {params.add(y2, 'float8')}, {int(crs.srid)})"
     )
     if crs.srid != 4326:
-        step = "0.001" if crs.geographic else "100"
-        envelope = f"ST_Transform(ST_Segmentize({envelope}, {step}), 4326)"
+        # densified so edges stay close after reprojection, in at most about 2,000 steps however large the box
+        step = max(0.001 if crs.geographic else 100.0, ((x2 - x1) + (y2 - y1)) / 1000)
+        envelope = f"ST_Transform(ST_Segmentize({envelope}, {params.add(step, 'float8')}), 4326)"
     return f"ST_Intersects(t.geom, {envelope})"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -30,6 +30,17 @@ router = APIRouter(route_class=SessionReleasingRoute, tags=["OGC API"])
 router.include_router(ogc_tiles.router)
 router.include_router(ogc_downloads.router)
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "service" / "templates"))
+
+
+def install(app: FastAPI) -> None:
+    """Describe the query parameters the OGC routes read themselves (and one items path per collection)
+    in /openapi.json: FastAPI cannot see them."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return usecases.api_document(get_engine(), build())
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _base(request: Request) -> str:
@@ -59,6 +70,11 @@ def conformance(request: Request) -> Response:
     if _wants_html(request):
         return _html(request, "conformance.html", doc=document)
     return JSONResponse(document)
+
+
+@router.get("/crs", summary="The CRSs offered (crs, bbox-crs, filter-crs), their axes and areas of use")
+def crs_listing(request: Request) -> JSONResponse:
+    return JSONResponse(usecases.crs_listing(_base(request)))
 
 
 @router.get("/collections", summary="Feature collections: every layer and projects")

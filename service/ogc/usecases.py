@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.errors import Problem
-from service.ogc import documents, downloads, features, registry, styles, tiles
+from service.ogc import documents, downloads, features, openapi_parameters, registry, styles, tiles
 from service.ogc.crs import CrsInfo, content_crs_header
 from service.ogc.links import GEOJSON, HTML, JSON, SCHEMA_JSON, QueryItems, base_url, link, page_href, with_format
 from service.ogc.query import ItemsQuery
@@ -51,6 +52,20 @@ def landing(base: str) -> dict[str, Any]:
 
 def conformance() -> dict[str, Any]:
     return documents.conformance()
+
+
+def crs_listing(base: str) -> dict[str, Any]:
+    return documents.crs_listing(base)
+
+
+def api_document(engine: Engine, document: dict[str, Any]) -> dict[str, Any]:
+    """The API document with the OGC query parameters and one items path per collection (GDAL reads them to
+    push ``-where`` down).  Without the database the collection paths are left out, not the document."""
+    try:
+        found = list(registry.collections(engine).values())
+    except SQLAlchemyError:
+        found = []
+    return openapi_parameters.with_parameters(document, found)
 
 
 def collections_document(engine: Engine, base: str) -> dict[str, Any]:

@@ -69,3 +69,30 @@ def test_items_next_link_keeps_crs(client: TestClient, ogc_rows: dict) -> None:
     assert page.headers["content-crs"] == f"<{EPSG.format(3857)}>"
     nxt = next(link["href"] for link in page.json()["links"] if link["rel"] == "next")
     assert "crs=EPSG%3A3857" in nxt
+
+
+@pytest.mark.parametrize(
+    "form",
+    ["EPSG:4546", "epsg:4546", "urn:ogc:def:crs:EPSG::4546", "urn:ogc:def:crs:EPSG:9.9.1:4546", EPSG.format(4546)],
+)
+def test_every_spelling_of_a_zone_is_the_same_crs(client: TestClient, ogc_rows: dict, form: str) -> None:
+    point, header = _first_point(client, ogc_rows["ogc-test-plant-1"], form)
+    assert header == f"<{EPSG.format(4546)}>"
+    easting, northing = Transformer.from_crs(4326, 4546, always_xy=True).transform(113.11, 27.83)
+    assert point == pytest.approx([northing, easting], abs=0.01)
+
+
+def test_collections_list_every_offered_crs_and_the_storage_crs(client: TestClient) -> None:
+    body = client.get("/collections").json()
+    expected = ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] + [
+        EPSG.format(c) for c in (4326, 4490, 3857, 4545, 4546, 4547, 4524, 4525, 4526, 4508, 4509, 4497, 4498)
+    ]
+    assert body["crs"] == expected
+    for collection in body["collections"]:
+        assert collection["crs"] == expected and collection["storageCrs"] == EPSG.format(4326)
+
+
+def test_an_unknown_crs_is_a_400_listing_what_is_offered(client: TestClient) -> None:
+    response = client.get("/collections/roads/items", params={"bbox-crs": "EPSG:32649"})
+    assert response.status_code == 400 and response.json()["parameter"] == "bbox-crs"
+    assert EPSG.format(4525) in response.json()["detail"] and "GCJ-02" not in response.json()["detail"]
