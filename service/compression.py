@@ -7,7 +7,7 @@ compressed or must change with it:
 - a Range request, a 206, or a downloadable file served with ``Accept-Ranges: bytes`` (GDAL's /vsicurl/
   reads byte ranges of the file as stored; a gzipped body would make those offsets meaningless);
 - an answer already encoded (the response cache keeps gzipped copies of tiles, pages and map data and
-  sends them as they are), a HEAD, a 304, anything but 200;
+  sends them as they are), a 304, anything but 200 (a HEAD gets the GET's headers);
 - media types not listed here (images, zips, GeoPackage, FlatGeobuf: compressed already or binary).
 
 - an answer with a *strong* ETag (the projects API's): that tag is what ``If-Match`` compares
@@ -101,9 +101,10 @@ class GzipMiddleware:
         self.weak_etag_paths = weak_etag_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") == "HEAD":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        head = scope.get("method") == "HEAD"  # the same headers as the GET (a HEAD a route takes itself)
         request = {k.lower(): v for k, v in scope.get("headers", [])}
         wanted = accepts_gzip(request.get(b"accept-encoding", b"").decode("latin-1")) and b"range" not in request
         path = scope.get("path", "")
@@ -150,6 +151,16 @@ class GzipMiddleware:
             more = bool(message.get("more_body", False))
             if held is not None:
                 start, held = held, None
+                if head and not more and not body:
+                    # a file's HEAD has no body to measure: say gzip as the GET will, and no length (it streams)
+                    headers = [
+                        (k, _weak(v) if k.lower() == b"etag" else v)
+                        for k, v in start["headers"]
+                        if k.lower() not in (b"content-length", b"accept-ranges")
+                    ]
+                    await send({**start, "headers": [*headers, (b"content-encoding", b"gzip")]})
+                    await send(message)
+                    return
                 if not more and len(body) < self.minimum_size:  # small after all (no Content-Length was given)
                     passing = True
                     await send(start)
