@@ -75,6 +75,8 @@ def may_report(session: Session, user: str, role: str | None, project_id: int) -
     the report itself answers 404."""
     if role in ALL_TASKS_ROLES:
         return ReportDecision(True)
+    if session.execute(text("SELECT 1 FROM projects WHERE id = :p"), {"p": project_id}).first() is None:
+        return ReportDecision(True)
     account = session.execute(
         text("SELECT u.unit_id, un.name FROM users u LEFT JOIN units un ON un.id = u.unit_id WHERE u.name = :n"),
         {"n": user},
@@ -91,9 +93,6 @@ def may_report(session: Session, user: str, role: str | None, project_id: int) -
         {"unit": account.unit_id, "p": project_id},
     ).first()
     if covered is not None:
-        return ReportDecision(True)
-    exists = session.execute(text("SELECT 1 FROM projects WHERE id = :p"), {"p": project_id}).first()
-    if exists is None:
         return ReportDecision(True)
     theirs = task_unit_names(session, project_id)
     listed = "、".join(theirs) if theirs else "（未登记 / none linked）"

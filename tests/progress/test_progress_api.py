@@ -69,7 +69,7 @@ def test_writes_need_an_editor(client, auth, world: World) -> None:  # type: ign
     ],
 )
 def test_bad_reports_are_400_naming_the_field(client, auth, world: World, body, field, words) -> None:  # type: ignore[no-untyped-def]
-    r = client.post(f"/projects/{world.ids['line']}/progress", json=body, headers=auth["editor"])
+    r = client.post(f"/projects/{world.ids['line']}/progress", json=body, headers=auth["coordinator"])
     assert r.status_code == 400, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     problem = r.json()
@@ -103,7 +103,7 @@ def test_unknown_project_is_404(client, auth) -> None:  # type: ignore[no-untype
 )
 def test_bad_done_geometry_is_400(client, auth, world: World, project, geometry, words) -> None:  # type: ignore[no-untyped-def]
     body = {"period": "2018-05", "status": "推进中", "percent": 10, "done_geom": geojson(geometry)}
-    r = client.post(f"/projects/{world.ids[project]}/progress", json=body, headers=auth["editor"])
+    r = client.post(f"/projects/{world.ids[project]}/progress", json=body, headers=auth["coordinator"])
     assert r.status_code == 400, r.text
     assert words in r.json()["detail"] and r.json()["pointer"] == "/done_geom"
 
@@ -115,7 +115,7 @@ def test_garbage_geojson_is_400(client, auth, world: World) -> None:  # type: ig
         "percent": 10,
         "done_geom": {"type": "LineString", "coordinates": [[113.6, "north"]]},
     }
-    r = client.post(f"/projects/{world.ids['line']}/progress", json=body, headers=auth["editor"])
+    r = client.post(f"/projects/{world.ids['line']}/progress", json=body, headers=auth["coordinator"])
     assert r.status_code == 400, r.text
     assert "done_geom" in r.json()["detail"]
 
@@ -124,7 +124,7 @@ def test_swapped_coordinates_are_named(client, auth, world: World) -> None:  # t
     line = geojson(LineString([(1000, 2000), (1400, 2000)]))
     line["coordinates"] = [[lat, lon] for lon, lat in line["coordinates"]]  # latitude first: a common slip
     body = {"period": "2018-05", "status": "推进中", "percent": 10, "done_geom": line}
-    r = client.post(f"/projects/{world.ids['line']}/progress", json=body, headers=auth["editor"])
+    r = client.post(f"/projects/{world.ids['line']}/progress", json=body, headers=auth["coordinator"])
     # the shared geometry guard (decision 0093): swapped axes are 422 everywhere, with the swapped reading
     assert r.status_code == 422, r.text
     assert "longitude, latitude" in r.json()["detail"] and r.json()["fault"] == "swapped_axes"
