@@ -23,7 +23,7 @@ def test_post_appends_and_latest_report_is_the_state(client, auth, world: World,
     first = client.post(
         f"/projects/{pid}/progress",
         json={"period": "2018-03", "status": "推进中", "percent": 30, "investment_wan": 120.5, "note": "开工"},
-        headers=auth["editor"],
+        headers=auth["coordinator"],
     )
     assert first.status_code == 201, first.text
     assert first.headers["location"] == f"/projects/{pid}/progress"
@@ -32,7 +32,7 @@ def test_post_appends_and_latest_report_is_the_state(client, auth, world: World,
     again = client.post(
         f"/projects/{pid}/progress",
         json={"period": "2018年3月", "status": "in_progress", "percent": 35, "investment_wan": 130},
-        headers=auth["editor"],
+        headers=auth["coordinator"],
     )
     assert again.status_code == 201, again.text
     body = client.get(f"/projects/{pid}/progress", params={"as_of": "2018-03"}).json()
