@@ -167,7 +167,7 @@ def test_progress_carries_the_project_etag_and_honours_if_match(
     assert late.status_code == 412
     stale_place = client.put(f"/projects/{pid}/location", json=place, headers={**auth["editor"], "If-Match": current})
     assert stale_place.status_code == 412 and stale_place.json()["current_etag"] == moved.headers["etag"]
-    missing = client.post("/projects/2147483600/progress", json=report, headers={**auth["coordinator"], "If-Match": "*"})
+    missing = client.post("/projects/2147483600/progress", json=report, headers={**auth["editor"], "If-Match": "*"})
     assert missing.status_code == 404
 
 
