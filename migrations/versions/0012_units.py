@@ -35,6 +35,9 @@ UNIT_KINDS = (
 
 log = logging.getLogger("alembic.runtime.migration")
 
+# served data: their changes bump the data version, as migration 0009's watch() does for its tables
+WATCHED = ("units", "unit_aliases", "unit_groups", "unit_group_members", "project_units")
+
 
 def _created() -> list[sa.Column]:
     return [
@@ -122,6 +125,11 @@ def upgrade() -> None:
     op.execute("CREATE UNIQUE INDEX project_units_once ON project_units (project_id, role, raw, COALESCE(unit_id, 0))")
     op.add_column("users", sa.Column("unit_id", sa.Integer(), sa.ForeignKey("units.id", ondelete="SET NULL")))
     _set_user_roles(ROLES_AFTER)
+    for table in WATCHED:
+        op.execute(
+            f"CREATE TRIGGER data_version_mark AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION data_version_mark()"
+        )
     _grant_app_role()
 
 

@@ -143,17 +143,17 @@ def test_progress_carries_the_project_etag_and_honours_if_match(
     assert rejected["before"] == {"etag": new_etag} and rejected["after"]["if_match"] == etag
     assert rejected["after"]["attempt"]["note"] == "stale"
 
-    weak = client.post(url, json=report, headers={**auth["editor"], "If-Match": f"W/{new_etag}"})
+    weak = client.post(url, json=report, headers={**auth["coordinator"], "If-Match": f"W/{new_etag}"})
     assert weak.status_code == 412 and "weak" in weak.json()["detail"]
-    malformed = client.post(url, json=report, headers={**auth["editor"], "If-Match": "p1-v1"})
+    malformed = client.post(url, json=report, headers={**auth["coordinator"], "If-Match": "p1-v1"})
     assert malformed.status_code == 400 and "If-Match" in malformed.json()["detail"]
     several = client.post(
-        url, json=report | {"note": "several"}, headers={**auth["editor"], "If-Match": f'"p{pid}-v0", {new_etag}'}
+        url, json=report | {"note": "several"}, headers={**auth["coordinator"], "If-Match": f'"p{pid}-v0", {new_etag}'}
     )
     assert several.status_code == 201, several.text
-    star = client.post(url, json=report | {"note": "star"}, headers={**auth["editor"], "If-Match": "*"})
+    star = client.post(url, json=report | {"note": "star"}, headers={**auth["coordinator"], "If-Match": "*"})
     assert star.status_code == 201, star.text
-    unconditional = client.post(url, json=report | {"note": "unconditional"}, headers=auth["editor"])
+    unconditional = client.post(url, json=report | {"note": "unconditional"}, headers=auth["coordinator"])
     assert unconditional.status_code == 201, unconditional.text  # documented: no If-Match, no check
     assert _reports(engine, pid) == ["first", "several", "star", "unconditional"]
 
@@ -163,7 +163,7 @@ def test_progress_carries_the_project_etag_and_honours_if_match(
     moved = client.put(f"/projects/{pid}/location", json=place, headers={**auth["editor"], "If-Match": current})
     assert moved.status_code == 200, moved.text
     assert moved.headers["etag"] != current and moved.headers["etag"] == client.get(url).headers["etag"]
-    late = client.post(url, json=report, headers={**auth["editor"], "If-Match": current})
+    late = client.post(url, json=report, headers={**auth["coordinator"], "If-Match": current})
     assert late.status_code == 412
     stale_place = client.put(f"/projects/{pid}/location", json=place, headers={**auth["editor"], "If-Match": current})
     assert stale_place.status_code == 412 and stale_place.json()["current_etag"] == moved.headers["etag"]
