@@ -8,7 +8,8 @@ Revises: 0011
 their members (各县市区人民政府 per city), ``project_units`` (each unit string of a task: its unit, or
 flagged with the closest names), ``users.unit_id``, and ``users.role`` accepting ``coordinator`` (the
 两型办's planners, who report on every task).  The application role gets the same grants as every table
-(migration 0010, ``service/db_roles.py``).  See docs/units.md and docs/decisions/0150-units-register.md.
+(migration 0010, ``service/db_roles.py``), and their changes bump the data version (migration 0009).
+See docs/units.md and docs/decisions/0150-units-register.md.
 """
 
 import logging
