@@ -33,6 +33,7 @@ ROUTER_MODULES = (
     "service.geocoding.routes",
     "service.projects.routes",
     "service.progress.routes",
+    "service.units.routes",
     "service.screening.routes",
     "service.maps.routes",
     "service.ogc.routes",

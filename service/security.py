@@ -2,7 +2,8 @@
 
 Tokens are random, shown once, and stored as SHA-256 hashes (they carry 256 bits of entropy, so a
 slow password hash buys nothing).  Roles are ordered only where one role includes another: admin
-may do everything; editor and inspector are separate.
+may do everything; a coordinator (the 两型办) does what an editor does, on every unit's tasks
+(service/units); editor and inspector are separate.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from service.models import User
 from service.models.audit import ROLES
 
 ANONYMOUS = "anonymous"
+INCLUDED_ROLES = {"coordinator": ("editor",)}  # a role that may also do what the listed roles do
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,9 @@ class Principal:
     role: str | None  # None for anonymous
 
     def has(self, *roles: str) -> bool:
-        return self.role == "admin" or (self.role is not None and self.role in roles)
+        if self.role is None:
+            return False
+        return self.role == "admin" or self.role in roles or any(r in roles for r in INCLUDED_ROLES.get(self.role, ()))
 
 
 def hash_token(token: str) -> str:

@@ -18,6 +18,7 @@ from service import migrate
 STEPS: tuple[tuple[str, str], ...] = (
     ("layer catalogue", "service.layers.catalogue:sync"),
     ("bundled layers", "service.layers.bundled:load_bundled_layers"),
+    ("units", "service.units.usecases:load_bundled_units"),
     ("plans", "service.projects.usecases:load_bundled_plans"),
     ("geocoding", "service.geocoding.usecases:geocode_pending"),
     ("demonstration progress", "service.progress.demo:load_demo_progress"),

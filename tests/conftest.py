@@ -138,7 +138,7 @@ def tokens(engine: Engine) -> dict[str, str]:
     with session_scope() as session:
         return {
             role: create_user(session, f"test-{role}", role)
-            for role in ("viewer", "editor", "inspector", "gis", "admin")
+            for role in ("viewer", "editor", "inspector", "gis", "admin", "coordinator")
         }
 
 

@@ -16,6 +16,7 @@ from service.progress import cli as progress
 from service.projects import cli as plans
 from service.screening import cli as screen
 from service.system import cli as db
+from service.units import cli as units
 
 app = typer.Typer(
     name="xiangmap",
@@ -32,6 +33,7 @@ app.add_typer(geocode_cli.app, name="geocode")
 app.add_typer(progress.app, name="progress")
 app.add_typer(screen.app, name="screen")
 app.add_typer(users.app, name="users")
+app.add_typer(units.app, name="units")
 
 
 @app.command()

@@ -20,6 +20,7 @@ from service.models.plans import Plan, ProgressReport, Project, ProjectLocation
 from service.models.project_districts import ProjectDistrict
 from service.models.screening import Screening, ScreeningZonePart
 from service.models.secrets import AppSecret
+from service.models.units import ProjectUnit, Unit, UnitAlias, UnitGroup, UnitGroupMember
 
 __all__ = [
     "LAYER_MODELS",
@@ -37,6 +38,7 @@ __all__ = [
     "Project",
     "ProjectDistrict",
     "ProjectLocation",
+    "ProjectUnit",
     "QingshuitangArea",
     "Road",
     "Screening",
@@ -44,6 +46,10 @@ __all__ = [
     "SewagePlant",
     "Site",
     "Stream",
+    "Unit",
+    "UnitAlias",
+    "UnitGroup",
+    "UnitGroupMember",
     "User",
     "layer_loads",
 ]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Integer, Text, func
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.models.base import Base
 
-ROLES = ("viewer", "editor", "inspector", "admin", "gis")
+ROLES = ("viewer", "editor", "inspector", "admin", "gis", "coordinator")
 
 
 class User(Base):
@@ -23,6 +23,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the unit the account belongs to (service/units); an editor reports only on that unit's tasks
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
 
     __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="users_role"),)
 

@@ -23,7 +23,7 @@ router = APIRouter(route_class=SessionReleasingRoute, tags=["progress"])
 @router.post(
     "/projects/{project_id}/progress",
     status_code=201,
-    summary="Append a monthly progress report (history is kept; the latest report is the state)",
+    summary="Append a monthly progress report: an editor on their unit's tasks, a coordinator on any (history is kept)",
     responses=PRECONDITION_RESPONSES,
 )
 def post_progress(
@@ -40,7 +40,7 @@ def post_progress(
     ] = None,
 ) -> JSONResponse:
     condition = parse_if_match(if_match, project_id)
-    body = usecases.add_report(session, project_id, report, principal.name, if_match=condition)
+    body = usecases.add_report(session, project_id, report, principal.name, if_match=condition, role=principal.role)
     headers = {"Location": f"/projects/{project_id}/progress", "ETag": project_etag(project_id, body["version"])}
     return JSONResponse(body, status_code=201, headers=headers)
 

@@ -29,6 +29,7 @@ from service.progress.state import ProjectFilter, month_end, state_query, tune_f
 from service.progress.stats import GROUPINGS
 from service.progress.stats import stats as _stats
 from service.settings import get_settings
+from service.units import usecases as units
 
 __all__ = [
     "GROUPINGS",
@@ -91,13 +92,24 @@ def project_filter(
 
 
 def add_report(
-    session: Session, project_id: int, report: ReportIn, actor: str, *, if_match: IfMatch | None = None
+    session: Session,
+    project_id: int,
+    report: ReportIn,
+    actor: str,
+    *,
+    if_match: IfMatch | None = None,
+    role: str | None = None,
 ) -> dict[str, Any]:
     """Append a report with its audit entry and commit; answer the saved report and the project's new state.
 
+    ``role`` is the account's (an HTTP caller's): an editor may report only on their unit's tasks, a
+    coordinator or an admin on all; anything else is a 403 saying why, with the refusal audited
+    (``service.units.usecases.check_may_report``).  Without a role the caller is trusted (the CLI, setup).
     A stale ``if_match`` raises 412 with nothing written but the refusal's audit entry.  The state is read
     after the commit, so it is what every other reader now sees.
     """
+    if role is not None:
+        units.check_may_report(session, actor, role, project_id)
     saved = reports.add_report(session, project_id, report, actor, if_match=if_match)
     session.commit()
     return saved | {"state": reports.project_state(session, project_id)}

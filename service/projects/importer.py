@@ -41,6 +41,7 @@ class ImportReport:
     encoding: str = "utf-8"
     plans: set[str] = field(default_factory=set)
     geocoded: dict[str, str] = field(default_factory=dict)  # plan -> the geocoding run's summary, when asked
+    units: str = ""  # how its tasks linked to the register of units (service.units)
 
 
 class ImportRefused(Exception):

@@ -1,7 +1,9 @@
 """What users do with the project register: read it, place a project, import a plan, load the bundled one.
 
 Routes, the CLI and setup call these the same way.  Each takes the caller's Session (decision 0100);
-a write does its work, writes its audit entry in the same transaction and commits.  The geocoder is
+a write does its work, writes its audit entry in the same transaction and commits.  A plan loaded or
+imported has its tasks' unit strings linked to the register (``service.units.usecases``) in the same
+transaction.  The geocoder is
 reached only through ``service.geocoding.usecases``.
 """
 
@@ -28,6 +30,7 @@ from service.projects.locations import LocationIn, set_manual_location
 from service.projects.queries import ProjectQuery
 from service.projects.register import read_register, upsert_plans, upsert_projects
 from service.settings import get_settings
+from service.units import usecases as units
 
 
 def list_projects(session: Session, query: ProjectQuery) -> dict[str, Any]:
@@ -103,6 +106,7 @@ def import_plan(
         return report
     report.plans = {r.plan for r in records}
     report.counts = upsert_records(session, records)
+    report.units = str(units.link_plan_projects(session, sorted(report.plans)))
     audit.record(
         session,
         actor,
@@ -110,7 +114,13 @@ def import_plan(
         "plan",
         ",".join(sorted(report.plans)),
         None,
-        {"file": path.name, "rows": report.rows, "skipped": len(report.errors), "result": str(report.counts)},
+        {
+            "file": path.name,
+            "rows": report.rows,
+            "skipped": len(report.errors),
+            "result": str(report.counts),
+            "units": report.units,
+        },
     )
     session.commit()
     report.imported = True
@@ -131,4 +141,5 @@ def load_bundled_plans(engine: Engine) -> str:
     with session_scope(engine) as session:
         upsert_plans(session, plans)
         counts = upsert_projects(session, records)
-    return f"{len(records)} projects in {len(plans)} plans ({counts})"
+        linked = units.link_plan_projects(session, [str(plan["id"]) for plan in plans])
+    return f"{len(records)} projects in {len(plans)} plans ({counts}); units: {linked}"

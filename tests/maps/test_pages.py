@@ -86,7 +86,9 @@ def test_projects_geojson_is_cached_until_the_data_changes(client, auth, engine:
         assert point["properties"]["s"] == "滞后"  # nothing reported by June: behind schedule
         report = {"period": "2018-05", "status": "推进中", "percent": 90}
         assert (
-            client.post(f"/projects/{world.ids['point']}/progress", json=report, headers=auth["editor"]).status_code
+            client.post(
+                f"/projects/{world.ids['point']}/progress", json=report, headers=auth["coordinator"]
+            ).status_code
             == 201
         )
         second = client.get("/maps/data/projects.geojson", params=params, headers={"If-None-Match": etag})

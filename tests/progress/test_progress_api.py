@@ -23,7 +23,7 @@ def test_post_appends_and_latest_report_is_the_state(client, auth, world: World,
     first = client.post(
         f"/projects/{pid}/progress",
         json={"period": "2018-03", "status": "推进中", "percent": 30, "investment_wan": 120.5, "note": "开工"},
-        headers=auth["editor"],
+        headers=auth["coordinator"],
     )
     assert first.status_code == 201, first.text
     assert first.headers["location"] == f"/projects/{pid}/progress"
@@ -32,7 +32,7 @@ def test_post_appends_and_latest_report_is_the_state(client, auth, world: World,
     again = client.post(
         f"/projects/{pid}/progress",
         json={"period": "2018年3月", "status": "in_progress", "percent": 35, "investment_wan": 130},
-        headers=auth["editor"],
+        headers=auth["coordinator"],
     )
     assert again.status_code == 201, again.text
     body = client.get(f"/projects/{pid}/progress", params={"as_of": "2018-03"}).json()
@@ -69,7 +69,7 @@ def test_writes_need_an_editor(client, auth, world: World) -> None:  # type: ign
     ],
 )
 def test_bad_reports_are_400_naming_the_field(client, auth, world: World, body, field, words) -> None:  # type: ignore[no-untyped-def]
-    r = client.post(f"/projects/{world.ids['line']}/progress", json=body, headers=auth["editor"])
+    r = client.post(f"/projects/{world.ids['line']}/progress", json=body, headers=auth["coordinator"])
     assert r.status_code == 400, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     problem = r.json()
@@ -103,7 +103,7 @@ def test_unknown_project_is_404(client, auth) -> None:  # type: ignore[no-untype
 )
 def test_bad_done_geometry_is_400(client, auth, world: World, project, geometry, words) -> None:  # type: ignore[no-untyped-def]
     body = {"period": "2018-05", "status": "推进中", "percent": 10, "done_geom": geojson(geometry)}
-    r = client.post(f"/projects/{world.ids[project]}/progress", json=body, headers=auth["editor"])
+    r = client.post(f"/projects/{world.ids[project]}/progress", json=body, headers=auth["coordinator"])
     assert r.status_code == 400, r.text
     assert words in r.json()["detail"] and r.json()["pointer"] == "/done_geom"
 
@@ -115,7 +115,7 @@ def test_garbage_geojson_is_400(client, auth, world: World) -> None:  # type: ig
         "percent": 10,
         "done_geom": {"type": "LineString", "coordinates": [[113.6, "north"]]},
     }
-    r = client.post(f"/projects/{world.ids['line']}/progress", json=body, headers=auth["editor"])
+    r = client.post(f"/projects/{world.ids['line']}/progress", json=body, headers=auth["coordinator"])
     assert r.status_code == 400, r.text
     assert "done_geom" in r.json()["detail"]
 
@@ -124,7 +124,7 @@ def test_swapped_coordinates_are_named(client, auth, world: World) -> None:  # t
     line = geojson(LineString([(1000, 2000), (1400, 2000)]))
     line["coordinates"] = [[lat, lon] for lon, lat in line["coordinates"]]  # latitude first: a common slip
     body = {"period": "2018-05", "status": "推进中", "percent": 10, "done_geom": line}
-    r = client.post(f"/projects/{world.ids['line']}/progress", json=body, headers=auth["editor"])
+    r = client.post(f"/projects/{world.ids['line']}/progress", json=body, headers=auth["coordinator"])
     # the shared geometry guard (decision 0093): swapped axes are 422 everywhere, with the swapped reading
     assert r.status_code == 422, r.text
     assert "longitude, latitude" in r.json()["detail"] and r.json()["fault"] == "swapped_axes"

@@ -102,5 +102,5 @@ def geojson(geom) -> dict:  # type: ignore[no-untyped-def]
 
 def post_reports(client, auth: dict, project_id: int, reports: Iterable[dict]) -> None:  # type: ignore[no-untyped-def]
     for report in reports:
-        r = client.post(f"/projects/{project_id}/progress", json=report, headers=auth["editor"])
+        r = client.post(f"/projects/{project_id}/progress", json=report, headers=auth["coordinator"])
         assert r.status_code == 201, r.text

@@ -152,7 +152,7 @@ def test_nested_collection_on_put_location_is_400_and_changes_nothing(client, au
 def test_nested_collection_as_done_geom_is_400(client, auth, engine, project_id) -> None:  # type: ignore[no-untyped-def]
     before = state(engine, project_id)
     report = '{"period": "2018-05", "status": "推进中", "percent": 10, "done_geom": ' + nested_json(900) + "}"
-    body = problem(send(client, "POST", f"/projects/{project_id}/progress", auth["editor"], report), 400)
+    body = problem(send(client, "POST", f"/projects/{project_id}/progress", auth["coordinator"], report), 400)
     assert body["fault"] == "too_deep"
     assert state(engine, project_id) == before
 
@@ -162,7 +162,7 @@ def test_done_geom_over_the_vertex_limit_is_413(client, auth, engine, project_id
     line = {"type": "LineString", "coordinates": [[113.1 + i * 1e-4, 27.8] for i in range(51)]}
     before = state(engine, project_id)
     report = {"period": "2018-05", "status": "推进中", "percent": 10, "done_geom": line}
-    body = problem(client.post(f"/projects/{project_id}/progress", json=report, headers=auth["editor"]), 413)
+    body = problem(client.post(f"/projects/{project_id}/progress", json=report, headers=auth["coordinator"]), 413)
     assert body["fault"] == "too_many_vertices" and body["pointer"].startswith("/done_geom")
     assert state(engine, project_id) == before
 
@@ -195,7 +195,7 @@ def test_import_names_a_nested_or_oversized_done_geom(engine, project_id, tmp_pa
 def test_booleans_are_not_numbers_in_progress_reports(client, auth, engine, project_id, field, value) -> None:  # type: ignore[no-untyped-def]
     report = {"period": "2018-05", "status": "推进中", "percent": 10, field: value}
     before = state(engine, project_id)
-    body = problem(client.post(f"/projects/{project_id}/progress", json=report, headers=auth["editor"]), 400)
+    body = problem(client.post(f"/projects/{project_id}/progress", json=report, headers=auth["coordinator"]), 400)
     assert field in body["detail"] and "not true or false" in body["detail"]
     assert state(engine, project_id) == before
 

@@ -59,7 +59,7 @@ def test_done_geom_with_swapped_axes_is_422(client, auth, engine, project_id) ->
     before = state(engine, project_id)
     line = {"type": "LineString", "coordinates": [[27.8, 113.1], [27.8, 113.105]]}
     report = {"period": "2018-05", "status": "推进中", "percent": 10, "done_geom": line}
-    body = problem(client.post(f"/projects/{project_id}/progress", json=report, headers=auth["editor"]), 422)
+    body = problem(client.post(f"/projects/{project_id}/progress", json=report, headers=auth["coordinator"]), 422)
     assert body["fault"] == "swapped_axes" and body["pointer"] == "/done_geom"
     assert "longitude 113.1 .. 113.105" in body["detail"]
     assert state(engine, project_id) == before

@@ -88,15 +88,15 @@ def test_progress_report_leaves_one_entry(client, auth, engine: Engine, project_
     pid = project_ids[1]
     url = f"/projects/{pid}/progress"
     first = {"period": "2018-03", "status": "推进中", "percent": 30, "note": "开工"}
-    assert client.post(url, json=first, headers=auth["editor"]).status_code == 201
+    assert client.post(url, json=first, headers=auth["coordinator"]).status_code == 201
     marker = _marker(engine)
     second = {"period": "2018-04", "status": "推进中", "percent": 45, "investment_wan": 80}
-    response = client.post(url, json=second, headers=auth["editor"])
+    response = client.post(url, json=second, headers=auth["coordinator"])
     assert response.status_code == 201, response.text
     [entry] = _entries_since(engine, marker)
     saved = response.json()
     assert (entry["actor"], entry["action"], entry["entity"], entry["entity_id"]) == (
-        "test-editor",
+        "test-coordinator",
         "progress.report",
         "progress_report",
         str(saved["id"]),
@@ -175,7 +175,7 @@ def test_get_audit_filters_and_needs_an_admin(client, auth, engine: Engine, proj
     pid = project_ids[2]
     for n in range(3):
         report = {"period": f"2018-0{n + 1}", "status": "推进中", "percent": 10 * (n + 1)}
-        assert client.post(f"/projects/{pid}/progress", json=report, headers=auth["editor"]).status_code == 201
+        assert client.post(f"/projects/{pid}/progress", json=report, headers=auth["coordinator"]).status_code == 201
     place = {"geometry": {"type": "Point", "coordinates": [113.64, 24.03]}}
     assert client.put(f"/projects/{pid}/location", json=place, headers=auth["editor"]).status_code == 200
 
@@ -187,7 +187,7 @@ def test_get_audit_filters_and_needs_an_admin(client, auth, engine: Engine, proj
     assert [(e["action"], e["entity_id"]) for e in entries] == [("project.location", str(pid))]
     reports = client.get("/audit", params={"entity": "progress_report", "limit": 3}, headers=auth["admin"]).json()
     assert [e["after"]["percent"] for e in reports["entries"]] == [30, 20, 10]  # newest first
-    assert all(e["entity"] == "progress_report" and e["actor"] == "test-editor" for e in reports["entries"])
+    assert all(e["entity"] == "progress_report" and e["actor"] == "test-coordinator" for e in reports["entries"])
     paged = client.get("/audit", params={"entity": "progress_report", "limit": 1, "offset": 1}, headers=auth["admin"])
     assert [e["id"] for e in paged.json()["entries"]] == [reports["entries"][1]["id"]]
     one = reports["entries"][0]

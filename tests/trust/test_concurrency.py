@@ -122,7 +122,7 @@ def test_progress_carries_the_project_etag_and_honours_if_match(
     assert read.json()["project"]["version"] == _version(engine, pid)
 
     report = {"period": "2018-05", "status": "推进中", "percent": 20, "note": "first"}
-    first = client.post(url, json=report, headers={**auth["editor"], "If-Match": etag})
+    first = client.post(url, json=report, headers={**auth["coordinator"], "If-Match": etag})
     assert first.status_code == 201, first.text
     new_etag = first.headers["etag"]
     assert (
@@ -131,7 +131,7 @@ def test_progress_carries_the_project_etag_and_honours_if_match(
     )
 
     marker = _audit_marker(engine)
-    stale = client.post(url, json=report | {"note": "stale"}, headers={**auth["editor"], "If-Match": etag})
+    stale = client.post(url, json=report | {"note": "stale"}, headers={**auth["coordinator"], "If-Match": etag})
     assert stale.status_code == 412 and stale.headers["content-type"] == "application/problem+json"
     problem = stale.json()
     assert problem["current_etag"] == new_etag and new_etag in problem["detail"] and etag in problem["detail"]
@@ -139,21 +139,21 @@ def test_progress_carries_the_project_etag_and_honours_if_match(
     assert _reports(engine, pid) == ["first"]  # nothing written
     assert client.get(url).headers["etag"] == new_etag  # the version did not move
     [rejected] = _audit_since(engine, marker, pid)
-    assert rejected["action"] == "progress.report.rejected" and rejected["actor"] == "test-editor"
+    assert rejected["action"] == "progress.report.rejected" and rejected["actor"] == "test-coordinator"
     assert rejected["before"] == {"etag": new_etag} and rejected["after"]["if_match"] == etag
     assert rejected["after"]["attempt"]["note"] == "stale"
 
-    weak = client.post(url, json=report, headers={**auth["editor"], "If-Match": f"W/{new_etag}"})
+    weak = client.post(url, json=report, headers={**auth["coordinator"], "If-Match": f"W/{new_etag}"})
     assert weak.status_code == 412 and "weak" in weak.json()["detail"]
-    malformed = client.post(url, json=report, headers={**auth["editor"], "If-Match": "p1-v1"})
+    malformed = client.post(url, json=report, headers={**auth["coordinator"], "If-Match": "p1-v1"})
     assert malformed.status_code == 400 and "If-Match" in malformed.json()["detail"]
     several = client.post(
-        url, json=report | {"note": "several"}, headers={**auth["editor"], "If-Match": f'"p{pid}-v0", {new_etag}'}
+        url, json=report | {"note": "several"}, headers={**auth["coordinator"], "If-Match": f'"p{pid}-v0", {new_etag}'}
     )
     assert several.status_code == 201, several.text
-    star = client.post(url, json=report | {"note": "star"}, headers={**auth["editor"], "If-Match": "*"})
+    star = client.post(url, json=report | {"note": "star"}, headers={**auth["coordinator"], "If-Match": "*"})
     assert star.status_code == 201, star.text
-    unconditional = client.post(url, json=report | {"note": "unconditional"}, headers=auth["editor"])
+    unconditional = client.post(url, json=report | {"note": "unconditional"}, headers=auth["coordinator"])
     assert unconditional.status_code == 201, unconditional.text  # documented: no If-Match, no check
     assert _reports(engine, pid) == ["first", "several", "star", "unconditional"]
 
@@ -163,7 +163,7 @@ def test_progress_carries_the_project_etag_and_honours_if_match(
     moved = client.put(f"/projects/{pid}/location", json=place, headers={**auth["editor"], "If-Match": current})
     assert moved.status_code == 200, moved.text
     assert moved.headers["etag"] != current and moved.headers["etag"] == client.get(url).headers["etag"]
-    late = client.post(url, json=report, headers={**auth["editor"], "If-Match": current})
+    late = client.post(url, json=report, headers={**auth["coordinator"], "If-Match": current})
     assert late.status_code == 412
     stale_place = client.put(f"/projects/{pid}/location", json=place, headers={**auth["editor"], "If-Match": current})
     assert stale_place.status_code == 412 and stale_place.json()["current_etag"] == moved.headers["etag"]
@@ -252,7 +252,7 @@ def test_two_editors_report_progress_at_once(
 
         def send(http: httpx.Client, n: int, tag: str = tag, etag: str = etag) -> httpx.Response:
             body = {"period": "2018-07", "status": "推进中", "percent": 40 + n, "note": f"editor{n}-{tag}"}
-            headers = {**auth["editor"], "If-Match": etag}
+            headers = {**auth["coordinator"], "If-Match": etag}
             return http.post(f"{live_server}/projects/{pid}/progress", json=body, headers=headers)
 
         responses = _race(engine, pid, send, forced=forced)
@@ -269,7 +269,7 @@ def test_two_editors_report_progress_at_once(
         entries = {e["action"]: e for e in _audit_since(engine, marker, pid)}
         assert set(entries) == {"progress.report", "progress.report.rejected"}
         written = entries["progress.report"]
-        assert written["entity"] == "progress_report" and written["actor"] == "test-editor"
+        assert written["entity"] == "progress_report" and written["actor"] == "test-coordinator"
         assert written["before"]["version"] == version and written["after"]["version"] == version + 1
         assert written["after"]["note"] == f"editor{winner}-{tag}" and written["after"]["percent"] == 40 + winner
         refused = entries["progress.report.rejected"]
