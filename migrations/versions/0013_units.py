@@ -1,7 +1,7 @@
 """The register of units (单位) and the units of each task; accounts belong to a unit; the coordinator role.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 
 ``units`` (canonical name, short name, kind, city, parent, validity and successor), ``unit_aliases``
 (other names with dates: 市环保局 until 2019, then 市生态环境局 is the same unit), ``unit_groups`` and
@@ -22,8 +22,8 @@ from sqlalchemy.dialects import postgresql
 from service import db_roles
 from service.settings import get_settings
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
