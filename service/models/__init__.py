@@ -20,6 +20,7 @@ from service.models.plans import Plan, ProgressReport, Project, ProjectLocation
 from service.models.project_districts import ProjectDistrict
 from service.models.screening import Screening, ScreeningZonePart
 from service.models.secrets import AppSecret
+from service.models.web_sessions import WebSession
 
 __all__ = [
     "LAYER_MODELS",
@@ -45,5 +46,6 @@ __all__ = [
     "Site",
     "Stream",
     "User",
+    "WebSession",
     "layer_loads",
 ]
