@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from starlette.routing import Match
 from starlette.types import ASGIApp
 
 FALLBACK_LANDING = "/maps/progress"
@@ -27,8 +28,25 @@ def safe_next(value: str | None) -> str | None:
 
 
 def has_route(app: ASGIApp, path: str) -> bool:
-    """True when the app serves ``path`` itself (a page another branch may not have added yet)."""
-    return any(getattr(route, "path", None) == path for route in getattr(app, "routes", ()))
+    """True when the app answers GET ``path`` with a route (a page another branch may not have added yet).
+
+    Asked the way Starlette routes a request (``route.matches``), since included routers need not list
+    their paths; answers are kept per app, whose routes do not change once it runs.
+    """
+    known: dict[str, bool] = _known(app)
+    if path not in known:
+        scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "query_string": b"", "headers": []}
+        known[path] = any(route.matches(scope)[0] == Match.FULL for route in getattr(app, "routes", ()))
+    return known[path]
+
+
+def _known(app: ASGIApp) -> dict[str, bool]:
+    state = getattr(app, "state", None)
+    if state is None:
+        return {}
+    if not hasattr(state, "web_routes_known"):
+        state.web_routes_known = {}
+    return state.web_routes_known  # type: ignore[no-any-return]
 
 
 def landing(app: ASGIApp) -> str:
