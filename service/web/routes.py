@@ -7,6 +7,8 @@ not ``current_principal``: with ``XIANGMAP_PRIVATE_READS`` the sign-in page must
 
 from __future__ import annotations
 
+import contextlib
+
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -194,7 +196,10 @@ def _to_login(request: Request, next_path: str) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(next_path, safe='/')}", status_code=303)
 
 
-def _error_page(request: Request, status: int, detail: str) -> HTMLResponse:
+async def _error_page(request: Request, status: int, detail: str) -> HTMLResponse:
+    if getattr(request.state, "principal", None) is None:  # an unknown path ran no dependency: who is it?
+        with contextlib.suppress(Problem):
+            await authenticated(request)
     return render(
         request, "web/error.html", {"status": status, "title": ERROR_TITLES[status], "detail": detail}, status=status
     )
@@ -215,14 +220,14 @@ def install(app: FastAPI) -> None:
                 query = request.url.query
                 return _to_login(request, request.url.path + (f"?{query}" if query else ""))
             if exc.status in ERROR_TITLES:
-                return _error_page(request, exc.status, exc.detail)
+                return await _error_page(request, exc.status, exc.detail)
         return await json_problem(request, exc)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if _navigating(request) and exc.status_code in ERROR_TITLES:
             detail = exc.detail if isinstance(exc.detail, str) and exc.detail != "Not Found" else request.url.path
-            return _error_page(request, exc.status_code, detail)
+            return await _error_page(request, exc.status_code, detail)
         return await json_http(request, exc)
 
     app.add_exception_handler(Problem, problem)

@@ -59,3 +59,9 @@ def test_403_for_a_browser_is_a_chinese_page(browser: TestClient, auth: dict[str
     assert page.headers["cache-control"] == "no-store"
     api = browser.get("/audit", headers=auth["viewer"])
     assert api.status_code == 403 and api.headers["content-type"] == "application/problem+json"
+
+
+def test_a_signed_in_browser_keeps_its_top_bar_on_a_404(browser: TestClient, editor: WebUser) -> None:
+    sign_in(browser, editor)
+    page = browser.get("/no-such-page", headers={"Accept": BROWSER_ACCEPT})
+    assert page.status_code == 404 and "web-editor" in page.text and "退出" in page.text
