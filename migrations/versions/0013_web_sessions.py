@@ -5,6 +5,8 @@ Revises: 0011 (re-chained at merge after 0012 of another branch)
 
 A session row is found by the SHA-256 of the random id in the ``xiangmap_session`` cookie; it carries
 the session's CSRF token and its two expiries (absolute, idle).  Deleting a user deletes their sessions.
+No ``data_version_mark`` trigger (migration 0009): sessions never reach a cached response, and a
+sign-in must not empty every worker's response cache.
 
 The application role needs SELECT, INSERT, UPDATE and DELETE on ``web_sessions``: the default privileges
 of migration 0010 give a table created by the owner exactly that, and the grants of

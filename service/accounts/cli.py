@@ -1,4 +1,4 @@
-"""``xiangmap users``: accounts and bearer tokens."""
+"""``xiangmap users``: accounts, bearer tokens and passwords for browser sign-in."""
 
 from __future__ import annotations
 
@@ -94,14 +94,13 @@ def create_admin(
     """Create an admin who can sign in in the browser (the first one, on a new install); prints their API token once."""
     from service.accounts import usecases
     from service.database import session_scope
-    from service.passwords import PasswordError
     from service.settings import get_settings
 
     password = _read_password(password_stdin)
     try:
         with session_scope() as session:
             token = usecases.create_admin(session, "cli", name, password, min_length=get_settings().password_min_length)
-    except (PasswordError, ValueError) as exc:
+    except ValueError as exc:  # the name is taken, or the password too weak (PasswordError)
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"admin {name} created; sign in at /login. API token (shown once):")

@@ -171,3 +171,17 @@ def test_docs_render_offline(desk: Offline, live_server: str, shots: Path) -> No
     assert "xiangmap" in desk.page.locator(".information-container").inner_text()
     assert desk.aborted == [], desk.aborted
     assert desk.csp == [], desk.csp
+
+
+def test_htmx_sends_the_csrf_token_from_the_body(desk: Offline, live_server: str, planner: WebUser) -> None:
+    """hx-headers on <body> is how every htmx request of every page carries the token."""
+    _sign_in(desk, live_server, planner)
+    status = desk.page.evaluate(
+        """() => new Promise(done => {
+             document.body.addEventListener('htmx:afterRequest', e => done(e.detail.xhr.status), {once: true});
+             htmx.ajax('POST', '/logout', {source: document.body, swap: 'none'});
+           })"""
+    )
+    assert status == 200  # the 303 to /login, followed: the POST was accepted, not refused with 403
+    desk.page.goto(f"{live_server}/me")
+    assert desk.page.url == f"{live_server}/login?next=/me"  # signed out by the htmx request
