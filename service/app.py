@@ -28,6 +28,7 @@ from service.settings import Settings, get_settings
 # Order matters where paths overlap: the OGC landing page owns "/".
 ROUTER_MODULES = (
     "service.system.routes",
+    "service.web.routes",
     "service.accounts.routes",
     "service.layers.routes",
     "service.geocoding.routes",
@@ -38,6 +39,8 @@ ROUTER_MODULES = (
     "service.maps.routes",
     "service.ogc.routes",
 )
+
+SELF_GUARDED = ("service.system.routes", "service.web.routes")
 
 DESCRIPTION = """
 xiangmap puts the Chang-Zhu-Tan (长株潭) work-plan projects on PostGIS layers and serves them as
@@ -69,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # service.web.routes serves /docs from the local Swagger UI (offline)
         redoc_url=None,
         responses=COMMON_ERROR_RESPONSES,
         lifespan=_lifespan(settings),
@@ -88,7 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for name in ROUTER_MODULES:
         module = import_module(name)
         # every route but the health check knows its caller; with private_reads that means a token is needed
-        guard = [] if name == "service.system.routes" else [Depends(current_principal)]
+        # (the sign-in pages resolve the caller themselves: /login must open with private reads)
+        guard = [] if name in SELF_GUARDED else [Depends(current_principal)]
         app.include_router(module.router, dependencies=guard)
         install = getattr(module, "install", None)
         if install is not None:

@@ -1,6 +1,7 @@
-"""Third-party web assets (Leaflet, Leaflet.markercluster, what Folium's templates reference, MapLibre GL JS), fetched
-once at setup from their npm registry tarballs and served by xiangmap itself from /static/vendor/, so the
-maps work on an offline intranet (docs/decisions/0042-offline-web-assets.md).
+"""Third-party web assets (Leaflet, Leaflet.markercluster and what Folium's templates reference; MapLibre GL
+JS; htmx for the web pages; Swagger UI for /docs), fetched once at setup from their npm registry tarballs and
+served by xiangmap itself from /static/vendor/, so the maps, the pages and /docs work on an offline intranet
+(docs/decisions/0042-offline-web-assets.md).
 
 Versions are pinned and every tarball is checked against the registry's sha512 (SRI) and sha1 before a
 single file is unpacked.  A marker file per package records what was installed: a second run finds
@@ -138,6 +139,29 @@ ASSETS: tuple[NpmAsset, ...] = (
             ("package/dist/maplibre-gl-worker.mjs", ""),
             ("package/dist/maplibre-gl.css", ""),
             ("package/LICENSE.txt", ""),
+        ),
+    ),
+    # the web pages' progressive enhancement (service/templates/web/base.html, docs/web.md)
+    NpmAsset(
+        "htmx",
+        "htmx.org",
+        "2.0.11",
+        "Thx/WtpeOQqSrqBCw/A1cwGJGg4UrVa3+sW0GmrM3p4gJgO89ecH4qtbnyzDDWFvBTqjnIMCgELTNt636dtamA==",
+        "a85363c4c5af94cd634df04c4b83d06dd0e91aa7",
+        (("package/dist/htmx.min.js", ""), ("package/LICENSE", "")),
+    ),
+    # /docs (service/web/routes.py): Swagger UI served from here, not from a CDN
+    NpmAsset(
+        "swagger-ui-dist",
+        "swagger-ui-dist",
+        "5.35.0",
+        "U06rpMtW9V3XPGOBeamTUSr0Z09jMX4IJuANpE/EZbAhw0G8CgwrzU4YmXkn/h0wCDNsXdGarTNNHC3sU8yVUQ==",
+        "5c3b487ae5a2121b2c668d6f92b550707521876a",
+        (
+            ("package/swagger-ui-bundle.js", ""),
+            ("package/swagger-ui.css", ""),
+            ("package/favicon-32x32.png", ""),
+            ("package/LICENSE", ""),
         ),
     ),
 )

@@ -39,7 +39,9 @@ GROUPS = {
     "screening": "screenings (POST /screening, /screening/batch, POST /projects/{id}/screening)",
     "downloads": "downloads (/collections/{id}/download.*)",
     "print": "printed maps (/maps/progress.png, .pdf)",
+    "signin": "failed sign-ins (POST /login)",
 }
+SIGNIN = "signin"
 
 
 def _scaled(item: RateLimitItem, factor: int) -> RateLimitItem:
@@ -80,6 +82,24 @@ class RateLimits:
                 return item, max(1, math.ceil(stats.reset_time - time.time()))
         return None
 
+    def signin_wait(self, address: str, name: str) -> int | None:
+        """Seconds until a sign-in from ``address`` or for ``name`` may be tried again; None when it may now.
+
+        Only failures are counted (:meth:`signin_failed`), per address and per user name, so a user who
+        signs in right is never slowed and one account cannot be guessed at from many addresses at once.
+        """
+        for key in _signin_keys(address, name):
+            for item in self.anonymous[SIGNIN]:
+                if not self.limiter.test(item, SIGNIN, key):
+                    stats = self.limiter.get_window_stats(item, SIGNIN, key)
+                    return max(1, math.ceil(stats.reset_time - time.time()))
+        return None
+
+    def signin_failed(self, address: str, name: str) -> None:
+        for key in _signin_keys(address, name):
+            for item in self.anonymous[SIGNIN]:
+                self.limiter.hit(item, SIGNIN, key)
+
     def refusal(self, group: str, who: str, item: RateLimitItem, retry_after: int, anonymous: bool) -> Problem:
         anonymous_hint = "; a token holder may send more" if anonymous else ""
         return Problem(
@@ -104,6 +124,10 @@ class RateLimits:
         found = self.over(group, key, items)
         if found is not None:
             raise self.refusal(group, who, *found, anonymous=principal.role is None)
+
+
+def _signin_keys(address: str, name: str) -> tuple[str, str]:
+    return f"address:{address}", f"name:{name.strip().casefold()}"
 
 
 COUNTED = "xiangmap.rate_counted"  # scope["state"] key: the group an anonymous request was counted in

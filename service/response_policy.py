@@ -8,7 +8,9 @@ hashes can tell those from an injected inline script; scripts and styles are the
 xiangmap's own origin plus inline.  What the policy does stop: any script, style, frame or plugin from
 another origin, a ``<base>`` or form pointing elsewhere, requests to other hosts (connect-src), and
 framing by another site.  Images may come from the basemap tile hosts of service/maps/pages.py.
-``/docs`` (Swagger UI from jsdelivr) gets those hosts too.  A PDF gets only ``frame-ancestors``:
+``/docs`` (Swagger UI, served from /static/vendor like Leaflet) gets the same policy: no other host.
+The web pages (service/web) set the stricter ``WEB_CSP`` themselves: scripts and styles from files only.
+A PDF gets only ``frame-ancestors``:
 Chrome shows a PDF through a plugin that ``object-src 'none'`` on the PDF itself would block.
 
 no-store.  The audit log, screening records, reports and answers (which carry a signed share link)
@@ -47,9 +49,24 @@ def _policy(*, scripts: str = "", styles: str = "", images: str = "") -> bytes:
 
 
 PAGE_CSP = _policy()
-DOCS_CSP = _policy(
-    scripts=" https://cdn.jsdelivr.net", styles=" https://cdn.jsdelivr.net", images=" https://fastapi.tiangolo.com"
-)
+# /docs: Swagger UI from /static/vendor/swagger-ui-dist (fetched at setup); its start-up is FastAPI's inline script
+DOCS_CSP = PAGE_CSP
+# the server-rendered pages of service/web (sign-in, and the pages built on it): no inline script or style
+# at all, so an injected <script> does not run even where escaping failed
+WEB_CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    )
+).encode()
 PDF_CSP = b"frame-ancestors 'self'"
 
 NO_STORE = b"no-store"

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from service.database import read_one
 from service.models import User
 from service.models.audit import ROLES
+from service.sessions import SessionInfo
 
 ANONYMOUS = "anonymous"
 INCLUDED_ROLES = {"coordinator": ("editor",)}  # a role that may also do what the listed roles do
@@ -28,6 +29,9 @@ INCLUDED_ROLES = {"coordinator": ("editor",)}  # a role that may also do what th
 class Principal:
     name: str
     role: str | None  # None for anonymous
+    # set when the browser session cookie authenticated the request (not a bearer token): then every
+    # unsafe request must carry the session's CSRF token (service.dependencies)
+    session: SessionInfo | None = None
 
     def has(self, *roles: str) -> bool:
         if self.role is None:
@@ -74,6 +78,17 @@ def revoke_user(session: Session, name: str) -> bool:
         return False
     user.revoked_at = datetime.now(UTC)
     return True
+
+
+def store_password_hash(session: Session, name: str, password_hash: str) -> User | None:
+    """Give a user a new password hash (made by service.passwords); None when there is no such user."""
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        return None
+    user.password_hash = password_hash
+    user.password_changed_at = datetime.now(UTC)
+    session.flush()
+    return user
 
 
 TOKEN_SQL = "SELECT name, role, revoked_at, expires_at FROM users WHERE token_hash = %(hash)s"

@@ -83,10 +83,18 @@ class Settings(BaseSettings):
     rate_limit_screening: str = "30/minute"  # POST /screening, /screening/batch, POST /projects/{id}/screening
     rate_limit_downloads: str = "30/minute"  # /collections/{id}/download.{fmt}
     rate_limit_print: str = "6/minute"  # /maps/progress.{png,pdf} (headless Chromium)
+    # failed browser sign-ins (POST /login), per client address and per user name; successes are not counted
+    rate_limit_signin: str = "10/minute"
     rate_limit_token_factor: int = 10  # a token holder may send this many times the anonymous allowance
     rate_limit_tarpit_s: float = 2.0  # an anonymous refusal is held this long (at most Retry-After); 0: at once
     rate_limit_tarpit_max: int = 256  # refusals held at once per worker; beyond that they go out at once
     download_cache_dir: Path | None = None  # files written for downloads; default: <system temp>/xiangmap-downloads
+
+    # browser sessions (service/sessions.py, decision 0161): signed out after this long without a request,
+    # and after this long in any case; a password is at least this long
+    session_idle_minutes: int = 120
+    session_max_hours: int = 12
+    password_min_length: int = 10
 
     # planners: a project is delayed when percent lags elapsed time by this many points
     delay_threshold_pct: float = 20.0

@@ -1,6 +1,8 @@
-"""``xiangmap users``: accounts and bearer tokens."""
+"""``xiangmap users``: accounts, bearer tokens and passwords for browser sign-in."""
 
 from __future__ import annotations
+
+import sys
 
 import typer
 
@@ -50,3 +52,56 @@ def list_users() -> None:
     for user in found:
         state = "revoked" if user.revoked_at else f"expires {user.expires_at:%Y-%m-%d}" if user.expires_at else "active"
         typer.echo(f"{user.name}\t{user.role}\t{state}")
+
+
+def _read_password(from_stdin: bool) -> str:
+    """One line of standard input (scripts), or typed twice without echo (a person)."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    return str(typer.prompt("密码 Password", hide_input=True, confirmation_prompt=True))
+
+
+@app.command("set-password")
+def set_password(
+    name: str = typer.Argument(..., help="User name."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+) -> None:
+    """Give a user a password for browser sign-in (/login); their other browser sessions end."""
+    from service.accounts import usecases
+    from service.database import session_scope
+    from service.passwords import PasswordError
+    from service.settings import get_settings
+
+    password = _read_password(password_stdin)
+    try:
+        with session_scope() as session:
+            done = usecases.set_password(session, "cli", name, password, min_length=get_settings().password_min_length)
+    except PasswordError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    if not done:
+        typer.echo(f"no user {name!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"password set for {name}")
+
+
+@app.command("create-admin")
+def create_admin(
+    name: str = typer.Argument(..., help="User name of the new admin."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+) -> None:
+    """Create an admin who can sign in in the browser (the first one, on a new install); prints their API token once."""
+    from service.accounts import usecases
+    from service.database import session_scope
+    from service.settings import get_settings
+
+    password = _read_password(password_stdin)
+    try:
+        with session_scope() as session:
+            token = usecases.create_admin(session, "cli", name, password, min_length=get_settings().password_min_length)
+    except ValueError as exc:  # the name is taken, or the password too weak (PasswordError)
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"admin {name} created; sign in at /login. API token (shown once):")
+    typer.echo(token)

@@ -36,6 +36,12 @@ def _key(engine: Engine) -> bytes:
     return str(value).encode()
 
 
+def derived_key(engine: Engine, purpose: str) -> bytes:
+    """A key for another use of the same secret (e.g. the web pages' flash cookie): one secret to keep, and
+    a value signed for one purpose is never valid for another."""
+    return hmac.new(_key(engine), f"xiangmap:{purpose}".encode(), hashlib.sha256).digest()
+
+
 def _signature(key: bytes, path: str, expires: int) -> str:
     return hmac.new(key, f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
 

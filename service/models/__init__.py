@@ -21,6 +21,7 @@ from service.models.project_districts import ProjectDistrict
 from service.models.screening import Screening, ScreeningZonePart
 from service.models.secrets import AppSecret
 from service.models.units import ProjectUnit, Unit, UnitAlias, UnitGroup, UnitGroupMember
+from service.models.web_sessions import WebSession
 
 __all__ = [
     "LAYER_MODELS",
@@ -51,5 +52,6 @@ __all__ = [
     "UnitGroup",
     "UnitGroupMember",
     "User",
+    "WebSession",
     "layer_loads",
 ]

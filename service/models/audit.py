@@ -25,6 +25,9 @@ class User(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # the unit the account belongs to (service/units); an editor reports only on that unit's tasks
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    # browser sign-in (service/passwords.py): "scrypt$n,r,p$salt$hash"; None: this user has no password
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="users_role"),)
 

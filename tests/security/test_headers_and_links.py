@@ -114,9 +114,11 @@ def test_every_response_has_a_content_security_policy(client, auth, screening) -
 
 def test_docs_and_pdf_get_the_policy_they_can_work_with(client) -> None:  # type: ignore[no-untyped-def]
     docs = client.get("/docs")
-    assert docs.status_code == 200 and "cdn.jsdelivr.net" in docs.text
+    # Swagger UI from /static/vendor (issue 15): no CDN in the page, none in its policy
+    assert docs.status_code == 200 and "/static/vendor/swagger-ui-dist/swagger-ui-bundle.js" in docs.text
+    assert "cdn.jsdelivr.net" not in docs.text and "fastapi.tiangolo.com" not in docs.text
     policy = directives(docs.headers["content-security-policy"])
-    assert "https://cdn.jsdelivr.net" in policy["script-src"] and policy["object-src"] == ["'none'"]
+    assert policy["script-src"] == ["'self'", "'unsafe-inline'"] and policy["object-src"] == ["'none'"]
     pdf = client.get("/maps/progress.pdf", params={"paper": "A4"})
     assert pdf.status_code == 200 and pdf.headers["content-type"].startswith("application/pdf")
     # Chrome shows a PDF through a plugin that object-src 'none' on the PDF itself would block

@@ -21,6 +21,7 @@ NOT_WATCHED = {
     "screenings",
     "spatial_ref_sys",
     "users",
+    "web_sessions",  # migration 0014: a sign-in must not empty every worker's response cache
 }
 
 
