@@ -135,3 +135,12 @@ def kml_stream(engine: Engine, collection: Collection, query: ItemsQuery) -> Ite
         yield b"</Document></kml>\n"
 
     return primed(generate())
+
+
+def stream(engine: Engine, collection: Collection, query: ItemsQuery, fmt: str, crs: CrsInfo) -> Iterator[bytes]:
+    """The chunks of a streamed format (geojson, geojsonseq, csv, kml) in ``crs`` (from download_crs)."""
+    if fmt == "csv":
+        return csv_stream(engine, collection, query)
+    if fmt == "kml":
+        return kml_stream(engine, collection, query)
+    return geojson_stream(engine, collection, query, crs, sequence=fmt == "geojsonseq")

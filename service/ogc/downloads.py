@@ -30,6 +30,7 @@ from service.errors import Problem
 from service.ogc.crs import CrsInfo, output_geometry_sql
 from service.ogc.download_rows import limit_sql, row_batches, selected_fields
 from service.ogc.download_shapefile import ENCODINGS, ShapefileLayer, TextReport, dbf_names, header_note, readme
+from service.ogc.download_streams import stream
 from service.ogc.download_xlsx import XlsxBook, header
 from service.ogc.filewriter import WriterFailed, run_job
 from service.ogc.query import ItemsQuery, order_sql, where_sql
@@ -116,9 +117,15 @@ def write_file(
     engine: Engine, collection: Collection, query: ItemsQuery, fmt: str, target: Path, options: FileOptions
 ) -> list[str]:
     """Write the filtered collection to ``target`` in ``fmt`` (gpkg, fgb, shp.zip via the child writer;
-    xlsx here); returns the notes on what the format could not hold as it is."""
+    xlsx and, for a ranged request, the streamed formats here); returns the notes on what the format
+    could not hold as it is."""
     if fmt == "xlsx":
         return _write_xlsx(engine, collection, query, target, options.crs)
+    if fmt not in GDAL_FORMATS:  # a streamed format asked for by ranges: the same bytes, on disk
+        with target.open("wb") as handle:
+            for chunk in stream(engine, collection, query, fmt, options.crs):
+                handle.write(chunk)
+        return []
     params = SqlParams()
     where = where_sql(collection, query, params)
     fields = selected_fields(collection, query)
@@ -134,14 +141,30 @@ def write_file(
         sql = (
             f"SELECT t.id{_file_select(fields)}, ST_AsBinary(o.g) FROM {_source(collection, crs)} WHERE {where} {order}"
         )
-        extra = {"dataset_options": GPKG_OPTIONS} if fmt == "gpkg" else {}
+        extra: dict[str, Any] = {"dataset_options": GPKG_OPTIONS} if fmt == "gpkg" else {}
+        notes = []
+        if fmt == "fgb":
+            unlocated = _without_geometry(engine, collection, crs, where, params.values)
+            if unlocated:
+                extra["layer_options"] = {"SPATIAL_INDEX": "NO"}
+                notes.append(
+                    f"FlatGeobuf written without a spatial index: {unlocated} features have no geometry, which a "
+                    "FlatGeobuf index cannot hold (GDAL refuses them); download.gpkg has both"
+                )
         layers.append(
             {**common, **extra, "path": str(target), "layer": collection.id, "geometry_type": geometry_type, "sql": sql}
         )
         url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         _log_warnings(fmt, collection, run_job({"url": url, "layers": layers}))
-        return []
+        return notes
     return _write_shapefile(engine, collection, fields, where, order, common, target, options)
+
+
+def _without_geometry(engine: Engine, collection: Collection, crs: CrsInfo, where: str, params: dict[str, Any]) -> int:
+    """How many of the features asked for have no geometry to write (NULL, empty or not servable)."""
+    sql = f"SELECT count(*) FROM {_source(collection, crs)} WHERE ({where}) AND (o.g IS NULL OR ST_IsEmpty(o.g))"
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql(sql, params).scalar_one())
 
 
 def _write_shapefile(

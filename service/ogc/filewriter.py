@@ -108,8 +108,9 @@ def _write_layer(conn: Any, layer: dict[str, Any]) -> dict[str, Any] | None:
         options["encoding"] = layer["encoding"]
         columns = [i + 1 for i, kind in enumerate(layer["kinds"]) if kind == "text"]
         text = DbfText(layer["layer"], Path(layer["path"]).parent, layer["names"], columns, layer["codec"])
-    if layer.get("dataset_options"):
-        options["dataset_options"] = layer["dataset_options"]
+    for key in ("dataset_options", "layer_options"):
+        if layer.get(key):
+            options[key] = layer[key]
     with conn.cursor(name="xiangmap_download") as cursor:
         cursor.itersize = BATCH_ROWS
         cursor.execute(layer["sql"], layer["params"])

@@ -39,7 +39,8 @@ def download(request: Request, collectionId: str, fmt: str) -> Response:
     query_items = request.query_params.multi_items()
     encoding, filters = usecases.download_options(fmt, query_items)
     query = parse_items_query(filters, collection, paged=False)
-    found = usecases.download(engine, collection, query, fmt, query_items, encoding)
+    ranged = request.method == "HEAD" or "range" in request.headers  # GDAL's /vsicurl/: size first, then ranges
+    found = usecases.download(engine, collection, query, fmt, query_items, encoding, ranged=ranged)
     if found.path is not None:
         return FileResponse(found.path, media_type=found.media_type, headers=found.headers)
     return StreamingResponse(found.body, media_type=found.media_type, headers=found.headers)

@@ -311,26 +311,28 @@ def download(
     fmt: str,
     query_items: QueryItems,
     encoding: str = DEFAULT_ENCODING,
+    *,
+    ranged: bool = False,
 ) -> Download:
     """The collection (items filters applied) as ``fmt``, x/y in a CRS the file names (or a 400 naming
     ``crs``: service.ogc.download_crs): file formats are written once per request and data stamp into
-    the cache folder; the text formats stream (their own connection, outliving the request's)."""
+    the cache folder; the text formats stream (their own connection, outliving the request's), except
+    for a ``ranged`` request (HEAD or Range: GDAL's /vsicurl/, so QGIS's "Protocol HTTP(S)" layer, asks
+    the size first and then reads by ranges), which is written to the cache like a file format and
+    served from it with Content-Length and Range support."""
     media_type = download_format(fmt)
     crs = download_crs.file_crs(fmt, query.crs)
     headers = {"Content-Disposition": f'attachment; filename="{collection.id}.{fmt}"', **content_crs_header(crs)}
-    if fmt in downloads.FILE_FORMATS:
+    if fmt == "csv":
+        media_type = "text/csv; charset=utf-8"
+    if fmt in downloads.FILE_FORMATS or ranged:
         request_key = f"{collection.id}|{fmt}|{sorted(query_items)}|{encoding}"
         options = downloads.FileOptions(crs, encoding)
         written = downloads.cached_file(engine, collection, query, fmt, request_key, options)
         if written.notes:
             headers[NOTES_HEADER] = _ascii(" | ".join(written.notes))
         return Download(media_type, headers, path=written.path)
-    if fmt == "csv":
-        return Download("text/csv; charset=utf-8", headers, body=download_streams.csv_stream(engine, collection, query))
-    if fmt == "kml":
-        return Download(media_type, headers, body=download_streams.kml_stream(engine, collection, query))
-    body = download_streams.geojson_stream(engine, collection, query, crs, sequence=fmt == "geojsonseq")
-    return Download(media_type, headers, body=body)
+    return Download(media_type, headers, body=download_streams.stream(engine, collection, query, fmt, crs))
 
 
 def _ascii(text: str) -> str:
