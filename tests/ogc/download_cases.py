@@ -2,8 +2,8 @@
 
 A GeometryCollection of a point, a line and a polygon; a feature without geometry; a polygon of 2,000
 vertices whose WKT is over Excel's 32,767 characters per cell; a task text of 40,000 characters with
-characters GBK lacks (𬌗 U+2C317, 䶮 U+4DAE); a title a spreadsheet would run as a formula.  Their plan
-is ``ogc-dl-plan`` so they never mix with tests/ogc/conftest.py's rows.
+characters GBK lacks (𬌗 U+2C317, 䶮 U+4DAE; also in a short one); a title a spreadsheet would run as a
+formula.  Their plan is ``ogc-dl-plan`` so they never mix with tests/ogc/conftest.py's rows.
 
 A test module makes its fixture of ``inserted(engine)`` (module scope).
 """
@@ -27,7 +27,7 @@ PROJECTS = [
     (
         "ogc-dl-collection",
         "清水塘生态新城",
-        "霞湾港、清水湖片区综合治理",
+        "霞湾港、清水湖片区综合治理" + RARE,
         "GEOMETRYCOLLECTION(POINT(113.05 27.87),LINESTRING(113.04 27.86,113.06 27.88),"
         "POLYGON((113.0 27.9,113.02 27.9,113.02 27.92,113.0 27.9)))",
     ),
