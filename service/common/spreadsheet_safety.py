@@ -10,8 +10,8 @@ used by every export (and by the imports, so they never turn text into a formula
   the lone ``-`` tables use for "none";
 - in CSV a formula-like cell gets a leading apostrophe (OWASP's advice): the spreadsheet shows the text,
   runs nothing; values that are not text (numbers, dates) are written as they are;
-- in XLSX the cell is written as a string cell (``data_type`` ``'s'``), never as a formula, so the text
-  stays exactly as it was.
+- in XLSX the cell is written as a string cell (openpyxl ``data_type`` ``'s'``, XlsxWriter ``write_string``),
+  never as a formula, so the text stays exactly as it was.
 
 See docs/decisions/0096-formula-cells-neutralised.md.
 """
@@ -63,6 +63,14 @@ def xlsx_cell(cell: Any, value: Any) -> Any:
     if isinstance(value, str):
         cell.data_type = "s"
     return cell
+
+
+def xlsxwriter_cell(sheet: Any, row: int, col: int, value: Any, *args: Any) -> None:
+    """Write a cell with XlsxWriter: text always as a string cell (``write`` would make ``=...`` a formula)."""
+    if isinstance(value, str):
+        sheet.write_string(row, col, value, *args)
+    else:
+        sheet.write(row, col, value, *args)
 
 
 def imported_text(raw: str) -> str:

@@ -17,7 +17,7 @@ so it is not in the Part 2 ``crs`` list (:func:`supported_uris`); :func:`offered
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from pyproj import CRS
@@ -132,6 +132,21 @@ def parse_crs(value: str | None, parameter: str) -> CrsInfo:
         + (f" or {GCJ02_URI} (GCJ-02, output only)" if parameter == "crs" else ""),
         parameter=parameter,
     )
+
+
+def with_xy_axes(info: CrsInfo) -> CrsInfo:
+    """The same CRS written east (longitude) first: what files carry (GeoPackage, Shapefile, FlatGeobuf,
+    GeoJSON with a ``crs`` member, WKT in CSV / XLSX), whatever the CRS's own axis order; items keep it."""
+    return replace(info, north_first=False)
+
+
+def epsg_code(info: CrsInfo) -> int | None:
+    """The EPSG code of a served CRS (4326 for CRS84), or None for one the EPSG register does not hold:
+    a file can only name the CRS it is in when it has a code GDAL knows."""
+    if info.uri == CRS84:
+        return STORAGE_SRID
+    match = _EPSG_FORMS[0].match(info.uri)
+    return int(match.group(1)) if match else None
 
 
 def content_crs_header(info: CrsInfo) -> dict[str, str]:

@@ -55,10 +55,11 @@ DOWNLOAD_FORMATS: dict[str, tuple[str, str]] = {
     "geojson": ("application/geo+json", "GeoJSON (whole collection)"),
     "geojsonseq": ("application/geo+json-seq", "GeoJSON text sequence (RFC 8142)"),
     "gpkg": ("application/geopackage+sqlite3", "GeoPackage"),
-    "shp.zip": ("application/zip", "zipped Shapefile (UTF-8, .cpg)"),
+    "shp.zip": ("application/zip", "zipped Shapefile (UTF-8 or encoding=GBK, .cpg, README.txt)"),
     "kml": ("application/vnd.google-earth.kml+xml", "KML"),
     "csv": ("text/csv", "CSV with WKT geometry"),
     "fgb": ("application/flatgeobuf", "FlatGeobuf"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel workbook (XLSX)"),
 }
 
 

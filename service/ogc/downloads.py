@@ -1,198 +1,72 @@
-"""Whole-collection downloads, with the items filters, streamed so memory stays flat.
+"""Whole-collection downloads written to a file first: GeoPackage, FlatGeobuf, zipped Shapefile (GDAL, in a
+child process: service/ogc/filewriter.py) and XLSX (service/ogc/download_xlsx.py), each batch by batch
+into a cache file that is then served with Range support, so GDAL's /vsicurl/ and QGIS can open the
+URL directly; see docs/decisions/0033-downloads.md.  The streamed formats are in
+service/ogc/download_streams.py.
 
-Text formats (GeoJSON, GeoJSON text sequence, CSV+WKT, KML) are streamed row by row from a
-server-side cursor straight into the HTTP response.  File formats GDAL must write (GeoPackage,
-zipped Shapefile, FlatGeobuf) are appended batch by batch by a small child process
-(service/ogc/filewriter.py) into a cache file that is then served with Range support, so GDAL's
-/vsicurl/ and QGIS can open the URL directly; see docs/decisions/0033-downloads.md.
+Each writer says what its format could not hold as it is (Shapefile text over 254 bytes, short field
+names, XLSX cells over 32,767 characters): the notes are kept beside the cached file and go out in the
+``X-Xiangmap-Notes`` header, and in the file itself (README.txt in the zip, the 说明 sheet).
 """
 
 from __future__ import annotations
 
-import csv
 import errno
 import hashlib
-import io
+import json
+import logging
 import shutil
 import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 from sqlalchemy import Engine
 
-from service.common.spreadsheet_safety import csv_row
 from service.errors import Problem
-from service.ogc.crs import CRS84_INFO, CrsInfo, output_geometry_sql
-from service.ogc.features import feature_text_sql
+from service.ogc.crs import CrsInfo, output_geometry_sql
+from service.ogc.download_rows import limit_sql, row_batches, selected_fields
+from service.ogc.download_shapefile import ENCODINGS, ShapefileLayer, TextReport, dbf_names, header_note, readme
+from service.ogc.download_streams import stream
+from service.ogc.download_xlsx import XlsxBook, header
 from service.ogc.filewriter import WriterFailed, run_job
 from service.ogc.query import ItemsQuery, order_sql, where_sql
 from service.ogc.registry import Collection, Field
 from service.ogc.sqlparams import SqlParams
 from service.settings import get_settings
 
-BATCH_ROWS = 5_000
+logger = logging.getLogger("xiangmap")
+
 CACHE_SECONDS = 600
 DEFAULT_CACHE_DIR = Path(tempfile.gettempdir()) / "xiangmap-downloads"
 # pg types a file keeps as they are; anything else is written as text
 FILE_KINDS = ("int2", "int4", "int8", "float4", "float8", "numeric", "bool", "date", "timestamptz")
 GDAL_FORMATS = {"gpkg": "GPKG", "fgb": "FlatGeobuf", "shp.zip": "ESRI Shapefile"}
+FILE_FORMATS = (*GDAL_FORMATS, "xlsx")  # written to the cache, then served with Range support
+# GeoPackage 1.3: what GDAL 3.6 (Debian 12, QGIS 3.28 LTR) opens without a warning; GDAL 3.12 writes 1.4
+GPKG_OPTIONS = {"VERSION": "1.3"}
 
 
-def _limit_sql(query: ItemsQuery) -> str:
-    limit = f" LIMIT {int(query.limit)}" if query.limit else ""
-    return limit + (f" OFFSET {int(query.offset)}" if query.offset else "")
+@dataclass(frozen=True)
+class FileOptions:
+    """How a file download is written: its CRS (x/y, from service.ogc.download_crs) and, for a
+    Shapefile, the .dbf encoding (``UTF-8`` or ``GBK``)."""
+
+    crs: CrsInfo
+    encoding: str = "UTF-8"
 
 
-def _rows(engine: Engine, sql: str, params: dict[str, Any]) -> Iterator[list[Any]]:
-    """Batches of rows from a server-side cursor: never more than BATCH_ROWS in Python at once.
+@dataclass
+class Written:
+    """A written download in the cache and what it could not hold as it is (English, for the header)."""
 
-    The query runs and its first batch is fetched *now*, before the caller yields anything, so that
-    a bad value or filter becomes a problem+json answer instead of a response cut off mid-stream.
-    """
-    conn = engine.connect()
-    try:
-        result = conn.execution_options(stream_results=True, max_row_buffer=BATCH_ROWS).exec_driver_sql(sql, params)
-        partitions = result.partitions(BATCH_ROWS)
-        first = next(partitions, None)
-    except BaseException:
-        conn.close()
-        raise
-
-    def batches() -> Iterator[list[Any]]:
-        try:
-            if first is not None:
-                yield list(first)
-            yield from partitions
-        finally:
-            conn.close()
-
-    return batches()
+    path: Path
+    notes: list[str]
 
 
-def _primed(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """Run the query now (errors become problem+json), then stream the rest."""
-    first = next(chunks, b"")
-
-    def rest() -> Iterator[bytes]:
-        yield first
-        yield from chunks
-
-    return rest()
-
-
-# --- text formats -----------------------------------------------------------------------------
-def geojson_stream(engine: Engine, collection: Collection, query: ItemsQuery, *, sequence: bool) -> Iterator[bytes]:
-    params = SqlParams()
-    where = where_sql(collection, query, params)
-    feature = feature_text_sql(collection, query.crs, query.properties)
-    sql = (
-        f"SELECT {feature} FROM {collection.source_sql} WHERE {where} "
-        f"ORDER BY {order_sql(collection, query)}{_limit_sql(query)}"
-    )
-
-    def generate() -> Iterator[bytes]:
-        batches = _rows(engine, sql, params.values)
-        if sequence:
-            for batch in batches:
-                yield "".join(f"\x1e{row[0]}\n" for row in batch).encode()
-            return
-        yield b'{"type":"FeatureCollection","name":"' + collection.id.encode() + b'","features":['
-        separator = ""
-        for batch in batches:
-            yield (separator + ",".join(row[0] for row in batch)).encode()
-            separator = ","
-        yield b"]}"
-
-    return _primed(generate())
-
-
-def _select_columns(fields: list[Field]) -> str:
-    return ", ".join(f.sql for f in fields)
-
-
-def csv_stream(engine: Engine, collection: Collection, query: ItemsQuery) -> Iterator[bytes]:
-    """CSV with a WKT column first (GDAL and QGIS pick it up), UTF-8 with a BOM for spreadsheet users;
-    text a spreadsheet would run as a formula gets a leading apostrophe (service.common.spreadsheet_safety)."""
-    params = SqlParams()
-    where = where_sql(collection, query, params)
-    fields = _fields(collection, query)
-    geometry = output_geometry_sql("t.geom", _file_crs(query.crs))
-    columns = ", " + _select_columns(fields) if fields else ""
-    sql = (
-        f"SELECT ST_AsText({geometry}, {query.crs.decimals}), t.id{columns} FROM {collection.source_sql} "
-        f"WHERE {where} ORDER BY {order_sql(collection, query)}{_limit_sql(query)}"
-    )
-
-    def generate() -> Iterator[bytes]:
-        batches = _rows(engine, sql, params.values)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(csv_row(["WKT", "id", *(f.name for f in fields)]))
-        yield ("\ufeff" + buffer.getvalue()).encode()
-        for batch in batches:
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerows(csv_row("" if v is None else v for v in row) for row in batch)
-            yield buffer.getvalue().encode()
-
-    return _primed(generate())
-
-
-def kml_stream(engine: Engine, collection: Collection, query: ItemsQuery) -> Iterator[bytes]:
-    """KML 2.2 (always WGS84 lon/lat): one Placemark per feature, properties as ExtendedData."""
-    params = SqlParams()
-    where = where_sql(collection, query, params)
-    fields = _fields(collection, query)
-    columns = ", " + _select_columns(fields) if fields else ""
-    label = "t.name" if "name" in collection.field_map else ("t.title" if "title" in collection.field_map else "t.id")
-    sql = (
-        f"SELECT t.id, {label}, ST_AsKML(t.geom, 7){columns} FROM {collection.source_sql} "
-        f"WHERE {where} ORDER BY {order_sql(collection, query)}{_limit_sql(query)}"
-    )
-    names = [f.name for f in fields]
-
-    def placemark(row: Any) -> str:
-        data = "".join(
-            f'<Data name="{escape(n)}"><value>{escape(str(v))}</value></Data>'
-            for n, v in zip(names, row[3:], strict=True)
-            if v is not None
-        )
-        geometry = row[2] or ""
-        return (
-            f'<Placemark id="{collection.id}.{row[0]}"><name>{escape(str(row[1]))}</name>'
-            f"<ExtendedData>{data}</ExtendedData>{geometry}</Placemark>\n"
-        )
-
-    def generate() -> Iterator[bytes]:
-        batches = _rows(engine, sql, params.values)
-        yield (
-            '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
-            f"<name>{escape(collection.title)}</name>\n"
-        ).encode()
-        for batch in batches:
-            yield "".join(placemark(row) for row in batch).encode()
-        yield b"</Document></kml>\n"
-
-    return _primed(generate())
-
-
-def _fields(collection: Collection, query: ItemsQuery) -> list[Field]:
-    if query.properties is None:
-        return list(collection.fields)
-    return [collection.field_map[n] for n in query.properties]
-
-
-def _file_crs(crs: CrsInfo) -> CrsInfo:
-    """Files keep GIS (x, y) axis order whatever the CRS: GDAL records the CRS, QGIS reads it so."""
-    return CrsInfo(crs.uri, crs.srid, False, crs.geographic)
-
-
-# --- GDAL formats -----------------------------------------------------------------------------
 def _file_select(fields: list[Field]) -> str:
     """Field expressions for a file: numbers as double precision, unknown types as text."""
     parts = []
@@ -210,57 +84,161 @@ def _kind(f: Field) -> str:
     return "text" if f.is_array or f.pg_type not in FILE_KINDS else f.pg_type
 
 
-SHAPE_PARTS = ((0, "point", "MultiPoint"), (1, "line", "MultiLineString"), (2, "polygon", "MultiPolygon"))
-SHAPE_DIMENSION = {"MultiPoint": 1, "MultiLineString": 2, "MultiPolygon": 3}
+# (ST_CollectionExtract type, layer suffix, geometry type, what the layer holds)
+SHAPE_PARTS = (
+    (1, "point", "MultiPoint", "the point parts; features without a geometry are here too, with a null shape"),
+    (2, "line", "MultiLineString", "the line parts"),
+    (3, "polygon", "MultiPolygon", "the polygon parts"),
+)
 
 
-def write_file(engine: Engine, collection: Collection, query: ItemsQuery, fmt: str, target: Path) -> None:
-    """Write the filtered collection to ``target`` in ``fmt`` (gpkg, fgb, shp.zip) via the child writer."""
+def _source(collection: Collection, crs: CrsInfo) -> str:
+    """The collection with its output geometry as ``o.g`` (x/y in ``crs``; NULL when not servable)."""
+    return f"{collection.source_sql} CROSS JOIN LATERAL (SELECT {output_geometry_sql('t.geom', crs)} AS g) o"
+
+
+def _shapefile_parts(collection: Collection) -> list[tuple[str, str, str, str, str]]:
+    """(layer, geometry type, geometry SQL, condition, description) per .shp: a mixed collection gets one
+    per geometry family, and each feature goes to every family it has parts of (ST_CollectionExtract),
+    so no part of a GeometryCollection is dropped."""
+    if collection.geometry_type != "Geometry":
+        return [(collection.id, collection.geometry_type, "o.g", "TRUE", "every feature")]
+    parts = []
+    for code, suffix, kind, description in SHAPE_PARTS:
+        extract = f"ST_CollectionExtract(o.g, {code})"
+        condition = f"NOT ST_IsEmpty({extract})"
+        if code == 1:
+            condition = f"(o.g IS NULL OR ST_IsEmpty(o.g) OR {condition})"
+        parts.append((f"{collection.id}_{suffix}", kind, f"ST_Multi({extract})", condition, description))
+    return parts
+
+
+def write_file(
+    engine: Engine, collection: Collection, query: ItemsQuery, fmt: str, target: Path, options: FileOptions
+) -> list[str]:
+    """Write the filtered collection to ``target`` in ``fmt`` (gpkg, fgb, shp.zip via the child writer;
+    xlsx and, for a ranged request, the streamed formats here); returns the notes on what the format
+    could not hold as it is."""
+    if fmt == "xlsx":
+        return _write_xlsx(engine, collection, query, target, options.crs)
+    if fmt not in GDAL_FORMATS:  # a streamed format asked for by ranges: the same bytes, on disk
+        with target.open("wb") as handle:
+            for chunk in stream(engine, collection, query, fmt, options.crs):
+                handle.write(chunk)
+        return []
     params = SqlParams()
     where = where_sql(collection, query, params)
-    fields = _fields(collection, query)
-    crs = _file_crs(query.crs)
-    order = f"ORDER BY {order_sql(collection, query)}{_limit_sql(query)}"
+    fields = selected_fields(collection, query)
+    crs = options.crs
+    order = f"ORDER BY {order_sql(collection, query)}{limit_sql(query)}"
     driver = GDAL_FORMATS[fmt]
-    common = {"driver": driver, "params": params.values, "srid": crs.srid, "names": [f.name for f in fields]}
+    names = [f.name for f in fields]
+    common: dict[str, Any] = {"driver": driver, "params": params.values, "srid": crs.srid, "names": names}
     common["kinds"] = [_kind(f) for f in fields]
     layers: list[dict[str, Any]] = []
     if fmt != "shp.zip":
         geometry_type = "Unknown" if collection.geometry_type == "Geometry" else collection.geometry_type
         sql = (
-            f"SELECT t.id{_file_select(fields)}, ST_AsBinary({output_geometry_sql('t.geom', crs)}) "
-            f"FROM {collection.source_sql} WHERE {where} {order}"
+            f"SELECT t.id{_file_select(fields)}, ST_AsBinary(o.g) FROM {_source(collection, crs)} WHERE {where} {order}"
         )
+        extra: dict[str, Any] = {"dataset_options": GPKG_OPTIONS} if fmt == "gpkg" else {}
+        notes = []
+        if fmt == "fgb":
+            unlocated = _without_geometry(engine, collection, crs, where, params.values)
+            if unlocated:
+                extra["layer_options"] = {"SPATIAL_INDEX": "NO"}
+                notes.append(
+                    f"FlatGeobuf written without a spatial index: {unlocated} features have no geometry, which a "
+                    "FlatGeobuf index cannot hold (GDAL refuses them); download.gpkg has both"
+                )
         layers.append(
-            {**common, "path": str(target), "layer": collection.id, "geometry_type": geometry_type, "sql": sql}
+            {**common, **extra, "path": str(target), "layer": collection.id, "geometry_type": geometry_type, "sql": sql}
         )
-    else:
-        folder = target.parent / (target.name + ".d")
-        folder.mkdir()
-        parts: list[tuple[str, str, str]] = []  # (layer name, geometry type, extra condition)
-        if collection.geometry_type != "Geometry":
-            parts.append((collection.id, collection.geometry_type, "TRUE"))
-        else:
-            for dim, suffix, kind in SHAPE_PARTS:
-                condition = f"ST_Dimension(t.geom) = {dim}" + (" OR t.geom IS NULL" if dim == 0 else "")
-                parts.append((f"{collection.id}_{suffix}", kind, f"({condition})"))
-        for layer, kind, condition in parts:
-            geometry = output_geometry_sql("t.geom", crs)
-            if collection.geometry_type == "Geometry":
-                geometry = f"ST_Multi(ST_CollectionExtract({geometry}, {SHAPE_DIMENSION[kind]}))"
-            sql = (
-                f"SELECT t.id{_file_select(fields)}, ST_AsBinary({geometry}) "
-                f"FROM {collection.source_sql} WHERE {where} AND {condition} {order}"
-            )
-            path = str(folder / f"{layer}.shp")
-            layers.append({**common, "path": path, "layer": layer, "geometry_type": kind, "sql": sql})
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        _log_warnings(fmt, collection, run_job({"url": url, "layers": layers}))
+        return notes
+    return _write_shapefile(engine, collection, fields, where, order, common, target, options)
+
+
+def _without_geometry(engine: Engine, collection: Collection, crs: CrsInfo, where: str, params: dict[str, Any]) -> int:
+    """How many of the features asked for have no geometry to write (NULL, empty or not servable)."""
+    sql = f"SELECT count(*) FROM {_source(collection, crs)} WHERE ({where}) AND (o.g IS NULL OR ST_IsEmpty(o.g))"
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql(sql, params).scalar_one())
+
+
+def _write_shapefile(
+    engine: Engine,
+    collection: Collection,
+    fields: list[Field],
+    where: str,
+    order: str,
+    common: dict[str, Any],
+    target: Path,
+    options: FileOptions,
+) -> list[str]:
+    folder = target.parent / (target.name + ".d")
+    folder.mkdir()
+    gdal_encoding, codec = ENCODINGS[options.encoding]
+    names = [f.name for f in fields]
+    short = dbf_names(names)
+    layers: list[dict[str, Any]] = []
+    described: list[ShapefileLayer] = []
+    for layer, kind, geometry, condition, description in _shapefile_parts(collection):
+        sql = (
+            f"SELECT t.id{_file_select(fields)}, ST_AsBinary({geometry}) "
+            f"FROM {_source(collection, options.crs)} WHERE ({where}) AND {condition} {order}"
+        )
+        path = str(folder / f"{layer}.shp")
+        layers.append(
+            {
+                **common,
+                "path": path,
+                "layer": layer,
+                "geometry_type": kind,
+                "sql": sql,
+                "file_names": short,
+                "encoding": gdal_encoding,
+                "codec": codec,
+            }
+        )
+        described.append(ShapefileLayer(layer, kind, description))
     url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    run_job({"url": url, "layers": layers})
-    if fmt == "shp.zip":
-        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for member in sorted(folder.iterdir()):
-                archive.write(member, arcname=member.name)
-        shutil.rmtree(folder, ignore_errors=True)
+    report = run_job({"url": url, "layers": layers})
+    _log_warnings("shp.zip", collection, report)
+    reports = [TextReport(**r) for r in report.get("layers", [])]
+    text = readme(collection.id, options.crs.uri, gdal_encoding, described, names, short, reports)
+    (folder / "README.txt").write_text(text, encoding="utf-8")
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for member in sorted(folder.iterdir()):
+            archive.write(member, arcname=member.name)
+    shutil.rmtree(folder, ignore_errors=True)
+    note = header_note(reports, names, short)
+    return [note] if note else []
+
+
+def _log_warnings(fmt: str, collection: Collection, report: dict[str, Any]) -> None:
+    for message in report.get("warnings", []):
+        logger.warning("GDAL warned writing %s of %s: %s", fmt, collection.id, message)
+
+
+def _write_xlsx(engine: Engine, collection: Collection, query: ItemsQuery, target: Path, crs: CrsInfo) -> list[str]:
+    params = SqlParams()
+    where = where_sql(collection, query, params)
+    fields = selected_fields(collection, query)
+    decimals = crs.decimals
+    sql = (
+        f"SELECT t.id{_file_select(fields)}, "
+        f"CASE WHEN GeometryType(o.g) = 'POINT' THEN round(ST_X(o.g)::numeric, {decimals})::float8 END, "
+        f"CASE WHEN GeometryType(o.g) = 'POINT' THEN round(ST_Y(o.g)::numeric, {decimals})::float8 END, "
+        f"ST_AsText(o.g, {decimals}) FROM {_source(collection, crs)} "
+        f"WHERE {where} ORDER BY {order_sql(collection, query)}{limit_sql(query)}"
+    )
+    book = XlsxBook(target, collection.title, collection.id, header(fields, crs), crs)
+    for batch in row_batches(engine, sql, params.values):
+        for row in batch:
+            book.add(row)
+    return book.close(f"download.gpkg or download.geojson of /collections/{collection.id} has them whole")
 
 
 # --- cache of written files ---------------------------------------------------------------------
@@ -290,22 +268,26 @@ def cache_dir() -> Path:
     return get_settings().download_cache_dir or DEFAULT_CACHE_DIR
 
 
-def cached_file(engine: Engine, collection: Collection, query: ItemsQuery, fmt: str, request_key: str) -> Path:
-    """The written file for this request and data state, writing it when missing or stale."""
+def cached_file(
+    engine: Engine, collection: Collection, query: ItemsQuery, fmt: str, request_key: str, options: FileOptions
+) -> Written:
+    """The written file for this request and data state (with its notes), writing it when missing or stale."""
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     _expire(folder)
     key = hashlib.sha256(f"{request_key}|{data_stamp(engine, collection)}".encode()).hexdigest()[:32]
     target = folder / f"{key}.{fmt}"
+    notes_path = folder / f"{key}.{fmt}.notes.json"
     with _locks_guard:
         lock = _locks.setdefault(key, threading.Lock())
     with lock:
-        if not target.exists():
+        if not (target.exists() and notes_path.exists()):
             work = folder
             try:
                 work = Path(tempfile.mkdtemp(dir=folder))
                 partial = work / f"{collection.id}.{fmt}"
-                write_file(engine, collection, query, fmt, partial)
+                notes = write_file(engine, collection, query, fmt, partial, options)
+                notes_path.write_text(json.dumps(notes), encoding="utf-8")
                 partial.replace(target)
             except (OSError, WriterFailed) as error:
                 if _out_of_space(error, work):
@@ -316,7 +298,8 @@ def cached_file(engine: Engine, collection: Collection, query: ItemsQuery, fmt: 
             finally:
                 if work != folder:
                     shutil.rmtree(work, ignore_errors=True)
-    return target
+        notes = json.loads(notes_path.read_text(encoding="utf-8"))
+    return Written(target, notes)
 
 
 LOW_SPACE_BYTES = 1024 * 1024
@@ -366,4 +349,4 @@ def _expire(folder: Path) -> None:
             continue
 
 
-__all__ = ["CRS84_INFO", "cached_file", "csv_stream", "geojson_stream", "kml_stream"]
+__all__ = ["FILE_FORMATS", "FileOptions", "Written", "cached_file"]

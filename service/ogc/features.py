@@ -47,9 +47,15 @@ def properties_sql(fields: list[Field]) -> str:
     return "(" + " || ".join(f"{c}::jsonb" for c in chunks) + ")::json"
 
 
-def feature_text_sql(collection: Collection, crs: CrsInfo, properties: list[str] | None) -> str:
-    """SQL text expression for one GeoJSON Feature over alias ``t``."""
-    geometry = f"ST_AsGeoJSON({output_geometry_sql('t.geom', crs)}, {crs.decimals})"
+def feature_text_sql(
+    collection: Collection, crs: CrsInfo, properties: list[str] | None, *, crs_in_geometry: bool = True
+) -> str:
+    """SQL text expression for one GeoJSON Feature over alias ``t``.
+
+    ``crs_in_geometry=False`` leaves out the ``crs`` member PostGIS adds to each geometry outside
+    EPSG:4326: a download says its CRS once, on the FeatureCollection (service.ogc.download_crs)."""
+    options = "" if crs_in_geometry else ", 0"
+    geometry = f"ST_AsGeoJSON({output_geometry_sql('t.geom', crs)}, {crs.decimals}{options})"
     props = properties_sql(selected_fields(collection, properties))
     return (
         '\'{"type":"Feature","id":\' || t.id || \',"geometry":\' || '

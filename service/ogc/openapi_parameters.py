@@ -102,6 +102,8 @@ def download_parameters() -> list[dict[str, Any]]:
          **_csv({"type": "string"})},
         {"name": "sortby", "in": "query", "required": False, "description": "sort keys", **_csv({"type": "string"})},
         _crs("crs", "the CRS of the file's geometries (files keep x=east, y=north order)", output=True),
+        _query("encoding", {"type": "string", "enum": ["UTF-8", "GBK"], "default": "UTF-8"},
+               "shp.zip only: the .dbf text encoding, named in the .cpg (decision 0111)"),
     ]  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """Downloads of a whole collection (with the items filters) at stable URLs QGIS opens as a layer.
 
-``/collections/{id}/download.{geojson|geojsonseq|csv|kml}`` stream; ``download.{gpkg|fgb|shp.zip}``
-are written by GDAL to a cache file and served with Range support.  Thin: parse, call
+``/collections/{id}/download.{geojson|geojsonseq|csv|kml}`` stream; ``download.{gpkg|fgb|shp.zip|xlsx}``
+are written to a cache file and served with Range support.  Thin: parse, call
 service.ogc.usecases.download, wrap as a FileResponse or a StreamingResponse.
 """
 
@@ -25,7 +25,10 @@ router = APIRouter(route_class=SessionReleasingRoute, tags=["OGC API - downloads
 )
 @router.get(
     "/collections/{collectionId}/download.{fmt}",
-    summary="The whole collection as geojson, geojsonseq, gpkg, shp.zip, kml, csv or fgb (items filters apply)",
+    summary=(
+        "The whole collection as geojson, geojsonseq, gpkg, shp.zip, kml, csv, fgb or xlsx (items filters apply; "
+        "x/y in the crs the file names; shp.zip takes encoding=UTF-8|GBK)"
+    ),
     dependencies=[rate_limited("downloads")],
     responses=RATE_LIMITED_RESPONSES,
 )
@@ -34,8 +37,10 @@ def download(request: Request, collectionId: str, fmt: str) -> Response:
     engine = get_engine()
     collection = usecases.collection(engine, collectionId)
     query_items = request.query_params.multi_items()
-    query = parse_items_query(query_items, collection, paged=False)
-    found = usecases.download(engine, collection, query, fmt, query_items)
+    encoding, filters = usecases.download_options(fmt, query_items)
+    query = parse_items_query(filters, collection, paged=False)
+    ranged = request.method == "HEAD" or "range" in request.headers  # GDAL's /vsicurl/: size first, then ranges
+    found = usecases.download(engine, collection, query, fmt, query_items, encoding, ranged=ranged)
     if found.path is not None:
         return FileResponse(found.path, media_type=found.media_type, headers=found.headers)
     return StreamingResponse(found.body, media_type=found.media_type, headers=found.headers)

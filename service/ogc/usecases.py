@@ -19,13 +19,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.errors import Problem
-from service.ogc import documents, downloads, features, openapi_parameters, registry, styles, tiles
+from service.ogc import (
+    documents,
+    download_crs,
+    download_streams,
+    downloads,
+    features,
+    openapi_parameters,
+    registry,
+    styles,
+    tiles,
+)
 from service.ogc.crs import CrsInfo, content_crs_header
+from service.ogc.download_shapefile import DEFAULT_ENCODING, ENCODINGS, parse_encoding
 from service.ogc.links import GEOJSON, HTML, JSON, SCHEMA_JSON, QueryItems, base_url, link, page_href, with_format
 from service.ogc.query import ItemsQuery
 from service.ogc.registry import Collection
@@ -35,6 +47,8 @@ from service.ogc.tiles import MVT
 __all__ = ["GEOJSON", "HTML", "JSON", "MVT", "SCHEMA_JSON", "STYLE_MEDIA_TYPE", "Collection"]
 
 TEMPLATE = "{tileMatrix}/{tileRow}/{tileCol}"
+# what a download could not hold as it is (ASCII: English, anything else percent-encoded)
+NOTES_HEADER = "X-Xiangmap-Notes"
 WEB_MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
 
 
@@ -358,22 +372,64 @@ class Download:
     body: Iterator[bytes] | None = None
 
 
-def download(engine: Engine, collection: Collection, query: ItemsQuery, fmt: str, query_items: QueryItems) -> Download:
-    """The collection (items filters applied) as ``fmt``: GDAL formats are written once per request and
-    data stamp into the cache folder; the text formats stream (their own connection, outliving the
-    request's)."""
+def download_options(fmt: str, query_items: QueryItems) -> tuple[str, QueryItems]:
+    """The download's own parameter (``encoding``, download.shp.zip only: UTF-8 or GBK) and the query
+    string without it (the items filters); a 400 naming ``encoding`` for a bad value or another format."""
+    given = [value for name, value in query_items if name == "encoding"]
+    rest = [(name, value) for name, value in query_items if name != "encoding"]
+    if not given:
+        return DEFAULT_ENCODING, rest
+    if fmt != "shp.zip":
+        raise Problem(
+            400, f"encoding: only download.shp.zip takes an encoding (download.{fmt} is UTF-8)", parameter="encoding"
+        )
+    if len(given) > 1:
+        raise Problem(400, f"encoding: given {len(given)} times; give it once", parameter="encoding")
+    try:
+        return parse_encoding(given[0]), rest
+    except ValueError:
+        raise Problem(
+            400,
+            f"encoding: {given[0]!r} is not a Shapefile encoding served; use {' or '.join(ENCODINGS)} "
+            f"(default {DEFAULT_ENCODING}; GBK for desktop GIS that ignore the .cpg)",
+            parameter="encoding",
+        ) from None
+
+
+def download(
+    engine: Engine,
+    collection: Collection,
+    query: ItemsQuery,
+    fmt: str,
+    query_items: QueryItems,
+    encoding: str = DEFAULT_ENCODING,
+    *,
+    ranged: bool = False,
+) -> Download:
+    """The collection (items filters applied) as ``fmt``, x/y in a CRS the file names (or a 400 naming
+    ``crs``: service.ogc.download_crs): file formats are written once per request and data stamp into
+    the cache folder; the text formats stream (their own connection, outliving the request's), except
+    for a ``ranged`` request (HEAD or Range: GDAL's /vsicurl/, so QGIS's "Protocol HTTP(S)" layer, asks
+    the size first and then reads by ranges), which is written to the cache like a file format and
+    served from it with Content-Length and Range support."""
     media_type = download_format(fmt)
-    headers = {"Content-Disposition": f'attachment; filename="{collection.id}.{fmt}"', **content_crs_header(query.crs)}
-    if fmt in downloads.GDAL_FORMATS:
-        request_key = f"{collection.id}|{fmt}|{sorted(query_items)}"
-        path = downloads.cached_file(engine, collection, query, fmt, request_key)
-        return Download(media_type, headers, path=path)
+    crs = download_crs.file_crs(fmt, query.crs)
+    headers = {"Content-Disposition": f'attachment; filename="{collection.id}.{fmt}"', **content_crs_header(crs)}
     if fmt == "csv":
-        return Download("text/csv; charset=utf-8", headers, body=downloads.csv_stream(engine, collection, query))
-    if fmt == "kml":
-        return Download(media_type, headers, body=downloads.kml_stream(engine, collection, query))
-    body = downloads.geojson_stream(engine, collection, query, sequence=fmt == "geojsonseq")
-    return Download(media_type, headers, body=body)
+        media_type = "text/csv; charset=utf-8"
+    if fmt in downloads.FILE_FORMATS or ranged:
+        request_key = f"{collection.id}|{fmt}|{sorted(query_items)}|{encoding}"
+        options = downloads.FileOptions(crs, encoding)
+        written = downloads.cached_file(engine, collection, query, fmt, request_key, options)
+        if written.notes:
+            headers[NOTES_HEADER] = _ascii(" | ".join(written.notes))
+        return Download(media_type, headers, path=written.path)
+    return Download(media_type, headers, body=download_streams.stream(engine, collection, query, fmt, crs))
+
+
+def _ascii(text: str) -> str:
+    """A header value: printable ASCII as it is, anything else percent-encoded (UTF-8)."""
+    return "".join(c if c.isascii() and c.isprintable() else quote(c) for c in text)
 
 
 def _dumps(value: Any) -> str:
