@@ -38,6 +38,7 @@ GROUPS = {
     "geocode": "geocoding (POST /geocode)",
     "screening": "screenings (POST /screening, /screening/batch, POST /projects/{id}/screening)",
     "downloads": "downloads (/collections/{id}/download.*)",
+    "download_reads": "byte-range and HEAD reads of downloads (GDAL /vsicurl/, QGIS Protocol HTTP(S))",
     "print": "printed maps (/maps/progress.png, .pdf)",
     "signin": "failed sign-ins (POST /login)",
 }
@@ -114,6 +115,7 @@ class RateLimits:
 
     def check(self, group: str, principal: Principal, request: Request) -> None:
         """Count this request; 429 with Retry-After when the client is over one of the group's allowances."""
+        group = read_group(group, request.method, "range" in request.headers)
         if principal.role is not None:
             key, who, items = f"user:{principal.name}", f"token holder {principal.name!r}", self.holders[group]
         else:
@@ -142,10 +144,20 @@ ANONYMOUS_ROUTES: tuple[tuple[frozenset[str], re.Pattern[str], str], ...] = (
 )
 
 
-def anonymous_group(method: str, path: str) -> str | None:
+def read_group(group: str, method: str, ranged: bool) -> str:
+    """A download's HEAD and Range requests count apart, with a larger allowance.
+
+    GDAL's /vsicurl/ (QGIS's "Protocol HTTP(S)") opens a GeoPackage with a HEAD and tens of byte-range
+    reads of the one cached file: counted as whole downloads, a single layer opened in QGIS ran into
+    the 30/minute allowance and QGIS crashed on the 429.
+    """
+    return "download_reads" if group == "downloads" and (method == "HEAD" or ranged) else group
+
+
+def anonymous_group(method: str, path: str, ranged: bool = False) -> str | None:
     for methods, pattern, group in ANONYMOUS_ROUTES:
         if method in methods and pattern.match(path):
-            return group
+            return read_group(group, method, ranged)
     return None
 
 
@@ -170,7 +182,8 @@ class AnonymousLimitMiddleware:
         if scope["type"] != "http" or any(k == b"authorization" for k, _ in scope.get("headers", [])):
             await self.app(scope, receive, send)
             return
-        group = anonymous_group(scope["method"], scope.get("path", ""))
+        ranged = any(k == b"range" for k, _ in scope.get("headers", []))
+        group = anonymous_group(scope["method"], scope.get("path", ""), ranged)
         limits: RateLimits | None = getattr(scope["app"].state, "rate_limits", None) if "app" in scope else None
         if group is None or limits is None:
             await self.app(scope, receive, send)

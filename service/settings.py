@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     rate_limit_geocode: str = "60/minute"  # `limits` notation; per client address, x token factor per token
     rate_limit_screening: str = "30/minute"  # POST /screening, /screening/batch, POST /projects/{id}/screening
     rate_limit_downloads: str = "30/minute"  # /collections/{id}/download.{fmt}
+    rate_limit_download_reads: str = "600/minute"  # their HEAD and Range requests (GDAL /vsicurl/ opens by ranges)
     rate_limit_print: str = "6/minute"  # /maps/progress.{png,pdf} (headless Chromium)
     # failed browser sign-ins (POST /login), per client address and per user name; successes are not counted
     rate_limit_signin: str = "10/minute"

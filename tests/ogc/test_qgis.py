@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
 import shapely
 from sqlalchemy import Engine, text
 
@@ -113,3 +114,40 @@ def test_qgis_reads_the_published_style_and_draws_projects_by_status(live_server
     assert result["valid"] and result["style_loaded"], result
     coloured = {colour for colour, hits in result["colour_hits"].items() if hits > 0}
     assert len(coloured) >= 2, result["colour_hits"]  # several statuses show in their own colours
+
+
+# QGIS's "Protocol HTTP(S)" layer: the ogr provider on the download URL through /vsicurl/ (docs/ogc.md)
+DOWNLOADS = [
+    ("geojson", "", "/vsicurl/{url}"),
+    ("csv", "", "/vsicurl/{url}"),
+    ("gpkg", "", "/vsicurl/{url}"),
+    ("fgb", "", "/vsicurl/{url}"),
+    ("shp.zip", "", "/vsizip//vsicurl/{url}/roads.shp"),
+    ("geojson", "EPSG:4546", "/vsicurl/{url}"),
+    ("gpkg", "EPSG:4526", "/vsicurl/{url}&_=.gpkg"),  # GDAL wants the name to end in .gpkg; _= is ignored
+    ("shp.zip", "EPSG:4547", "/vsizip/{{/vsicurl/{url}}}/roads.shp"),  # braces: the zip's URL has a query
+]
+
+
+def test_qgis_opens_the_downloads_by_url_in_the_right_place(live_server: str, engine: Engine, ogc_rows: dict) -> None:
+    """Every road, where it is stored, with its Chinese name, in every format and a CRS of each kind."""
+    from pyproj import Transformer
+
+    stored = _stored(engine, "roads")
+    jobs = []
+    for fmt, crs, pattern in DOWNLOADS:
+        url = f"{live_server}/collections/roads/download.{fmt}" + (f"?crs={crs}" if crs else "")
+        jobs.append({"kind": "vector", "provider": "ogr", "uri": pattern.format(url=url), "fields": ["key", "name"]})
+    for (fmt, crs, _), result in zip(DOWNLOADS, qgis_run(jobs), strict=True):
+        assert result["valid"], (fmt, crs, result["error"], result["stderr"])
+        # a CSV carries no CRS: QGIS leaves it unset, the file is WGS84 longitude, latitude (docs/ogc.md)
+        assert result["crs"] == (crs or ("" if fmt == "csv" else "EPSG:4326")), (fmt, crs, result["crs"])
+        back = Transformer.from_crs(crs or "EPSG:4326", "EPSG:4326", always_xy=True)
+        served = {f["attributes"]["key"]: f for f in result["features"]}
+        assert sorted(served) == sorted(stored), (fmt, crs)
+        for key, (name, geometry) in stored.items():
+            assert served[key]["attributes"]["name"] == name, (fmt, crs, key)
+            got = shapely.transform(
+                shapely.from_wkt(served[key]["wkt"]), lambda xy, t=back: np.column_stack(t.transform(*xy.T))
+            )
+            assert got.hausdorff_distance(geometry) < 2e-6, (fmt, crs, key)  # about 20 cm
