@@ -58,7 +58,7 @@ fi
 if [ "$mode" = test ]; then
   missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-  fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk)
+  fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || missing+=(fonts-noto-cjk)  # not grep -q: with pipefail, fc-list would die of SIGPIPE
   # the GIS clients the tests drive: QGIS's own providers (3.22) and Debian's GDAL 3.6 command line
   /usr/bin/python3 -c 'import qgis.core' >/dev/null 2>&1 || missing+=(python3-qgis)
   command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
