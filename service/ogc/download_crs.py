@@ -11,7 +11,9 @@ So, per format (docs/decisions/0110-download-crs.md):
 - GeoJSON text sequence, KML, CSV: no way to carry a CRS (GDAL reads them as WGS84 longitude,
   latitude); EPSG:4326 is served as CRS84, any other CRS is a 400 naming ``crs`` and the formats that
   can carry it;
-- XLSX: a table for people, any CRS; the header row names it.
+- XLSX: a table for people, any CRS; the header row names it;
+- GCJ-02 (no EPSG code): every format, longitude first, typed WGS84 in the file as GCJ-02 data always
+  is; the ``Content-Crs`` header names it.
 
 The rule is written against CrsInfo and ``epsg_code`` only, so CRSs added to service.ogc.crs are covered.
 """
@@ -41,6 +43,10 @@ def geojson_crs_name(info: CrsInfo) -> str | None:
 def file_crs(fmt: str, crs: CrsInfo) -> CrsInfo:
     """The CRS ``fmt`` is written in for a request in ``crs`` (x/y), or a 400 Problem naming ``crs``."""
     code = epsg_code(crs)
+    if crs.is_gcj02:
+        # AMap / Tencent overlays: longitude, latitude moved by GCJ-02, in a file typed WGS84 as such data
+        # always is (no CRS can name it); Content-Crs says GCJ-02 (docs/decisions/0141)
+        return crs
     if fmt == "xlsx":
         return CRS84_INFO if code == STORAGE_SRID else with_xy_axes(crs)
     if fmt in LONLAT_ONLY:

@@ -86,8 +86,13 @@ def test_gdal_36_opens_the_urls(live_server: str, engine: Engine) -> None:
 
 
 def test_every_collection_in_every_format_has_every_feature(client: TestClient, engine: Engine, tmp_path: Path) -> None:
-    """Read with pyogrio's GDAL, warnings as errors: GeoPackage 1.3 and the rest open without one."""
-    for collection_id in sorted(collections(engine)):
+    """Read with pyogrio's GDAL, warnings as errors: GeoPackage 1.3 and the rest open without one.
+
+    The per-geometry-kind views (projects_points ...) are the same code path over their base's rows: one
+    stands for them here (the suite's time), the others are read by GDAL and QGIS through OAPIF."""
+    registry = collections(engine)
+    chosen = [c for c in sorted(registry) if "derived_from" not in registry[c].extra] + ["projects_areas"]
+    for collection_id in chosen:
         expected = _expected(engine, collection_id)
         label = "title" if collection_id.startswith("projects") else "name"
         for fmt in FORMATS:
