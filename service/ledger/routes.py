@@ -96,6 +96,7 @@ def ledger(
         "as_of": day,
         "as_of_month": day.strftime("%Y-%m"),
         "columns": COLUMNS,
+        "hidden_columns": ["plan_title"] if filters.plan else [],  # one plan chosen: its name is in the form
         "rows": rows,
         "total": page.total,
         "choices": _choices(usecases.filter_options(session)),
