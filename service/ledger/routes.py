@@ -4,7 +4,7 @@ service.ledger.usecases.  Filters are GET parameters, so a filtered ledger is a 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -145,21 +145,13 @@ def _download(
     return StreamingResponse(usecases.ledger_export(filters, day, fmt), media_type=MEDIA[fmt], headers=headers)
 
 
-@router.get("/ledger.xlsx")
-def ledger_xlsx(
+@router.get("/ledger.{fmt}")
+def ledger_file(
+    fmt: Literal["xlsx", "csv"],
     filters: Annotated[LedgerFilters, Depends(ledger_filters)],
     as_of: Text = None,
     principal: Principal = Depends(page_user),
     session: Session = Depends(get_session, scope="function"),
 ) -> StreamingResponse:
-    return _download(session, principal, filters, as_of, "xlsx")
-
-
-@router.get("/ledger.csv")
-def ledger_csv(
-    filters: Annotated[LedgerFilters, Depends(ledger_filters)],
-    as_of: Text = None,
-    principal: Principal = Depends(page_user),
-    session: Session = Depends(get_session, scope="function"),
-) -> StreamingResponse:
-    return _download(session, principal, filters, as_of, "csv")
+    """/ledger.xlsx and /ledger.csv: the ledger as the page's filters give it, every row."""
+    return _download(session, principal, filters, as_of, fmt)

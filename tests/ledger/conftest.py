@@ -126,19 +126,19 @@ def signed_in(app: FastAPI, user: WebUser) -> TestClient:
     return c
 
 
-@pytest.fixture
-def coordinator_browser(app: FastAPI, world: LedgerWorld) -> Iterator[TestClient]:
-    c = signed_in(app, world.coordinator)
+def _browser(app: FastAPI, user: WebUser) -> Iterator[TestClient]:
+    c = signed_in(app, user)
     try:
         yield c
     finally:
         c.close()
+
+
+@pytest.fixture
+def coordinator_browser(app: FastAPI, world: LedgerWorld) -> Iterator[TestClient]:
+    yield from _browser(app, world.coordinator)
 
 
 @pytest.fixture
 def editor_browser(app: FastAPI, world: LedgerWorld) -> Iterator[TestClient]:
-    c = signed_in(app, world.editor)
-    try:
-        yield c
-    finally:
-        c.close()
+    yield from _browser(app, world.editor)
