@@ -50,7 +50,7 @@ def _sql(session: Session, filters: LedgerFilters, as_of: date) -> tuple[str, di
     )
     unit_tasks = None
     if filters.unit not in (None, ALL_UNITS):
-        unit_tasks = units.task_ids_for_unit(session, int(filters.unit), include_children=True)  # type: ignore[arg-type]
+        unit_tasks = units.task_ids_for_unit(session, int(filters.unit or 0), include_children=True)
     progress.tune_for_state_queries(session)
     return ledger_sql(state_sql, state_params, filters, unit_tasks)
 

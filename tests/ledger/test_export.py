@@ -73,3 +73,19 @@ def test_export_needs_a_signed_in_user(app, world: LedgerWorld) -> None:  # type
     with TestClient(app, follow_redirects=False) as c:
         r = c.get("/ledger.csv", params={"plan": world.plan})
     assert r.status_code in (302, 303, 401)
+
+
+def test_export_reads_in_batches_from_a_cursor(world: LedgerWorld, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Batches of BATCH_ROWS from the server-side cursor, not one list: with batches of one the CSV is the same."""
+    from service.database import session_scope
+    from service.ledger import usecases
+    from service.ledger.filters import LedgerFilters
+
+    filters, as_of = LedgerFilters(plan=world.plan), dt.date(2018, 3, 31)
+    whole = b"".join(usecases.ledger_export(filters, as_of, "csv"))
+    monkeypatch.setattr(usecases, "BATCH_ROWS", 1)
+    with session_scope() as session:
+        sizes = [len(batch) for batch in usecases._batches(session, filters, as_of)]
+    assert sizes == [1, 1, 1, 1]
+    chunks = list(usecases.ledger_export(filters, as_of, "csv"))
+    assert len(chunks) == 1 + len(PLAN_ORDER) and b"".join(chunks) == whole  # the header, then a chunk per batch
