@@ -80,6 +80,10 @@ def test_stats_ogc_and_ledger_agree(client, auth, plan: dict[str, int]) -> None:
     assert features["late"]["overdue"] is True and features["late"]["delay_reason"] == "deadline_passed"
     assert features["quiet"]["status"] is None and features["quiet"]["derived_status"] == "未启动"
     assert features["said-late"]["delay_reason"] == "reported" and features["said-late"]["overdue"] is False
+    delayed = client.get(
+        "/collections/projects/items", params={"plan_id": PLAN, "derived_status": "滞后"}, headers=auth["viewer"]
+    ).json()
+    assert sorted(f["properties"]["key"].split("/")[-1] for f in delayed["features"]) == ["late", "said-late"]
 
 
 def test_the_style_colours_by_derived_status(client, auth) -> None:  # type: ignore[no-untyped-def]
