@@ -35,6 +35,7 @@ ROUTER_MODULES = (
     "service.projects.routes",
     "service.progress.routes",
     "service.units.routes",
+    "service.ledger.routes",
     "service.screening.routes",
     "service.maps.routes",
     "service.ogc.routes",

@@ -15,7 +15,9 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from service.common.derived_status import delay_reason_sql, elapsed_pct_sql, overdue_sql, schedule_sql, status_sql
 from service.errors import Problem
+from service.settings import get_settings
 
 ARRAY_SEPARATOR = "; "
 CACHE_SECONDS = 5.0
@@ -106,21 +108,49 @@ class Collection:
         return found
 
 
-PROJECTS_SELECT = """(
+_SCHEDULE = schedule_sql("p.year", "pl.year", "p.deadline")
+_REASON = delay_reason_sql("r.status", "r.percent", "s.end_date", "s.elapsed_pct", "CURRENT_DATE", "{threshold}")
+_DERIVED = status_sql("r.status", "dr.delay_reason")
+# ``status`` is the latest *reported* status (kept so saved filters, QGIS projects and CQL2 queries still work);
+# ``derived_status`` is the one /stats, the maps and the ledger show: the delay rules applied today
+# (service.common.derived_status, decision 0170).  Reports for months after this one do not count yet.
+PROJECTS_SELECT = (
+    """(
     SELECT p.id, p.key, p.title, p.task_text, p.plan_id, p.section, p.number, p.category,
            p.lead_units, p.responsible_units, p.deadline, p.deadline_text, p.year, p.precision,
-           p.location_status, r.status, r.percent::double precision AS percent,
+           p.location_status, r.status, d.derived_status, d.overdue, dr.delay_reason,
+           r.percent::double precision AS percent,
            r.investment_wan::double precision AS investment_wan, r.period, p.updated_at, {geom} AS geom
     FROM projects p
+    JOIN plans pl ON pl.id = p.plan_id
     LEFT JOIN LATERAL (
         SELECT pr.status, pr.percent, pr.investment_wan, pr.period
         FROM progress_reports pr
-        WHERE pr.project_id = p.id
+        WHERE pr.project_id = p.id AND pr.period <= CAST(date_trunc('month', CURRENT_DATE) AS date)
         ORDER BY pr.period DESC, pr.created_at DESC, pr.id DESC
         LIMIT 1
-    ) r ON true{where}
+    ) r ON true
+    CROSS JOIN LATERAL (SELECT """
+    + _SCHEDULE.end_date
+    + " AS end_date, "
+    + elapsed_pct_sql(_SCHEDULE.start_date, _SCHEDULE.end_date, "CURRENT_DATE")
+    + """ AS elapsed_pct) s
+    CROSS JOIN LATERAL (SELECT """
+    + _REASON
+    + """ AS delay_reason) dr
+    CROSS JOIN LATERAL (SELECT """
+    + _DERIVED
+    + " AS derived_status, COALESCE("
+    + overdue_sql(_DERIVED, "s.end_date", "CURRENT_DATE")
+    + """, FALSE) AS overdue) d{where}
 ) t"""
-PROJECTS_SOURCE = PROJECTS_SELECT.format(geom="p.geom", where="")
+)
+
+
+def projects_select(geom: str = "p.geom", where: str = "", threshold: float | None = None) -> str:
+    """The ``projects`` FROM item with the configured delay threshold (a float literal, never user text)."""
+    value = float(get_settings().delay_threshold_pct if threshold is None else threshold)
+    return PROJECTS_SELECT.replace("{threshold}", repr(value)).format(geom=geom, where=where)
 
 
 @dataclass(frozen=True)
@@ -195,7 +225,10 @@ PROJECT_FIELDS: tuple[Field, ...] = (
     Field("year", "int4"),
     Field("precision", "int2"),
     Field("location_status", "text"),
-    Field("status", "text"),
+    Field("status", "text"),  # the latest reported status
+    Field("derived_status", "text"),  # after the delay rules, today: what /stats, the maps and the ledger show
+    Field("overdue", "bool"),
+    Field("delay_reason", "text"),
     Field("percent", "float8"),
     Field("investment_wan", "float8"),
     Field("period", "date"),
@@ -257,21 +290,18 @@ def _load(engine: Engine) -> dict[str, Collection]:
         id="projects",
         title="项目 Projects",
         description=(
-            "Every task of the work plans, with its latest progress report (status, percent, investment, period); "
-            "projects not yet located have a null geometry."
+            "Every task of the work plans, with its latest progress report (status: the reported status, percent, "
+            "investment, period) and its derived status today (derived_status, overdue, delay_reason: the delay rules "
+            "/stats, the maps and the ledger apply); projects not yet located have a null geometry."
         ),
         geometry_type="Geometry",
-        source_sql=PROJECTS_SOURCE,
+        source_sql=projects_select(),
         table="projects",
         fields=PROJECT_FIELDS,
         temporal=("deadline", None),
         keywords=("项目", "projects", "两型社会"),
     )
-    registry.update(
-        kind_views(
-            registry["projects"], lambda kind: PROJECTS_SELECT.format(geom=kind.geom_sql(), where=kind.where_sql())
-        )
-    )
+    registry.update(kind_views(registry["projects"], lambda kind: projects_select(kind.geom_sql(), kind.where_sql())))
     return registry
 
 

@@ -3,7 +3,8 @@
 One vector source per collection, pointing at its TileJSON; layers by geometry type (fill + outline,
 line, circle; a collection of mixed geometries gets all three, each filtered on the legacy ``$type``), in
 the wall map's order and colours (service/maps/printable.py): areas under lines under points, projects
-on top coloured by their latest status (service.common.drawing.STATUS_COLORS, the web and wall maps'
+on top coloured by their derived status (``derived_status``, decision 0170: the status /stats and /maps
+show; service.common.drawing.STATUS_COLORS, the web and wall maps'
 colours).  No ``glyphs`` and no ``sprite``: nothing is fetched from the internet and no text is drawn;
 a click on a feature fetches its full properties from ``/collections/{id}/items/{featureId}``.
 Decision 0134.
@@ -75,12 +76,12 @@ def _rank(collection: Collection) -> tuple[int, int, str]:
 
 
 def status_colour() -> list[Any]:
-    """A project's colour by its latest status (a ``match`` expression; grey-black without a report)."""
+    """A project's colour by its derived status (a ``match`` expression), as /maps/progress colours it."""
     # each label as a one-item list: MapLibre takes both forms, QGIS 3.22's converter only this one
     pairs = [item for status, colour in STATUS_COLORS.items() for item in ([status], colour)]
     # no ``coalesce``: ``match`` on a missing value gives the fallback already, and QGIS 3.22's style
     # converter reads a ``match`` on a plain ``get`` only
-    return ["match", ["get", "status"], *pairs, NO_REPORT]
+    return ["match", ["get", "derived_status"], *pairs, NO_REPORT]
 
 
 def _only(types: tuple[str, ...]) -> list[Any]:

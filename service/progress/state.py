@@ -2,7 +2,8 @@
 
 The state is the latest report whose period is not after the date (history is append-only; a second
 report for the same month is a correction and wins by ``created_at``).  On top of the reported status
-the delay rules apply (see docs/decisions/0040-delay-rules.md):
+the delay rules apply (see docs/decisions/0040-delay-rules.md), written once in
+service.common.derived_status (decision 0170) so the OGC collection and the ledger derive the same:
 
 * 已完成 (done) and 暂停 (suspended) are kept as reported;
 * otherwise the project is 滞后 (delayed) when the reporter said so, when its deadline has passed
@@ -24,6 +25,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from service.common.derived_status import (
+    delay_reason_sql,
+    elapsed_pct_sql,
+    overdue_sql,
+    schedule_sql,
+    status_sql,
+)
 from service.common.geometry_guard import in_service_area_sql
 from service.models.plans import PROGRESS_STATUSES
 from service.settings import get_settings
@@ -129,7 +137,7 @@ def state_query(
     """SQL (and its parameters) giving one row per matching project with its derived state at ``as_of``.
 
     Columns: project_id, plan_id, category, lead_units, precision, deadline, project_year, period,
-    reported_status, status, delayed, delay_reason, percent, elapsed_pct, investment_wan, note,
+    reported_status, status, overdue, delayed, delay_reason, percent, elapsed_pct, investment_wan, note,
     reported_at, demo; with ``spatial`` also planned/done lengths and areas in metres
     and spatial_progress (0-1).
     """
@@ -140,6 +148,7 @@ def state_query(
         "threshold": threshold_pct,
     }
     where = _where(filters, params)
+    schedule = schedule_sql("p.year", "pl.year", "p.deadline")
     sql = f"""
 WITH base AS (
     SELECT
@@ -148,11 +157,7 @@ WITH base AS (
         r.period, r.status AS reported_status, COALESCE(r.percent, 0)::float AS percent,
         r.investment_wan::float AS investment_wan, r.note, r.created_at AS reported_at, r.demo,
         t.start_date, t.end_date,
-        CASE WHEN t.start_date IS NULL OR t.end_date IS NULL THEN NULL
-             WHEN t.end_date <= t.start_date THEN CASE WHEN :as_of >= t.end_date THEN 100.0 ELSE 0.0 END
-             ELSE LEAST(100.0, GREATEST(0.0,
-                  100.0 * (CAST(:as_of AS date) - t.start_date) / (t.end_date - t.start_date)))
-        END AS elapsed_pct
+        {elapsed_pct_sql("t.start_date", "t.end_date", ":as_of")} AS elapsed_pct
         {SPATIAL_COLUMNS if spatial else ""}
     FROM projects p
     JOIN plans pl ON pl.id = p.plan_id
@@ -165,28 +170,22 @@ WITH base AS (
     ) r ON r.project_id = p.id
     CROSS JOIN LATERAL (
         SELECT
-            make_date(COALESCE(p.year, pl.year, EXTRACT(year FROM p.deadline)::int), 1, 1) AS start_date,
-            COALESCE(p.deadline, make_date(COALESCE(p.year, pl.year), 12, 31)) AS end_date
+            {schedule.start_date} AS start_date,
+            {schedule.end_date} AS end_date
     ) t
     {spatial_join() if spatial else ""}
     WHERE {where}
 ), judged AS (
     SELECT b.*,
-        CASE
-            WHEN b.reported_status = '已完成' THEN NULL
-            WHEN b.reported_status = '滞后' THEN 'reported'
-            WHEN b.end_date IS NOT NULL AND CAST(:as_of AS date) > b.end_date THEN 'deadline_passed'
-            WHEN b.elapsed_pct IS NOT NULL AND b.elapsed_pct - b.percent > :threshold THEN 'behind_schedule'
-        END AS delay_reason
+        {delay_reason_sql("b.reported_status", "b.percent", "b.end_date", "b.elapsed_pct", ":as_of", ":threshold")}
+            AS delay_reason
     FROM base b
 )
 SELECT j.*,
     j.delay_reason IS NOT NULL AS delayed,
-    CASE
-        WHEN j.reported_status IN ('已完成', '暂停') THEN j.reported_status
-        WHEN j.delay_reason IS NOT NULL THEN '滞后'
-        ELSE COALESCE(j.reported_status, '未启动')
-    END AS status
+    {status_sql("j.reported_status", "j.delay_reason")} AS status,
+    COALESCE({overdue_sql(status_sql("j.reported_status", "j.delay_reason"), "j.end_date", ":as_of")}, FALSE)
+        AS overdue
 FROM judged j
 """
     if filters.status:

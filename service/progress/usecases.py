@@ -41,6 +41,7 @@ __all__ = [
     "grouping",
     "import_reports",
     "parse_as_of",
+    "parse_status",
     "project_filter",
     "project_progress",
     "remove_demo_reports",

@@ -50,7 +50,7 @@ def test_nav_shows_pages_that_exist_and_greys_the_rest(browser: TestClient, edit
     sign_in(browser, editor)
     page = browser.get("/me").text
     assert 'href="/maps/progress"' in page and 'href="/collections"' in page
-    assert 'href="/ledger"' not in page and 'class="nav-soon"' in page  # 台账 comes with the ledger pages
+    assert 'href="/ledger"' in page and 'class="nav-soon"' not in page  # 台账 is live since the ledger pages
 
 
 def test_403_for_a_browser_is_a_chinese_page(browser: TestClient, auth: dict[str, dict[str, str]]) -> None:

@@ -33,7 +33,7 @@ def test_login_page_is_chinese_uncached_and_strict(browser: TestClient) -> None:
 def test_sign_in_sets_a_hardened_session_cookie_and_lands(browser: TestClient, editor: WebUser) -> None:
     answer = sign_in(browser, editor)
     assert answer.status_code == 303, answer.text
-    assert answer.headers["location"] == "/maps/progress"  # no /ledger on this branch yet
+    assert answer.headers["location"] == "/ledger"  # the ledger is the landing page once it exists
     (cookie,) = set_cookie_headers(answer, COOKIE)
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
     assert "Max-Age=43200" in cookie  # XIANGMAP_SESSION_MAX_HOURS=12
@@ -158,14 +158,14 @@ def test_next_is_followed_only_to_local_paths(browser: TestClient, editor: WebUs
     for hostile in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)", "/\tx"):
         browser.cookies.clear()
         answer = sign_in(browser, editor, next=hostile)
-        assert answer.status_code == 303 and answer.headers["location"] == "/maps/progress", hostile
+        assert answer.status_code == 303 and answer.headers["location"] == "/ledger", hostile
 
 
 def test_signed_in_visit_to_login_goes_on(browser: TestClient, editor: WebUser) -> None:
     sign_in(browser, editor)
     again = browser.get("/login", params={"next": "/me"})
     assert again.status_code == 303 and again.headers["location"] == "/me"
-    assert browser.get("/login", params={"next": "//evil.example"}).headers["location"] == "/maps/progress"
+    assert browser.get("/login", params={"next": "//evil.example"}).headers["location"] == "/ledger"
 
 
 def test_html_errors_for_people_problem_json_for_programs(browser: TestClient) -> None:
