@@ -9,20 +9,7 @@ from sqlalchemy.orm import Session
 
 from service.models import User
 from service.models.units import Unit, UnitAlias, UnitGroup, UnitGroupMember
-
-
-def _summary(unit: Unit) -> dict[str, Any]:
-    return {
-        "id": unit.id,
-        "name": unit.name,
-        "short_name": unit.short_name,
-        "kind": unit.kind,
-        "city": unit.city,
-        "parent_id": unit.parent_id,
-        "valid_from": unit.valid_from.isoformat() if unit.valid_from else None,
-        "valid_to": unit.valid_to.isoformat() if unit.valid_to else None,
-        "successor_id": unit.successor_id,
-    }
+from service.units.edits import unit_state as _summary  # one JSON shape of a unit, audited and listed
 
 
 def list_units(
