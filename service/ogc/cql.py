@@ -26,7 +26,15 @@ from pygeofilter import ast, values
 
 from service.errors import Problem
 from service.ogc.cql_json import parse_cql2_json
-from service.ogc.cql_nodes import Arithmetic, ArrayLiteral, ArrayRelation, IntervalLiteral, Negate, TemporalRelation
+from service.ogc.cql_nodes import (
+    Arithmetic,
+    ArrayLiteral,
+    ArrayRelation,
+    IntervalLiteral,
+    NamedRelation,
+    Negate,
+    TemporalRelation,
+)
 from service.ogc.cql_spatial import predicate_sql
 from service.ogc.cql_temporal import Bounds, open_bound, relation_sql
 from service.ogc.cql_text import CqlSyntaxError, parse_cql2_text
@@ -439,7 +447,7 @@ def _describe(node: Any) -> str:
         return f"{node.name.upper()}(...)"
     if isinstance(node, Arithmetic | Negate):
         return "an arithmetic expression"
-    if isinstance(node, ast.SpatialComparisonPredicate | TemporalRelation | ArrayRelation):
+    if isinstance(node, ast.SpatialComparisonPredicate | NamedRelation):
         return "a spatial, temporal or array function"
     return type(node).__name__
 
@@ -486,7 +494,7 @@ def _kind(node: Any, walker: CqlToSql) -> str | None:
         return "geometry"
     if isinstance(node, ArrayLiteral):
         return "array"
-    if isinstance(node, ast.Predicate | ast.Condition | TemporalRelation | ArrayRelation):
+    if isinstance(node, ast.Predicate | ast.Condition | NamedRelation):
         return "condition"
     return None
 

@@ -90,8 +90,8 @@ class ArrayLiteral(ast.Node):
 
 
 @dataclass
-class TemporalRelation(ast.Node):
-    """``T_xxx(lhs, rhs)``; ``name`` is one of TEMPORAL_FUNCTIONS."""
+class NamedRelation(ast.Node):
+    """``NAME(lhs, rhs)``: a CQL2 function predicate of two arguments (the temporal and array ones)."""
 
     name: str
     lhs: Any
@@ -105,15 +105,10 @@ class TemporalRelation(ast.Node):
 
 
 @dataclass
-class ArrayRelation(ast.Node):
+class TemporalRelation(NamedRelation):
+    """``T_xxx(lhs, rhs)``; ``name`` is one of TEMPORAL_FUNCTIONS."""
+
+
+@dataclass
+class ArrayRelation(NamedRelation):
     """``A_xxx(lhs, rhs)``; ``name`` is one of ARRAY_FUNCTIONS."""
-
-    name: str
-    lhs: Any
-    rhs: Any
-
-    def get_sub_nodes(self) -> list[Any]:
-        return [self.lhs, self.rhs]
-
-    def get_template(self) -> str:
-        return f"{self.name}({{}}, {{}})"
