@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from service.common.geometry_guard import check_json_depth, check_shapely, check_wkt_text
 from service.common.spreadsheet_safety import imported_text
-from service.common.spreadsheets import RowError
+from service.common.spreadsheets import RowError, decode_csv
 from service.errors import Problem
 from service.progress.report_input import ReportIn
 from service.progress.reports import add_report
@@ -63,14 +63,10 @@ def read_table(path: Path) -> list[dict[str, str]]:
         header, raw_rows = _read_xlsx(path)
     elif suffix in (".csv", ".txt"):
         data = path.read_bytes()
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                content = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
+        decoded = decode_csv(data)
+        if decoded is None:
             raise ImportRefused(f"{path.name}: neither UTF-8 nor GB18030; save the spreadsheet as CSV UTF-8")
+        content = decoded[0]
         table = list(csv.reader(io.StringIO(content, newline="")))
         if not table:
             raise ImportRefused(f"{path.name}: the file is empty")

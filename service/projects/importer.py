@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from service.common.chinese_text import CATEGORIES, extract_deadline, extract_targets, parse_targets_cell, split_units
 from service.common.spreadsheet_safety import imported_text
-from service.common.spreadsheets import RowError
+from service.common.spreadsheets import RowError, decode_csv
 from service.projects.register import ProjectRecord, UpsertCounts, upsert_plans, upsert_projects
 
 # the other register columns are optional: key, section, responsible_units, targets, deadline, deadline_text,
@@ -56,14 +56,10 @@ def read_table(path: Path) -> tuple[list[dict[str, str]], str]:
     if suffix not in (".csv", ".txt"):
         raise ImportRefused(f"{path.name}: unsupported file type '{suffix}'; give a .csv or .xlsx file")
     data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            content = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    decoded = decode_csv(data)
+    if decoded is None:
         raise ImportRefused(f"{path.name}: neither UTF-8 nor GB18030; save the spreadsheet as CSV UTF-8")
+    content, encoding = decoded
     reader = csv.DictReader(io.StringIO(content, newline=""))
     rows = [{(k or "").strip(): imported_text(v or "") for k, v in row.items()} for row in reader]
     _check_header(path, reader.fieldnames or [])
