@@ -13,6 +13,7 @@ operator reads in docs/trust.md is the SQL the code runs (docs/decisions/0091-ow
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -164,6 +165,21 @@ def apply_grants(conn: Connection, role: str, *, create_missing: bool = True) ->
         conn.execute(text(statement))
         ran.append(statement)
     return ran
+
+
+def grant_in_migration(conn: Connection, role: str, log: logging.Logger) -> None:
+    """What a migration that adds tables runs (0010, 0013, 0014): :func:`apply_grants` as the owner.
+
+    Migrating as the application role itself, or without the right to create a missing role, is logged
+    and skipped rather than failing the upgrade: ``xiangmap db grant-app-role`` does it afterwards.
+    """
+    if connected(conn).user == role:
+        log.warning("migrating as the application role %r itself: no grants made; migrate as the owner", role)
+        return
+    try:
+        apply_grants(conn, role)
+    except LookupError as missing:
+        log.warning("%s", missing)
 
 
 def warn_if_superuser(engine: Engine) -> Connected | None:

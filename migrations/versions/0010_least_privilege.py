@@ -39,16 +39,7 @@ def _set_user_roles(roles: str) -> None:
 
 def upgrade() -> None:
     _set_user_roles(ROLES_AFTER)
-    role = get_settings().app_role_name()
-    conn = op.get_bind()
-    who = db_roles.connected(conn)
-    if who.user == role:
-        log.warning("migrating as the application role %r itself: no grants made; migrate as the owner", role)
-        return
-    try:
-        db_roles.apply_grants(conn, role)
-    except LookupError as missing:
-        log.warning("%s", missing)
+    db_roles.grant_in_migration(op.get_bind(), get_settings().app_role_name(), log)
 
 
 def downgrade() -> None:

@@ -50,15 +50,7 @@ def upgrade() -> None:
 
 
 def _grant_app_role() -> None:
-    role = get_settings().app_role_name()
-    conn = op.get_bind()
-    if db_roles.connected(conn).user == role:
-        log.warning("migrating as the application role %r itself: no grants made; migrate as the owner", role)
-        return
-    try:
-        db_roles.apply_grants(conn, role)
-    except LookupError as missing:
-        log.warning("%s", missing)
+    db_roles.grant_in_migration(op.get_bind(), get_settings().app_role_name(), log)
 
 
 def downgrade() -> None:
