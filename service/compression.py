@@ -81,6 +81,16 @@ def _vary(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     return [*headers, (b"vary", b"Accept-Encoding")]
 
 
+def _gzip_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The identity answer's headers for its gzip form: a weak tag, no length or ranges, the encoding said."""
+    kept = [
+        (k, _weak(v) if k.lower() == b"etag" else v)
+        for k, v in headers
+        if k.lower() not in (b"content-length", b"accept-ranges")
+    ]
+    return [*kept, (b"content-encoding", b"gzip")]
+
+
 def _weak(etag: bytes) -> bytes:
     return etag if etag.startswith(b"W/") else b"W/" + etag
 
@@ -153,12 +163,7 @@ class GzipMiddleware:
                 start, held = held, None
                 if head and not more and not body:
                     # a file's HEAD has no body to measure: say gzip as the GET will, and no length (it streams)
-                    headers = [
-                        (k, _weak(v) if k.lower() == b"etag" else v)
-                        for k, v in start["headers"]
-                        if k.lower() not in (b"content-length", b"accept-ranges")
-                    ]
-                    await send({**start, "headers": [*headers, (b"content-encoding", b"gzip")]})
+                    await send({**start, "headers": _gzip_headers(start["headers"])})
                     await send(message)
                     return
                 if not more and len(body) < self.minimum_size:  # small after all (no Content-Length was given)
@@ -167,12 +172,7 @@ class GzipMiddleware:
                     await send(message)
                     return
                 compressor = zlib.compressobj(self.level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip wrapper
-                headers = [
-                    (k, _weak(v) if k.lower() == b"etag" else v)
-                    for k, v in start["headers"]
-                    if k.lower() not in (b"content-length", b"accept-ranges")
-                ]
-                headers.append((b"content-encoding", b"gzip"))
+                headers = _gzip_headers(start["headers"])
                 if not more:
                     data = compressor.compress(body) + compressor.flush()
                     headers.append((b"content-length", str(len(data)).encode()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,7 +178,7 @@ GEOMETRY_KINDS: tuple[GeometryKind, ...] = (
 )
 
 
-def kind_views(base: Collection, source_for: Any) -> dict[str, Collection]:
+def kind_views(base: Collection, source_for: Callable[[GeometryKind], str]) -> dict[str, Collection]:
     """``{base}_points``, ``_lines``, ``_areas`` of a mixed collection: same ids and properties, one type each.
 
     ``source_for(kind)`` gives the view's FROM item (aliased ``t``, geometry cut by ``kind.geom_sql("p")``).
