@@ -20,6 +20,7 @@ from service.models.plans import Plan, ProgressReport, Project, ProjectLocation
 from service.models.project_districts import ProjectDistrict
 from service.models.screening import Screening, ScreeningZonePart
 from service.models.secrets import AppSecret
+from service.models.staged_uploads import StagedUpload
 from service.models.units import ProjectUnit, Unit, UnitAlias, UnitGroup, UnitGroupMember
 from service.models.web_sessions import WebSession
 
@@ -46,6 +47,7 @@ __all__ = [
     "ScreeningZonePart",
     "SewagePlant",
     "Site",
+    "StagedUpload",
     "Stream",
     "Unit",
     "UnitAlias",

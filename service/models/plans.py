@@ -115,6 +115,7 @@ class ProgressReport(Base):
     percent: Mapped[float] = mapped_column(Numeric(5, 2), nullable=False)
     investment_wan: Mapped[float | None] = mapped_column(Numeric(14, 2))
     note: Mapped[str | None] = mapped_column(Text)
+    behind_reason: Mapped[str | None] = mapped_column(Text)  # the unit's own words when behind (滞后原因)
     done_geom: Mapped[object | None] = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=False))
     reported_by: Mapped[str | None] = mapped_column(Text)
     demo: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from service.common.percent import PercentError, parse_percent
 from service.common.strict_numbers import Number
 from service.models.plans import PROGRESS_STATUSES
 
@@ -66,6 +67,9 @@ class ReportIn(BaseModel):
     percent: Number = Field(ge=0, le=100, description="percent complete, 0-100")
     investment_wan: Number | None = Field(default=None, ge=0, description="cumulative investment done, 万元")
     note: str | None = Field(default=None, max_length=4000)
+    behind_reason: str | None = Field(
+        default=None, max_length=2000, description="the unit's own reason when the task is behind (滞后原因)"
+    )
     done_geom: dict[str, Any] | None = Field(
         default=None, description="GeoJSON geometry (EPSG:4326) of the part done: built road section, treated reach ..."
     )
@@ -79,6 +83,22 @@ class ReportIn(BaseModel):
     @classmethod
     def _status(cls, value: Any) -> str:
         return parse_status(value)
+
+    @field_validator("percent", mode="before")
+    @classmethod
+    def _percent(cls, value: Any) -> Any:
+        """80%, 80 and 0.8 all mean 80 percent (service.common.percent, decision 0175)."""
+        if isinstance(value, bool) or value is None:
+            return value  # Number refuses booleans with its own message; a missing percent is pydantic's
+        try:
+            return parse_percent(value)
+        except PercentError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("note", "behind_reason", mode="after")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
     @field_validator("percent", "investment_wan", mode="after")
     @classmethod

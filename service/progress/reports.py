@@ -137,8 +137,9 @@ def add_report(
     before = {"version": version - 1, "latest_report": _latest_report(session, project_id)}
     new_id = session.execute(
         text(
-            "INSERT INTO progress_reports (project_id, period, status, percent, investment_wan, note, done_geom,"
-            " reported_by, demo) VALUES (:project_id, :period, :status, :percent, :investment_wan, :note,"
+            "INSERT INTO progress_reports (project_id, period, status, percent, investment_wan, note, behind_reason,"
+            " done_geom, reported_by, demo) VALUES (:project_id, :period, :status, :percent, :investment_wan, :note,"
+            " :behind_reason,"
             " CASE WHEN CAST(:gj AS text) IS NULL THEN NULL"
             "      ELSE ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(CAST(:gj AS text)), 4326)) END,"
             " :actor, :demo) RETURNING id"
@@ -150,6 +151,7 @@ def add_report(
             "percent": report.percent,
             "investment_wan": report.investment_wan,
             "note": report.note,
+            "behind_reason": report.behind_reason,
             "gj": json.dumps(report.done_geom) if report.done_geom is not None else None,
             "actor": actor,
             "demo": demo,
@@ -172,7 +174,7 @@ def list_reports(session: Session, project_id: int) -> list[dict[str, Any]]:
     rows = session.execute(
         text(
             "SELECT id, period, status, percent::float AS percent, investment_wan::float AS investment_wan, note,"
-            " ST_AsGeoJSON(done_geom, 7)::json AS done_geom,"
+            " behind_reason, ST_AsGeoJSON(done_geom, 7)::json AS done_geom,"
             " CASE WHEN done_geom IS NULL THEN NULL"
             "      WHEN ST_Dimension(done_geom) = 1 THEN ST_Length(ST_Transform(done_geom, 4547))"
             "      ELSE ST_Area(ST_Transform(done_geom, 4547)) END AS done_measure_m,"

@@ -61,7 +61,7 @@ def test_writes_need_an_editor(client, auth, world: World) -> None:  # type: ign
         ({"period": "2018-13", "status": "推进中", "percent": 10}, "period", "month 13"),
         ({"period": "June", "status": "推进中", "percent": 10}, "period", "YYYY-MM"),
         ({"period": "2018-05", "status": "差不多", "percent": 10}, "status", "未启动"),
-        ({"period": "2018-05", "status": "推进中", "percent": 150}, "percent", "less than or equal to 100"),
+        ({"period": "2018-05", "status": "推进中", "percent": 150}, "percent", "between 0 and 100"),
         ({"period": "2018-05", "status": "推进中", "percent": 10, "investment_wan": -1}, "investment_wan", "greater"),
         ({"period": "2018-05", "status": "已完成", "percent": 60}, None, "needs percent 100"),
         ({"period": "2018-05", "status": "推进中", "percent": 10, "colour": "red"}, "colour", "Extra"),
