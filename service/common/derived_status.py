@@ -70,3 +70,45 @@ def status_sql(reported_status: str, delay_reason: str) -> str:
 def overdue_sql(status: str, end_date: str, as_of: str) -> str:
     """Past its deadline (or the end of its year) and not done."""
     return f"({status} IS DISTINCT FROM '已完成' AND CAST({as_of} AS date) > {end_date})"
+
+
+# The latest report at a month: its period not after the month; a second report for the same month is a
+# correction and wins by ``created_at`` (then by id).  The state query (service.progress.state) picks it with
+# DISTINCT ON over every report; a reader of a few tasks (the ledger, decision 0210) probes
+# ix_progress_reports_project_period once a task with this LATERAL form instead.
+LATEST_FIRST = "period DESC, created_at DESC, id DESC"
+
+
+def latest_report_sql(project_id: str, as_of_month: str, columns: str, *, with_done_geom: bool = False) -> str:
+    """A subquery for ``LEFT JOIN LATERAL (...) r ON TRUE``: ``columns`` of the task's latest report at
+    ``as_of_month`` (or of its latest report with a built part drawn, ``with_done_geom``)."""
+    done = " AND done_geom IS NOT NULL" if with_done_geom else ""
+    return (
+        f"SELECT {columns} FROM progress_reports WHERE project_id = {project_id}"
+        f" AND period <= {as_of_month}{done} ORDER BY {LATEST_FIRST} LIMIT 1"
+    )
+
+
+def spatial_measures_sql(planned: str, done: str, measurable: str) -> str:
+    """A subquery for ``LEFT JOIN LATERAL (...) sp ON TRUE``: length_planned_m, length_done_m, area_planned_m2,
+    area_done_m2 in metres (EPSG:4547, CGCS2000 / 3-degree Gauss-Kruger CM 114E), the same figures as the state
+    query's; all NULL unless ``measurable`` (the geometry guard's bounds, decision 0093) holds."""
+    return f"""SELECT
+        CASE WHEN {measurable} THEN NULLIF(ST_Length(ST_Transform(ST_CollectionExtract({planned}, 2), 4547)), 0) END
+            AS length_planned_m,
+        CASE WHEN {measurable} THEN
+            ST_Length(ST_Transform(ST_UnaryUnion(ST_CollectionExtract({done}, 2)), 4547)) END AS length_done_m,
+        CASE WHEN {measurable} THEN NULLIF(ST_Area(ST_Transform(ST_CollectionExtract({planned}, 3), 4547)), 0) END
+            AS area_planned_m2,
+        CASE WHEN {measurable} THEN
+            ST_Area(ST_Intersection(ST_Transform(ST_MakeValid(ST_CollectionExtract({planned}, 3)), 4547),
+                                ST_Transform(ST_MakeValid(ST_UnaryUnion(ST_CollectionExtract({done}, 3))), 4547)))
+        END AS area_done_m2"""
+
+
+def spatial_progress_sql(measures: str) -> str:
+    """Built over planned, 0-1: by area for an area, else by length (NULL for a point or no geometry)."""
+    m = measures
+    return f"""CASE WHEN {m}.area_planned_m2 > 0 THEN LEAST(1.0, COALESCE({m}.area_done_m2, 0) / {m}.area_planned_m2)
+             WHEN {m}.length_planned_m > 0 THEN LEAST(1.0, COALESCE({m}.length_done_m, 0) / {m}.length_planned_m)
+        END"""

@@ -37,31 +37,20 @@ def default_unit(session: Session, user: str, role: str | None) -> int | None:
     return session.scalar(text(USER_UNIT_SQL), {"name": user})
 
 
-def _sql(session: Session, filters: LedgerFilters, as_of: date) -> tuple[str, dict[str, Any]]:
-    state_filter = progress.ProjectFilter(
-        plan=filters.plan,
-        category=filters.category,
-        district=filters.district,
-        status=filters.status,
-        year=filters.year,
-    )
-    state_sql, state_params = progress.state_query(
-        as_of, get_settings().delay_threshold_pct, state_filter, spatial=True
-    )
+def _sql(session: Session, filters: LedgerFilters, as_of: date, limit: int | None = None) -> tuple[str, dict[str, Any]]:
     unit_tasks = None
     if filters.unit not in (None, ALL_UNITS):
         unit_tasks = units.task_ids_for_unit(session, int(filters.unit or 0), include_children=True)
     progress.tune_for_state_queries(session)
-    return ledger_sql(state_sql, state_params, filters, unit_tasks)
+    settings = get_settings()
+    return ledger_sql(filters, unit_tasks, as_of, settings.delay_threshold_pct, settings.max_vertices, limit)
 
 
 def ledger_rows(
     session: Session, filters: LedgerFilters, as_of: date, limit: int | None = None
 ) -> list[dict[str, Any]]:
     """The matching tasks in the plan's order, each with its derived state at ``as_of``."""
-    sql, params = _sql(session, filters, as_of)
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
+    sql, params = _sql(session, filters, as_of, limit)
     return [dict(r) for r in session.execute(text(sql), params).mappings()]
 
 
