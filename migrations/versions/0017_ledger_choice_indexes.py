@@ -1,6 +1,6 @@
 """Indexes for the ledger's filter choices (issue 15): ``projects (year)`` and ``project_districts (adcode, name)``.
 
-Revision ID: 0019
+Revision ID: 0017
 Revises: 0016
 
 The ledger page lists the years of its filter form on every answer.  Without an index that is a pass over
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0019"
+revision: str = "0017"
 down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
