@@ -1,0 +1,140 @@
+"""The report form as typed: its values kept for showing again, read into a ``ReportIn``, its errors per field.
+
+Every message is Chinese first with the English after it; each belongs to the field it is about (the
+form shows it next to that field), or to the form as a whole (``FORM``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.errors import Problem
+
+FORM = "_form"  # errors that belong to no one field
+FIELDS = (
+    "period",
+    "status",
+    "percent",
+    "investment_wan",
+    "note",
+    "behind_reason",
+    "done_geom",
+    "done_file",
+    "evidence",
+)
+LABELS = {
+    "period": "月份",
+    "status": "状态",
+    "percent": "完成比例",
+    "investment_wan": "累计完成投资",
+    "note": "进展说明",
+    "behind_reason": "滞后原因",
+    "done_geom": "已建部分",
+    "done_file": "已建部分文件",
+    "evidence": "佐证材料",
+}
+STATUSES = ("推进中", "已完成", "滞后", "暂停", "未启动")
+# pydantic's own wording, said in Chinese (the English follows)
+PYDANTIC_ZH = {
+    "missing": "必填",
+    "string_too_long": "太长",
+    "float_parsing": "不是数字",
+    "greater_than_equal": "不能小于 0",
+    "less_than_equal": "不能大于 100",
+    "finite_number": "必须是有限数",
+}
+
+
+@dataclass
+class ReportForm:
+    """What the person typed (strings, as typed), and the errors found in it."""
+
+    period: str = ""
+    status: str = ""
+    percent: str = ""
+    investment_wan: str = ""
+    note: str = ""
+    behind_reason: str = ""
+    done_geom: str = ""  # the drawn part, GeoJSON text written by the map script
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_fields(cls, values: dict[str, str | None]) -> ReportForm:
+        return cls(**{k: (values.get(k) or "") for k in cls.__dataclass_fields__ if k != "errors"})
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name if name in FIELDS else FORM, []).append(message)
+
+    def add_problem(self, problem: Problem) -> None:
+        """A refusal of the report (progress rules, the done geometry) next to the field it names."""
+        where = str(problem.extra.get("pointer") or problem.extra.get("parameter") or "").strip("/").split("/")[0]
+        self.add(where, problem.detail)
+
+    def body(self) -> dict[str, Any] | None:
+        """The report body (what ``ReportIn`` reads) when the typed values make one; else None, errors added."""
+        body: dict[str, Any] = {
+            "period": self.period.strip(),
+            "status": self.status.strip(),
+            "percent": self.percent.strip() or None,
+            "investment_wan": _number(self.investment_wan),
+            "note": self.note,
+            "behind_reason": self.behind_reason,
+        }
+        if not body["period"]:
+            self.add("period", "请选择填报月份 / the month is required")
+        if not body["status"]:
+            self.add("status", "请选择状态 / the status is required")
+        if body["percent"] is None:
+            self.add("percent", "请填写完成比例，如 80%、80 或 0.8 / percent is required (80%, 80 or 0.8)")
+        if self.investment_wan.strip() and body["investment_wan"] is None:
+            self.add(
+                "investment_wan",
+                f"累计完成投资“{self.investment_wan.strip()}”不是数字（单位万元） / "
+                f"investment {self.investment_wan.strip()!r} is not a number (万元)",
+            )
+        if self.done_geom.strip():
+            try:
+                body["done_geom"] = json.loads(self.done_geom)
+            except json.JSONDecodeError:
+                self.add("done_geom", "地图上绘制的已建部分无法读取，请重新绘制 / the drawn part is not GeoJSON")
+        return None if self.errors else body
+
+    def add_validation_errors(self, errors: list[Any]) -> None:
+        """pydantic's errors of ``ReportIn`` (``ValidationError.errors()``), each next to its field."""
+        for err in errors:
+            self.add(_field_of(err), _message(err))
+
+
+def _number(text: str) -> float | None:
+    cleaned = text.strip().replace(",", "").replace("，", "").removesuffix("万元").strip()
+    if not cleaned:
+        return None
+    try:
+        return float(cleaned)
+    except ValueError:
+        return None
+
+
+def _field_of(err: Any) -> str:
+    loc = [str(p) for p in err.get("loc", ())]
+    if not loc:  # the model's own rule: status and percent disagree
+        return "status"
+    return loc[0]
+
+
+def _message(err: Any) -> str:
+    name = _field_of(err)
+    english = str(err.get("msg", "")).removeprefix("Value error, ")
+    if err.get("type") == "value_error" and "/" in english:
+        return english  # already Chinese / English (percent)
+    label = LABELS.get(name, name)
+    zh = PYDANTIC_ZH.get(str(err.get("type")), "有误")
+    if name == "status" and not err.get("loc"):
+        zh = "状态与完成比例不一致（已完成须为 100%，未启动须为 0%）"
+    elif name == "period":
+        zh = "不是月份，请写成 2018-06"
+    elif name == "status":
+        zh = f"须为 {'、'.join(STATUSES)} 之一"
+    return f"{label}{zh} / {name}: {english}"
