@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,9 @@ def geometry_from_file(filename: str, content: bytes) -> dict[str, Any]:
         raise BuiltFileError(422, f"“{name}”是空文件 / {name} is empty")
     limits = dataclasses.replace(UploadLimits.from_settings(), max_vertices=get_settings().max_vertices)
     try:
-        with tempfile.TemporaryDirectory(prefix="xm-built-") as tmp:
+        with warnings.catch_warnings(), tempfile.TemporaryDirectory(prefix="xm-built-") as tmp:
+            # GPX has five layers and GDAL opens the waypoints by default: the tracks and routes are read by name
+            warnings.filterwarnings("ignore", "More than one layer found", UserWarning)
             path = Path(tmp) / f"upload{suffix}"
             path.write_bytes(content)
             if suffix == ".gpx":
@@ -116,7 +119,8 @@ def geometry_from_file(filename: str, content: bytes) -> dict[str, Any]:
             with prepared(path, name, limits, preferred=(".shp", ".geojson", ".json", ".kml")) as dataset:
                 if dataset.suffix.lower() == ".gpx" and check_driver(str(dataset), name) != "GPX":
                     raise BuiltFileError(415, f"“{name}”不是 GPX 文件 / {name} is not a GPX file")
-                check_vertices(str(dataset), None, name, limits)
+                for layer in _layers(dataset):
+                    check_vertices(str(dataset), layer, name, limits)
                 geoms = _read(dataset, name)
     except UnsafeUpload as exc:
         raise BuiltFileError(exc.status, f"文件“{name}”被拒绝 / {exc.detail}") from None

@@ -128,7 +128,7 @@ def _decode_image(name: str, content: bytes, media_type: str) -> None:
 def _check_pdf(name: str, content: bytes) -> None:
     if b"%%EOF" not in content[-2048:]:
         raise EvidenceError(
-            422, f"“{name}”PDF 文件不完整（缺少文件结尾）/ {name} is a truncated PDF (no %%EOF at its end)"
+            422, f"“{name}”PDF 文件不完整（缺少文件结尾） / {name} is a truncated PDF (no %%EOF at its end)"
         )
 
 

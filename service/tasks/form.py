@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.common.percent import PercentError, parse_percent
 from service.errors import Problem
 
 FORM = "_form"  # errors that belong to no one field
@@ -88,6 +89,11 @@ class ReportForm:
             self.add("status", "请选择状态 / the status is required")
         if body["percent"] is None:
             self.add("percent", "请填写完成比例，如 80%、80 或 0.8 / percent is required (80%, 80 or 0.8)")
+        else:
+            try:  # read here too, so its error shows beside the others (ReportIn reads it the same way)
+                parse_percent(body["percent"])
+            except PercentError as exc:
+                self.add("percent", str(exc))
         if self.investment_wan.strip() and body["investment_wan"] is None:
             self.add(
                 "investment_wan",
