@@ -34,6 +34,7 @@
   /* The map in ``el``: planned and built layers from el.dataset.features; calls ready(map, layers, bounds). */
   XT.taskMap = function (el, ready) {
     var map = L.map(el, {zoomSnap: 0.5, attributionControl: false});
+    XT.lastMap = map;  // for the browser tests, which click on it
     map.fitBounds(CHINA);
     var planned = L.geoJSON(null, {style: XT.STYLE.planned, pointToLayer: function (f, ll) {
       return L.circleMarker(ll, {radius: 8, color: "#4a5560", weight: 3, fillOpacity: 0.3});
