@@ -7,6 +7,7 @@ form shows it next to that field), or to the form as a whole (``FORM``).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,9 +70,9 @@ class ReportForm:
         self.errors.setdefault(name if name in FIELDS else FORM, []).append(message)
 
     def add_problem(self, problem: Problem) -> None:
-        """A refusal of the report (progress rules, the done geometry) next to the field it names."""
+        """A refusal of the report (progress rules, the done geometry) next to the field it names, in Chinese."""
         where = str(problem.extra.get("pointer") or problem.extra.get("parameter") or "").strip("/").split("/")[0]
-        self.add(where, problem.detail)
+        self.add(where, chinese(problem.detail, where))
 
     def body(self) -> dict[str, Any] | None:
         """The report body (what ``ReportIn`` reads) when the typed values make one; else None, errors added."""
@@ -144,3 +145,34 @@ def _message(err: Any) -> str:
     elif name == "status":
         zh = f"须为 {'、'.join(STATUSES)} 之一"
     return f"{label}{zh} / {name}: {english}"
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# what the progress area says in English about a done geometry (service.progress.reports), said in Chinese
+_SAID = (
+    (
+        r"lies more than (\S+) m from the project's planned geometry",
+        "已建部分偏离本任务的计划范围超过 {0} 米，请沿计划线路或范围绘制",
+    ),
+    (r"has no location yet", "本任务尚未定位，暂不能填报已建部分（请先在复核队列中定位）"),
+    (r"only for linear and areal projects", "本任务是点位，不需要填报已建部分"),
+    (r"must be a LineString or MultiLineString", "本任务是线状任务，已建部分须画成线（路段、河段）"),
+    (r"must be a Polygon or MultiPolygon", "本任务是面状任务，已建部分须画成面（片区）"),
+    (r"is not a valid geometry", "已建部分的图形无效（如自相交），请重新绘制"),
+    (r"longitude, latitude", "已建部分的坐标须为经纬度（EPSG:4326）"),
+    (r"not a readable GeoJSON geometry", "已建部分无法读取，请重新绘制"),
+    (r"out of range|outside the service area", "已建部分超出服务范围，请检查坐标"),
+    (r"vertices|parts|rings", "已建部分的点数过多，请简化后再传"),
+    (r"precondition|ETag|changed since", "本任务刚被他人更新，请刷新后重新填报"),
+)
+
+
+def chinese(detail: str, field: str) -> str:
+    """``detail`` with Chinese first: as it is when it has Chinese already, else the Chinese for it, then it."""
+    if _CJK.search(detail):
+        return detail
+    for pattern, zh in _SAID:
+        found = re.search(pattern, detail)
+        if found:
+            return f"{zh.format(*found.groups())} / {detail}"
+    return f"{LABELS.get(field, '填报内容')}未通过检查 / {detail}"

@@ -179,6 +179,7 @@ def test_a_drawn_part_off_the_task_is_refused_next_to_the_map(
     fields = {"period": "2018-06", "status": "推进中", "percent": "60", "note": "已建"}
     r = post_report(editor_browser, road, fields | {"done_geom": json.dumps(far)})
     assert r.status_code == 400
+    assert "已建部分偏离本任务的计划范围超过 200 米" in field_error(r.text, "done_geom")
     assert "200 m" in field_error(r.text, "done_geom")
     assert json.dumps(far).replace('"', "&#34;") in r.text  # the drawing comes back to be corrected
     assert reports_of(engine, road) == before

@@ -8,6 +8,7 @@
   XT.STYLE = {
     planned: {color: "#4a5560", weight: 5, opacity: 0.85, dashArray: "8 6", fillColor: "#8795a1", fillOpacity: 0.2},
     done: {color: "#2f9e44", weight: 7, opacity: 0.95, fillColor: "#2f9e44", fillOpacity: 0.45},
+    earlier: {color: "#8fd19e", weight: 6, opacity: 0.9, dashArray: "2 8", fillColor: "#8fd19e", fillOpacity: 0.3},
     roads: {color: "#c9a227", weight: 2, opacity: 0.7},
     streams: {color: "#4a90d9", weight: 2, opacity: 0.7}
   };

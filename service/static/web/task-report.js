@@ -36,6 +36,7 @@
     }
 
     XT.taskMap(el, function (map, layers) {
+      layers.done.setStyle(XT.STYLE.earlier);  // the last report's part, beside (not under) what is drawn now
       drawn.addTo(map);
       if (field.value.trim()) {  // the form came back with an error: what was drawn is still there
         try {
