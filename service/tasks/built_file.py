@@ -108,6 +108,9 @@ def geometry_from_file(filename: str, content: bytes) -> dict[str, Any]:
     if not content:
         raise BuiltFileError(422, f"“{name}”是空文件 / {name} is empty")
     limits = dataclasses.replace(UploadLimits.from_settings(), max_vertices=get_settings().max_vertices)
+    if len(content) > limits.max_file_bytes:
+        most = get_settings().max_upload_mb
+        raise BuiltFileError(413, f"“{name}”超过 {most} MB / {name} is larger than {most} MB")
     try:
         with warnings.catch_warnings(), tempfile.TemporaryDirectory(prefix="xm-built-") as tmp:
             # GPX has five layers and GDAL opens the waypoints by default: the tracks and routes are read by name

@@ -69,9 +69,12 @@ class ReportForm:
     def add(self, name: str, message: str) -> None:
         self.errors.setdefault(name if name in FIELDS else FORM, []).append(message)
 
-    def add_problem(self, problem: Problem) -> None:
-        """A refusal of the report (progress rules, the done geometry) next to the field it names, in Chinese."""
+    def add_problem(self, problem: Problem, *, built_from_file: bool = False) -> None:
+        """A refusal of the report (progress rules, the done geometry) next to the field it names, in Chinese;
+        a built part read from a file is refused beside the file input."""
         where = str(problem.extra.get("pointer") or problem.extra.get("parameter") or "").strip("/").split("/")[0]
+        if where == "done_geom" and built_from_file:
+            where = "done_file"
         self.add(where, chinese(problem.detail, where))
 
     def body(self) -> dict[str, Any] | None:

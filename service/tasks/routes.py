@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from service.dependencies import get_session
 from service.routing import SessionReleasingRoute
 from service.security import Principal
+from service.settings import get_settings
 from service.tasks import usecases
 from service.tasks.usecases import FORM, ReportForm, Upload
 from service.web import flash
@@ -78,10 +79,11 @@ def report_form(
     return _form_page(request, session, task_id, usecases.form_defaults(session, task_id))
 
 
-def _upload(part: UploadFile | None) -> Upload | None:
+def _upload(part: UploadFile | None, limit_mb: int) -> Upload | None:
+    """The part's name and bytes, read up to one byte past the limit (the use case names a file too large)."""
     if part is None or not part.filename:
         return None  # the browser sends an empty part for a file input left empty
-    return Upload(part.filename, part.file.read())
+    return Upload(part.filename, part.file.read(limit_mb * 1024 * 1024 + 1))
 
 
 @router.post("/tasks/{task_id}/report", response_class=HTMLResponse)
@@ -114,10 +116,10 @@ def submit_report(
             "done_geom": done_geom,
         }
     )
-    files = [u for u in (_upload(p) for p in evidence or []) if u is not None]
-    outcome = usecases.submit_report(
-        session, task_id, form, principal.name, principal.role, built=_upload(done_file), files=files
-    )
+    settings = get_settings()
+    files = [u for u in (_upload(p, settings.max_evidence_mb) for p in evidence or []) if u is not None]
+    built = _upload(done_file, settings.max_upload_mb)
+    outcome = usecases.submit_report(session, task_id, form, principal.name, principal.role, built=built, files=files)
     if outcome.saved is None:
         return _form_page(request, session, task_id, outcome.form, outcome.status)
     response = RedirectResponse(f"/tasks/{task_id}#reports", status_code=303)

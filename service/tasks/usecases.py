@@ -208,7 +208,7 @@ def submit_report(
         except Problem as problem:
             joined.rollback()
             session.commit()  # what add_report meant to keep (a refusal's audit entry), nothing else
-            form.add_problem(problem)
+            form.add_problem(problem, built_from_file=built is not None)
             return SubmitOutcome(form, problem.status)
         ids = evidence.store(joined, project_id, int(saved["id"]), checked, actor)
         if ids:

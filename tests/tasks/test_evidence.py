@@ -189,3 +189,16 @@ def test_what_is_not_a_photo_or_a_pdf(name: str, content: bytes, status: int, wo
 def test_a_name_never_carries_a_folder() -> None:
     assert check("C:\\Users\\张\\..\\现场.jpg", jpeg()).filename == "现场.jpg"
     assert check("../../etc/x.pdf", PDF).filename == "x.pdf"
+
+
+def test_a_hostile_file_name_is_shown_as_text(
+    editor_browser: TestClient, world: TaskWorld, engine: Engine, area: int
+) -> None:
+    name = "<img src=x onerror=alert(1)>现场.jpg"
+    assert post_report(editor_browser, area, FIELDS, [("evidence", (name, jpeg(), "image/jpeg"))]).status_code == 303
+    (row,) = evidence_rows(engine, area)
+    page = editor_browser.get(f"/tasks/{area}").text
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;现场.jpg" in page
+    r = editor_browser.get(f"/tasks/{area}/evidence/{row['id']}")
+    assert r.headers["content-disposition"].startswith('attachment; filename="img_src_x_onerror_alert_1')
+    assert "\n" not in r.headers["content-disposition"] and "<" not in r.headers["content-disposition"]

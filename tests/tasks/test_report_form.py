@@ -266,3 +266,34 @@ def test_a_built_file_that_is_not_what_it_says_is_refused(
     r = post_report(editor_browser, road, fields, [("done_file", ("t.exe", b"MZ\x90\x00", "x"))])
     assert r.status_code == 415 and "GeoJSON、KML、GPX" in field_error(r.text, "done_file")
     assert reports_of(engine, road) == before
+
+
+def test_an_area_task_takes_a_drawn_polygon(
+    editor_browser: TestClient, world: TaskWorld, engine: Engine, fresh: int
+) -> None:
+    from tests.progress.world import box
+
+    drawn = geojson(box(100, 1100, 600, 1600))
+    multi = {"type": "MultiPolygon", "coordinates": [drawn["coordinates"]]}
+    fields = {"period": "2018-06", "status": "推进中", "percent": "25", "note": "完成四分之一"}
+    r = post_report(editor_browser, fresh, fields | {"done_geom": json.dumps(multi)})
+    assert r.status_code == 303, r.text
+    with engine.connect() as conn:
+        area_m2 = conn.execute(
+            text("SELECT ST_Area(ST_Transform(done_geom, 4547)) FROM progress_reports WHERE project_id = :p"),
+            {"p": fresh},
+        ).scalar_one()
+    assert area_m2 == pytest.approx(250_000, rel=0.01)
+    line = {"type": "MultiLineString", "coordinates": [done_part(300)["coordinates"]]}
+    r = post_report(editor_browser, fresh, fields | {"period": "2018-07", "done_geom": json.dumps(line)})
+    assert r.status_code == 400 and "本任务是面状任务，已建部分须画成面" in field_error(r.text, "done_geom")
+
+
+def test_a_file_refused_by_the_progress_rules_is_named_beside_the_file(
+    editor_browser: TestClient, world: TaskWorld, engine: Engine, fresh: int
+) -> None:
+    fields = {"period": "2018-07", "status": "推进中", "percent": "50", "note": "上传"}
+    r = post_report(editor_browser, fresh, fields, [("done_file", ("road.geojson", _geojson_file(), "x"))])
+    assert r.status_code == 400  # a line for an area task
+    assert "须画成面" in field_error(r.text, "done_file")
+    assert reports_of(engine, fresh) == []
