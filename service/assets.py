@@ -1,7 +1,7 @@
 """Third-party web assets (Leaflet, Leaflet.markercluster and what Folium's templates reference; MapLibre GL
-JS; htmx for the web pages; Swagger UI for /docs), fetched once at setup from their npm registry tarballs and
-served by xiangmap itself from /static/vendor/, so the maps, the pages and /docs work on an offline intranet
-(docs/decisions/0042-offline-web-assets.md).
+JS; Leaflet.draw for the report form; htmx for the web pages; Swagger UI for /docs), fetched once at setup
+from their npm registry tarballs and served by xiangmap itself from /static/vendor/, so the maps, the pages
+and /docs work on an offline intranet (docs/decisions/0042-offline-web-assets.md).
 
 Versions are pinned and every tarball is checked against the registry's sha512 (SRI) and sha1 before a
 single file is unpacked.  A marker file per package records what was installed: a second run finds
@@ -139,6 +139,21 @@ ASSETS: tuple[NpmAsset, ...] = (
             ("package/dist/maplibre-gl-worker.mjs", ""),
             ("package/dist/maplibre-gl.css", ""),
             ("package/LICENSE.txt", ""),
+        ),
+    ),
+    # drawing the built part of a task on the report form's map (service/static/web/task-report.js)
+    NpmAsset(
+        "leaflet-draw",
+        "leaflet-draw",
+        "1.0.4",
+        "rsQ6saQO5ST5Aj6XRFylr5zvarWgzWnrg46zQ1MEOEIHsppdC/8hnN8qMoFvACsPvTioAuysya/TVtog15tyAQ==",
+        "45be92f378ed253e7202fdeda1fcc71885198d46",
+        (
+            ("package/dist/leaflet.draw.js", ""),
+            ("package/dist/leaflet.draw.css", ""),
+            ("package/dist/images/spritesheet.png", "images/"),
+            ("package/dist/images/spritesheet-2x.png", "images/"),
+            ("package/dist/images/spritesheet.svg", "images/"),
         ),
     ),
     # the web pages' progressive enhancement (service/templates/web/base.html, docs/web.md)

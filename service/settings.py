@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     max_zip_ratio: int = 200  # uncompressed / compressed, per member over 1 MB
     max_file_vertices: int = 2_000_000  # all features of one uploaded layer file together
     max_geometry_vertices: int = 100_000  # one geometry of an uploaded file: GDAL builds it whole (decision 0090)
+    # evidence (佐证材料) sent with a monthly report (service/tasks/evidence.py, decision 0191)
+    max_evidence_mb: int = 10  # one photo or PDF
+    max_evidence_files: int = 10  # files of one report
     # resource limits (decision 0094): texts, filters, batches, and requests per client per group
     geocode_max_chars: int = 4_000  # POST /geocode text; the register's longest task text is 447
     filter_max_chars: int = 10_000  # a CQL2 filter (text or JSON)

@@ -4,6 +4,7 @@ from service.models.audit import AuditEntry, User
 from service.models.base import Base
 from service.models.catalogue import LayerEntry
 from service.models.data_version import DataVersion, DataVersionPending
+from service.models.evidence import EvidenceFile
 from service.models.layer_loads import layer_loads
 from service.models.layers import (
     LAYER_MODELS,
@@ -33,6 +34,7 @@ __all__ = [
     "DataVersionPending",
     "DemoZone",
     "District",
+    "EvidenceFile",
     "GreenHeartZone",
     "LayerEntry",
     "Plan",

@@ -41,6 +41,7 @@ __all__ = [
     "load_register_file",
     "relink",
     "rename_unit",
+    "report_refusal",
     "resolve_name",
     "task_ids_for_unit",
     "tasks_for_unit",
@@ -145,6 +146,15 @@ def check_may_report(session: Session, actor: str, role: str | None, project_id:
     audit.record(session, actor, "progress.refused", "project", project_id, None, {"reason": decision.reason})
     session.commit()
     raise Problem(403, decision.reason or "not your unit's task", parameter="project_id")
+
+
+def report_refusal(session: Session, actor: str, role: str | None, project_id: int) -> str | None:
+    """Why the account may not report on the project (Chinese / English), or None when it may; nothing written.
+
+    The same decision as ``check_may_report``, for a page that shows it before anything is sent.
+    """
+    decision = access.may_report(session, actor, role, project_id)
+    return None if decision.allowed else decision.reason or "not your unit's task"
 
 
 def _refused(exc: UnitError) -> Problem:
