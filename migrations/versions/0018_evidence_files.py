@@ -1,7 +1,7 @@
 """Evidence files (佐证材料) of monthly reports: ``evidence_files`` (issue 15, decision 0190).
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 
 Each row is one photo (JPEG, PNG, WebP) or PDF sent with a report from the task's report form: its bytes
 (bytea), the type read from the content, size, SHA-256, who sent it and when.  The row belongs to the
@@ -18,8 +18,8 @@ from alembic import op
 from service import db_roles
 from service.settings import get_settings
 
-revision: str = "0017"
-down_revision: str | None = "0016"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
