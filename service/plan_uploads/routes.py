@@ -98,6 +98,7 @@ def _preview_page(
         "error": error,
         "plan_only": plan_only,
         "sections": _by_section(preview),
+        "problem_rows": {i.row for i in preview.issues if i.row is not None},
     }
     return render(request, "plan_uploads/preview.html", context, status=status or (422 if blocking else 200))
 
