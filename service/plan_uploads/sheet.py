@@ -34,7 +34,7 @@ MAX_COLUMNS = 40
 MAX_ROWS = 5000  # rows with content; a plan has a few hundred tasks
 BLANK_RUN = 200  # this many blank rows in a row end the table
 MAX_MERGES = 20_000
-MAX_SHEET_BYTES = 64 * 1024 * 1024  # one worksheet's XML, unpacked: a plan's is well under 5 MB
+MAX_SHEET_BYTES = 64 * 1024 * 1024  # one XML part (a sheet, the shared strings), unpacked: a plan's is under 5 MB
 SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".txt")
 ZIP_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -125,12 +125,13 @@ def _read_xlsx(filename: str, content: bytes, limits: UploadLimits) -> Grid:
             members = {m.filename: m.file_size for m in check_archive(path, filename, limits)}
         except UnsafeUpload as exc:
             raise SheetRefused(exc.status, f"文件被拒绝：{exc.detail}", exc.detail) from None
-        too_big = [n for n, size in members.items() if n.startswith("xl/worksheets/") and size > MAX_SHEET_BYTES]
+        # openpyxl reads the shared strings and styles whole, and streams a sheet: each bounded unpacked
+        too_big = [n for n, size in members.items() if n.endswith(".xml") and size > MAX_SHEET_BYTES]
         if too_big:
             raise SheetRefused(
                 413,
-                f"工作表展开后超过 {MAX_SHEET_BYTES // MB} MB",
-                f"a worksheet unpacks to more than {MAX_SHEET_BYTES // MB} MB ({too_big[0]})",
+                f"工作簿的内容展开后超过 {MAX_SHEET_BYTES // MB} MB（{too_big[0]}）",
+                f"a part of the workbook unpacks to more than {MAX_SHEET_BYTES // MB} MB ({too_big[0]})",
             )
         if "xl/workbook.xml" not in members:
             raise SheetRefused(

@@ -116,6 +116,21 @@ def test_bad_files_get_a_chinese_page_with_the_reason(
     assert "年份“18”不是 1990-2100 之间的四位年份" in bad_year.text  # type: ignore[attr-defined]
 
 
+def test_what_the_sheet_says_is_shown_as_text(coordinator: TestClient, tmp_path: Path) -> None:
+    hostile = tmp_path / "hostile.csv"
+    hostile.write_text(
+        "序号,重点任务,牵头单位\n1,<script>alert(1)</script>清水塘整治,市环保局\n2,整治,<b>市住建居\n",
+        encoding="utf-8",
+    )
+    response = _post_file(
+        coordinator, hostile, {"plan": f"{TAG}-xss", "year": "2018", "city": "株洲市", "title": "t"}, _csrf(coordinator)
+    )
+    html = response.text  # type: ignore[attr-defined]
+    assert response.status_code == 422  # type: ignore[attr-defined]
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;清水塘整治" in html
+    assert "<b>市住建居" not in html and "未知单位名称“&lt;b&gt;市住建居”" in html
+
+
 def test_api_preview_english_reasons_and_commit(client: TestClient, auth, sheets: dict[str, Path]) -> None:  # type: ignore[no-untyped-def]
     with sheets["broken"].open("rb") as fh:
         broken = client.post(

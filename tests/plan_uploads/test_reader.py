@@ -196,6 +196,16 @@ def test_a_zip_is_checked_before_openpyxl_opens_it() -> None:
     with pytest.raises(SheetRefused) as caught:
         read_grid("big.xlsx", b"PK\x03\x04" + b"\x00" * (6 * MB), LIMITS)
     assert caught.value.status == 413
+    strings = io.BytesIO()  # within the zip's ratio, but a part openpyxl would hold whole in memory
+    with zipfile.ZipFile(strings, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("xl/workbook.xml", b"<workbook/>")
+        archive.writestr("xl/sharedStrings.xml", b" " * (65 * MB))
+    roomy = UploadLimits(
+        max_file_bytes=100 * MB, max_unzipped_bytes=200 * MB, max_members=10, max_ratio=100, max_vertices=0
+    )
+    with pytest.raises(SheetRefused) as caught:
+        read_grid("strings.xlsx", strings.getvalue(), roomy)
+    assert caught.value.status == 413 and "sharedStrings" in caught.value.en
 
 
 def _csv(rows: list[list[object]]) -> bytes:
