@@ -37,6 +37,7 @@ ROUTER_MODULES = (
     "service.units.routes",
     "service.ledger.routes",
     "service.tasks.routes",
+    "service.plan_uploads.routes",
     "service.screening.routes",
     "service.maps.routes",
     "service.ogc.routes",

@@ -8,6 +8,8 @@ because the plans write them in a handful of fixed shapes (``2000亩以上``, ``
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
@@ -112,6 +114,104 @@ def extract_deadline(text: str, year: int) -> tuple[date | None, str | None]:
         if phrase in text:
             return _month_end(year, month), phrase
     return None, None
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A deadline cell read: the date it means (None for ongoing work such as 长期 / 持续推进) and the words."""
+
+    on: date | None
+    text: str
+    ongoing: bool = False
+
+
+class DeadlineError(ValueError):
+    """A deadline cell that names no date, or names one without a year when no year is known."""
+
+    def __init__(self, zh: str, en: str, *, needs_year: bool = False) -> None:
+        super().__init__(f"{zh} / {en}")
+        self.zh = zh
+        self.en = en
+        self.needs_year = needs_year
+
+
+_Y = r"(?P<y>(?:19|20)\d\d)"
+_M = r"(?P<m>1[0-2]|0?[1-9])"
+_Q = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+_PART_DAY = {"上旬": 10, "中旬": 20}
+# the shapes a deadline cell is written in, most specific first; each match is blanked out before the next
+# shape is tried, so "2019年12月" is never also read as "12月" of the plan's year
+_DEADLINE_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("day", re.compile(_Y + r"[-/.年]" + _M + r"[-/.月](?P<d>3[01]|[12]\d|0?[1-9])(?!\d)日?")),
+    ("range", re.compile(r"(?:19|20)\d\d年?[-—~～至到](?P<y>(?:19|20)\d\d)年?")),
+    ("month", re.compile(_Y + r"年" + _M + r"月(?P<part>上旬|中旬|下旬)?")),
+    ("month", re.compile(_Y + r"[-/.]" + _M + r"(?!\d)")),
+    ("half", re.compile(_Y + r"年?(?P<half>上半年|下半年|年中)")),
+    ("quarter", re.compile(_Y + r"年?第?(?P<q>[一二三四1-4])季度")),
+    ("year", re.compile(_Y + r"(?:年|$)")),
+    ("month", re.compile(r"(?<![\d年])" + _M + r"月(?P<part>上旬|中旬|下旬)?")),
+    ("half", re.compile(r"(?P<half>上半年|下半年|年中)")),
+    ("quarter", re.compile(r"第?(?P<q>[一二三四1-4])季度")),
+    ("year", re.compile(r"年底|年末|年内|全年|当年|本年|今年")),
+)
+_ONGOING = re.compile(r"长期|持续|常态|逐年|每年|定期|长效")
+
+
+def read_deadline(cell: str, year: int | None) -> Deadline:
+    """A 完成时限 cell as people write it, the year-less words read in the plan's ``year``.
+
+    ``2019年12月底前``, ``2019年12月``, ``2019-12-31``, ``2019/12``, ``年底前``, ``6月底``, ``上半年`` (30 Jun),
+    ``下半年`` (31 Dec), ``三季度`` (30 Sep), ``2018-2020年`` (31 Dec 2020), ``长期`` / ``持续推进`` (ongoing, no
+    date).  A cell naming several dates means the last of them (``6月底前启动，年底前完成``).  Raises
+    :class:`DeadlineError` for words that name no date, and for year-less words when ``year`` is None:
+    the year is the plan's, never today's.
+    """
+    written = (cell or "").strip()
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", to_simplified(written)))
+    if not text:
+        raise DeadlineError("完成时限为空", "the deadline is blank")
+    found: list[date] = []
+    needs_year = False
+    for shape, pattern in _DEADLINE_SHAPES:
+        for m in pattern.finditer(text):
+            groups = m.groupdict()
+            y = int(groups["y"]) if groups.get("y") else year
+            if y is None:
+                needs_year = True
+                continue
+            try:
+                found.append(_shape_date(shape, y, groups))
+            except ValueError:
+                raise DeadlineError(f"“{written}”不是有效日期", f"{written!r} is not a valid date") from None
+        text = pattern.sub(lambda m: "□" * len(m.group(0)), text)
+    if found:
+        return Deadline(max(found), written)
+    if needs_year:
+        raise DeadlineError(
+            f"“{written}”没有写年份，且不知道计划年份",
+            f"{written!r} names no year and the plan's year is not known",
+            needs_year=True,
+        )
+    if _ONGOING.search(text):
+        return Deadline(None, written, ongoing=True)
+    raise DeadlineError(
+        f"无法识别的完成时限“{written}”（可写 2019年12月底前、年底前、上半年、三季度、长期 或 2019-12-31）",
+        f"unreadable deadline {written!r} (write e.g. 2019年12月底前, 年底前, 上半年, 三季度, 长期 or 2019-12-31)",
+    )
+
+
+def _shape_date(shape: str, year: int, groups: dict[str, str | None]) -> date:
+    if shape == "day":
+        return date(year, int(groups["m"] or 0), int(groups["d"] or 0))
+    if shape == "month":
+        month = int(groups["m"] or 0)
+        day = _PART_DAY.get(groups.get("part") or "")
+        return date(year, month, day) if day else _month_end(year, month)
+    if shape == "half":
+        return _month_end(year, 12 if groups["half"] == "下半年" else 6)
+    if shape == "quarter":
+        return _month_end(year, 3 * _Q[groups["q"] or "4"])
+    return date(year, 12, 31)  # "year", "range"
 
 
 def _month_end(year: int, month: int) -> date:

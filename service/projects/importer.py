@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -20,7 +21,14 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service.common.chinese_text import CATEGORIES, extract_deadline, extract_targets, parse_targets_cell, split_units
+from service.common.chinese_text import (
+    CATEGORIES,
+    DeadlineError,
+    extract_targets,
+    parse_targets_cell,
+    read_deadline,
+    split_units,
+)
 from service.common.spreadsheet_safety import imported_text
 from service.common.spreadsheets import RowError, decode_csv
 from service.projects.register import ProjectRecord, UpsertCounts, upsert_plans, upsert_projects
@@ -113,8 +121,16 @@ def parse_date(value: str) -> date:
         raise ValueError(f"unparseable date '{value}': {exc}") from exc
 
 
-def validate_rows(rows: list[dict[str, str]]) -> tuple[list[tuple[int, ProjectRecord]], list[RowError]]:
-    """Check every row; returns the good records (with their row numbers) and every error found."""
+def validate_rows(
+    rows: list[dict[str, str]], plan_years: Mapping[str, int] | None = None
+) -> tuple[list[tuple[int, ProjectRecord]], list[RowError]]:
+    """Check every row; returns the good records (with their row numbers) and every error found.
+
+    A deadline written without a year (``年底前``, ``6月底``) is read in the row's ``year``, else in the year of
+    its plan as the register has it (``plan_years``); with neither the row is reported, never dated in the
+    current year.  A new plan needs a ``year`` on at least one of its rows.
+    """
+    plan_years = plan_years or {}
     good: list[tuple[int, ProjectRecord]] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
@@ -154,9 +170,10 @@ def validate_rows(rows: list[dict[str, str]]) -> tuple[list[tuple[int, ProjectRe
             except ValueError as exc:
                 bad("deadline", str(exc))
         elif row.get("deadline_text"):
-            deadline, _ = extract_deadline(row["deadline_text"], year or date.today().year)
-            if deadline is None:
-                bad("deadline_text", f"unparseable deadline '{row['deadline_text']}'; give deadline as YYYY-MM-DD")
+            try:
+                deadline = read_deadline(row["deadline_text"], year or plan_years.get(plan)).on
+            except DeadlineError as exc:
+                bad("deadline_text", f"{exc.en}; give a year column, or deadline as YYYY-MM-DD")
         targets: list[dict[str, object]] = []
         try:
             targets = parse_targets_cell(row.get("targets", "")) if row.get("targets") else []
@@ -193,13 +210,24 @@ def validate_rows(rows: list[dict[str, str]]) -> tuple[list[tuple[int, ProjectRe
                 ),
             )
         )
+    # a new plan's year is never guessed from today's date: without one, its rows are reported
+    yearless = {r.plan for _, r in good if r.plan not in plan_years} - {r.plan for _, r in good if r.year}
+    for plan in sorted(yearless):
+        first = next(i for i, r in good if r.plan == plan)
+        errors.append(RowError(first, "year", f"plan '{plan}' is new and no row gives its year: add a year column"))
+    good = [(i, r) for i, r in good if r.plan not in yearless]
     return good, errors
 
 
-def check_file(path: Path) -> tuple[ImportReport, list[ProjectRecord]]:
+def known_plan_years(session: Session) -> dict[str, int]:
+    """The year of every plan the register holds (what a year-less deadline of its rows is read in)."""
+    return {row.id: row.year for row in session.execute(text("SELECT id, year FROM plans"))}
+
+
+def check_file(path: Path, plan_years: Mapping[str, int] | None = None) -> tuple[ImportReport, list[ProjectRecord]]:
     """Read and validate the whole file: the report (rows, errors, encoding) and the good records."""
     rows, encoding = read_table(path)
-    good, errors = validate_rows(rows)
+    good, errors = validate_rows(rows, plan_years)
     return ImportReport(rows=len(rows), errors=errors, encoding=encoding), [r for _, r in good]
 
 
@@ -210,6 +238,8 @@ def upsert_records(session: Session, records: list[ProjectRecord]) -> UpsertCoun
     new_plans = []
     for plan in sorted(plans - known):
         years = [r.year for r in records if r.plan == plan and r.year]
-        new_plans.append({"id": plan, "title": plan, "year": min(years) if years else date.today().year})
+        if not years:  # validate_rows reports such a plan: its year is never guessed from today's date
+            raise ValueError(f"plan {plan!r} is new and none of its rows gives a year")
+        new_plans.append({"id": plan, "title": plan, "year": min(years)})
     upsert_plans(session, new_plans)
     return upsert_projects(session, records)

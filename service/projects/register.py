@@ -208,3 +208,74 @@ def upsert_projects(session: Session, records: Iterable[ProjectRecord]) -> Upser
         else:
             counts.updated += 1
     return counts
+
+
+@dataclass
+class PlanSnapshot:
+    """A plan as the register holds it, with its tasks by key: what an upload's preview compares with."""
+
+    id: str
+    title: str
+    year: int
+    city: str | None
+    published: date | None
+    tasks: dict[str, ProjectRecord] = field(default_factory=dict)
+
+
+def plan_snapshot(session: Session, plan_id: str) -> PlanSnapshot | None:
+    plan = (
+        session.execute(text("SELECT id, title, year, city, published FROM plans WHERE id = :id"), {"id": plan_id})
+        .mappings()
+        .first()
+    )
+    if plan is None:
+        return None
+    snapshot = PlanSnapshot(plan["id"], plan["title"], plan["year"], plan["city"], plan["published"])
+    rows = session.execute(
+        text(
+            "SELECT key, section, number, title, task_text, category, lead_units, responsible_units, targets,"
+            " deadline, deadline_text, year FROM projects WHERE plan_id = :id ORDER BY id"
+        ),
+        {"id": plan_id},
+    ).mappings()
+    for row in rows:
+        snapshot.tasks[row["key"]] = ProjectRecord(
+            plan=plan_id,
+            key=row["key"],
+            section=row["section"] or "",
+            number=row["number"] or "",
+            title=row["title"],
+            task_text=row["task_text"],
+            category=row["category"] or "",
+            lead_units=list(row["lead_units"]),
+            responsible_units=list(row["responsible_units"]),
+            targets=list(row["targets"] or []),
+            deadline=row["deadline"],
+            deadline_text=row["deadline_text"],
+            year=row["year"],
+        )
+    return snapshot
+
+
+def plan_id_for_title(session: Session, title: str) -> str | None:
+    """The id of a plan with exactly this title (the one an edited re-upload of it updates)."""
+    return session.execute(
+        text("SELECT id FROM plans WHERE title = :title ORDER BY id LIMIT 1"), {"title": title}
+    ).scalar_one_or_none()
+
+
+def plan_exists(session: Session, plan_id: str) -> bool:
+    return session.execute(text("SELECT 1 FROM plans WHERE id = :id"), {"id": plan_id}).first() is not None
+
+
+def write_plan(session: Session, plan_id: str, title: str, year: int, city: str | None) -> None:
+    """Create the plan, or set its title, year and city (its document, issuer and publication date stay)."""
+    session.execute(
+        text(
+            "INSERT INTO plans (id, title, year, city) VALUES (:id, :title, :year, :city)"
+            " ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, year = EXCLUDED.year, city = EXCLUDED.city"
+            " WHERE (plans.title, plans.year, plans.city) IS DISTINCT FROM"
+            " (EXCLUDED.title, EXCLUDED.year, EXCLUDED.city)"
+        ),
+        {"id": plan_id, "title": title, "year": year, "city": city},
+    )

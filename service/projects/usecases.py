@@ -25,10 +25,21 @@ from service.geocoding import usecases as geocoding
 from service.models.plans import LOCATION_STATES
 from service.progress import usecases as progress
 from service.projects import queries
-from service.projects.importer import ImportReport, check_file, upsert_records
+from service.projects.importer import ImportReport, check_file, known_plan_years, upsert_records
 from service.projects.locations import LocationIn, set_manual_location
 from service.projects.queries import ProjectQuery
-from service.projects.register import read_register, upsert_plans, upsert_projects
+from service.projects.register import (
+    PlanSnapshot,
+    ProjectRecord,
+    UpsertCounts,
+    plan_exists,
+    plan_id_for_title,
+    plan_snapshot,
+    read_register,
+    upsert_plans,
+    upsert_projects,
+    write_plan,
+)
 from service.settings import get_settings
 from service.units import usecases as units
 
@@ -101,7 +112,7 @@ def import_plan(
     geocoding leaves the import in place (``xiangmap geocode --plan`` finishes it); ``on_imported`` is told
     the report at that point.  Each plan's geocoding run commits on its own, with its own audit entry.
     """
-    report, records = check_file(path)
+    report, records = check_file(path, known_plan_years(session))
     if report.errors and not skip_invalid:
         return report
     report.plans = {r.plan for r in records}
@@ -130,6 +141,35 @@ def import_plan(
         for plan in sorted(report.plans):
             report.geocoded[plan] = str(geocoding.geocode_projects(session, plan=plan, actor=actor))
     return report
+
+
+def get_plan_snapshot(session: Session, plan_id: str) -> PlanSnapshot | None:
+    """The plan and its tasks by key as stored (None: no such plan); what an upload's preview compares with."""
+    return plan_snapshot(session, plan_id)
+
+
+def plan_for_title(session: Session, title: str) -> str | None:
+    """The id of the plan of this title, if the register has one."""
+    return plan_id_for_title(session, title)
+
+
+def has_plan(session: Session, plan_id: str) -> bool:
+    return plan_exists(session, plan_id)
+
+
+def store_plan(
+    session: Session, plan_id: str, title: str, year: int, city: str | None, records: list[ProjectRecord]
+) -> tuple[UpsertCounts, units.LinkCounts]:
+    """Write a plan (id, title, year, city) and its tasks, upserted by key, and link their units to the register.
+
+    Runs in the caller's transaction: the caller (an upload's commit) writes the audit entry and commits, so
+    the plan, its tasks, their units and the upload's state are one transaction.  Tasks of the plan that the
+    records do not name are left as they are.
+    """
+    write_plan(session, plan_id, title, year, city)
+    counts = upsert_projects(session, records)
+    linked = units.link_plan_projects(session, [plan_id])
+    return counts, linked
 
 
 def load_bundled_plans(engine: Engine) -> str:

@@ -43,6 +43,7 @@ __all__ = [
     "rename_unit",
     "report_refusal",
     "resolve_name",
+    "resolve_names",
     "task_ids_for_unit",
     "tasks_for_unit",
     "unresolved",
@@ -109,19 +110,26 @@ def unresolved(session: Session, plan: str | None = None) -> list[dict[str, Any]
 
 def resolve_name(session: Session, name: str, city: str | None = None, on: date | None = None) -> dict[str, Any]:
     """What ``name`` means in a plan of ``city`` dated ``on`` (default today); nothing is written."""
-    index = load_index(session)
     on = on or date.today()
-    found = resolve(index, name, city or None, on)
-    return {
-        "name": name,
-        "city": city or None,
-        "on": on.isoformat(),
-        "resolved": found.resolved,
-        "units": [{"id": u, "name": index.units[u].name} for u in found.units],
-        "via_group": found.via_group,
-        "reason": found.reason,
-        "suggestions": [s.as_dict() for s in found.suggestions],
-    }
+    return {"name": name, "city": city or None, "on": on.isoformat()} | resolve_names(session, [name], city, on)[name]
+
+
+def resolve_names(session: Session, names: list[str], city: str | None, on: date) -> dict[str, dict[str, Any]]:
+    """Each of ``names`` as :func:`resolve_name` answers it, over one snapshot of the register (an upload's
+    preview resolves a whole sheet's unit strings at once); nothing is written."""
+    index = load_index(session)
+    answers: dict[str, dict[str, Any]] = {}
+    for name in names:
+        found = resolve(index, name, city or None, on)
+        answers[name] = {
+            "name": name,
+            "resolved": found.resolved,
+            "units": [{"id": u, "name": index.units[u].name} for u in found.units],
+            "via_group": found.via_group,
+            "reason": found.reason,
+            "suggestions": [s.as_dict() for s in found.suggestions],
+        }
+    return answers
 
 
 def tasks_for_unit(session: Session, unit_id: int, include_children: bool = True) -> list[dict[str, Any]]:

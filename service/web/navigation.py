@@ -55,11 +55,14 @@ def landing(app: ASGIApp) -> str:
 
 
 NAV = (("台账", LEDGER), ("地图", FALLBACK_LANDING), ("数据", "/collections"))
+# links only some roles see: the 两型办 planners (coordinator) and admins import plans
+ROLE_NAV = ((("coordinator", "admin"), "导入计划", "/plans/upload"),)
 
 
-def nav_items(app: ASGIApp, current: str) -> list[dict[str, object]]:
+def nav_items(app: ASGIApp, current: str, role: str | None = None) -> list[dict[str, object]]:
     """The top bar's links; one whose page does not exist yet is shown greyed, not as a dead link."""
+    links = list(NAV) + [(label, href) for roles, label, href in ROLE_NAV if role in roles]
     return [
         {"label": label, "href": href, "live": has_route(app, href), "current": current.startswith(href)}
-        for label, href in NAV
+        for label, href in links
     ]

@@ -22,6 +22,7 @@ NOT_WATCHED = {
     "spatial_ref_sys",
     "users",
     "web_sessions",  # migration 0014: a sign-in must not empty every worker's response cache
+    "staged_uploads",  # migration 0015: files waiting for their commit are never served
 }
 
 
