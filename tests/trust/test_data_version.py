@@ -23,6 +23,7 @@ NOT_WATCHED = {
     "users",
     "web_sessions",  # migration 0014: a sign-in must not empty every worker's response cache
     "staged_uploads",  # migration 0015: files waiting for their commit are never served
+    "evidence_files",  # migration 0018: evidence is served only to signed-in users, never from the cache
 }
 
 
