@@ -14,6 +14,7 @@ from service.common import audit
 from service.common.concurrency import IfMatch, bump_version, precondition_failed
 from service.common.geometry_guard import check_stored_geojson
 from service.errors import Problem
+from service.progress import rules
 from service.progress.report_input import ReportIn
 from service.progress.state import ProjectFilter, state_query
 from service.settings import get_settings
@@ -126,6 +127,7 @@ def add_report(
     allows the current one: a stale ETag raises 412 with nothing written and the refusal audited.
     """
     project = _project_row(session, project_id)
+    rules.enforce(session, project_id, project["year"], report.period, report.percent, report.note)
     if report.done_geom is not None:
         _check_done_geometry(session, project, report.done_geom)
     after = report.model_dump(mode="json", exclude={"done_geom"}) | {"has_done_geom": report.done_geom is not None}
