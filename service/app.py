@@ -36,6 +36,7 @@ ROUTER_MODULES = (
     "service.progress.routes",
     "service.units.routes",
     "service.ledger.routes",
+    "service.monthly_sheets.routes",
     "service.screening.routes",
     "service.maps.routes",
     "service.ogc.routes",

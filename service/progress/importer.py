@@ -144,8 +144,10 @@ def _number(value: str) -> float | None:
     return float(value.replace(",", "").replace("，", "")) if value else None
 
 
-def _report(row: dict[str, str], index: int) -> tuple[ReportIn | None, list[RowError]]:
-    """Validate one row into a report body, collecting every problem with its column."""
+def report_from_row(row: dict[str, str], index: int) -> tuple[ReportIn | None, list[RowError]]:
+    """Validate one row (canonical column names, text values) into a report body, collecting every problem
+    with its column; the reasons are Chinese and English ("中文 / English").  The monthly sheet's reader
+    checks its rows with this too."""
     errors: list[RowError] = []
     # the percent as written (80%, 80, 0.8): ReportIn reads it with parse_percent, like every other path
     body: dict[str, Any] = {
@@ -156,7 +158,8 @@ def _report(row: dict[str, str], index: int) -> tuple[ReportIn | None, list[RowE
     try:
         body["investment_wan"] = _number(row.get("investment_wan", ""))
     except ValueError:
-        errors.append(RowError(index, "investment_wan", f"'{row['investment_wan']}' is not a number"))
+        written = row["investment_wan"]
+        errors.append(RowError(index, "investment_wan", f"“{written}”不是数字 / '{written}' is not a number"))
     for column in ("note", "behind_reason"):
         if row.get(column):
             body[column] = row[column]
@@ -166,7 +169,7 @@ def _report(row: dict[str, str], index: int) -> tuple[ReportIn | None, list[RowE
         except Problem as exc:
             errors.append(RowError(index, "done_geom", exc.detail))
         except (ValueError, ShapelyError) as exc:
-            errors.append(RowError(index, "done_geom", f"neither WKT nor GeoJSON: {exc}"))
+            errors.append(RowError(index, "done_geom", f"既不是 WKT 也不是 GeoJSON / neither WKT nor GeoJSON: {exc}"))
     if errors:
         return None, errors
     try:
@@ -174,8 +177,29 @@ def _report(row: dict[str, str], index: int) -> tuple[ReportIn | None, list[RowE
     except ValidationError as exc:
         for err in exc.errors():
             column = str(err["loc"][0]) if err["loc"] else "row"
-            errors.append(RowError(index, column, str(err["msg"]).removeprefix("Value error, ")))
+            errors.append(RowError(index, column, bilingual(err)))
         return None, errors
+
+
+# pydantic's own checks, said in Chinese too (ours already are: "中文 / English")
+_CHINESE = {
+    "missing": "未填写",
+    "float_parsing": "不是数字",
+    "float_type": "不是数字",
+    "greater_than_equal": "不能小于 {ge}",
+    "less_than_equal": "不能大于 {le}",
+    "string_too_long": "超过 {max_length} 字",
+    "extra_forbidden": "不是可填写的列",
+}
+
+
+def bilingual(err: Any) -> str:
+    """One validation error as "中文 / English"."""
+    english = str(err["msg"]).removeprefix("Value error, ")
+    if " / " in english:
+        return english
+    chinese = _CHINESE.get(str(err.get("type")), "填写有误")
+    return f"{chinese.format(**(err.get('ctx') or {}))} / {english}"
 
 
 def _project_ids(session: Session, rows: list[dict[str, str]]) -> dict[str, int]:
@@ -204,13 +228,24 @@ def import_reports(session: Session, path: Path, actor: str) -> ImportResult:
         reference = row.get("project_key") or row.get("project_id", "")
         column = "project_key" if row.get("project_key") else "project_id"
         project_id = ids.get(reference)
-        report, errors = _report(row, index)
+        report, errors = report_from_row(row, index)
         if project_id is None:
-            errors.insert(0, RowError(index, column, f"no project '{reference}'" if reference else "empty"))
+            errors.insert(
+                0,
+                RowError(
+                    index, column, f"没有任务“{reference}” / no project '{reference}'" if reference else "空 / empty"
+                ),
+            )
         if report is not None and project_id is not None:
             duplicate = seen.get((project_id, report.period.isoformat()))
             if duplicate:
-                errors.append(RowError(index, "period", f"same project and month as row {duplicate}"))
+                errors.append(
+                    RowError(
+                        index,
+                        "period",
+                        f"与第 {duplicate} 行任务和月份相同 / same project and month as row {duplicate}",
+                    )
+                )
             seen[(project_id, report.period.isoformat())] = index
         if not errors and report is not None and project_id is not None:
             try:

@@ -95,7 +95,7 @@ def render(
     values["csrf_token"] = token
     values["csrf_input"] = Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">')
     values["flashes"] = flash.pending(request)
-    values["nav"] = nav_items(request.app, request.url.path)
+    values["nav"] = nav_items(request.app, request.url.path, principal.role if principal else None)
     values["static"] = static
     values["root"] = request.scope.get("root_path", "").rstrip("/")
     body = environment().get_template(template).render(values)

@@ -102,7 +102,7 @@ def test_unknown_project_is_404(client, auth) -> None:  # type: ignore[no-untype
     ],
 )
 def test_bad_done_geometry_is_400(client, auth, world: World, project, geometry, words) -> None:  # type: ignore[no-untyped-def]
-    body = {"period": "2018-05", "status": "推进中", "percent": 40, "done_geom": geojson(geometry)}
+    body = {"period": "2018-05", "status": "推进中", "percent": 10, "done_geom": geojson(geometry)}
     r = client.post(f"/projects/{world.ids[project]}/progress", json=body, headers=auth["coordinator"])
     assert r.status_code == 400, r.text
     assert words in r.json()["detail"] and r.json()["pointer"] == "/done_geom"
