@@ -29,6 +29,7 @@ from service.monthly_sheets.columns import (
 )
 
 MAX_ROWS = 5_000  # a unit has a few hundred tasks at most
+MAX_COLUMNS = 40  # the sheet has 13; columns beyond these are never read
 HEADER_SEARCH_ROWS = 10
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -130,7 +131,7 @@ def read(filename: str, content: bytes, cell_text: CellText) -> SheetContent:
         if not book.worksheets:
             raise _refuse(422, f"“{name}”没有工作表", f"{name!r} has no worksheet")
         rows = []
-        for number, row in enumerate(book.worksheets[0].iter_rows(), start=1):
+        for number, row in enumerate(book.worksheets[0].iter_rows(max_col=MAX_COLUMNS), start=1):
             if number > MAX_ROWS + HEADER_SEARCH_ROWS:
                 raise _refuse(413, f"“{name}”超过 {MAX_ROWS} 行", f"{name!r} has more than {MAX_ROWS} rows")
             rows.append([_text(cell, cell_text) for cell in row])

@@ -322,3 +322,30 @@ def test_the_nav_links_the_page_for_editors_only(editor_browser: TestClient, she
     assert 'href="/ledger/monthly-sheet" aria-current="page">月报</a>' in page.text
     assert 'href="/ledger">台账</a>' in page.text  # 台账 is not marked current here
     assert "株洲市石峰区人民政府" in page.text and 'enctype="multipart/form-data"' in page.text
+
+
+def test_the_size_bound_is_checked_before_anything_is_parsed() -> None:
+    import pytest
+
+    from service.common.upload_safety import UploadLimits
+    from service.errors import Problem
+    from service.monthly_sheets.reading import check_file
+
+    limits = UploadLimits(max_file_bytes=1000, max_unzipped_bytes=10_000, max_members=10, max_ratio=100, max_vertices=1)
+    with pytest.raises(Problem) as refused:
+        check_file("月报.xlsx", b"PK\x03\x04" + b"0" * 2000, limits)
+    assert refused.value.status == 413 and "超过" in refused.value.detail
+
+
+def test_a_viewer_has_no_monthly_sheet(app, sheet_world: SheetWorld) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.conftest import make_user, sign_in
+
+    viewer = make_user(f"{sheet_world.plan.split('-')[0]}-viewer", "viewer")
+    browser = TestClient(app, follow_redirects=False)  # no lifespan: the suite's client ran it
+    try:
+        assert sign_in(browser, viewer).status_code == 303
+        page = browser.get("/ledger/monthly-sheet", headers={"Accept": "text/html"})
+        assert page.status_code == 403 and "月报表需要编辑" in page.text
+        assert ">月报</a>" not in browser.get("/me").text  # no nav link for a viewer
+    finally:
+        browser.close()
