@@ -111,10 +111,17 @@ def _report_dict(report: progress.ReportIn) -> dict[str, Any]:
 
 
 def build_preview(
-    session: Session, staged_id: str, filename: str, sha256: str, content: bytes, user: str, role: str | None
+    session: Session,
+    staged_id: str,
+    filename: str,
+    sha256: str,
+    content: bytes,
+    user: str,
+    role: str | None,
+    sheet: reading.SheetContent | None = None,
 ) -> tuple[Preview, dict[int, progress.ReportIn]]:
-    """What the sheet would do, and the reports it would record (by row)."""
-    sheet = reading.read(filename, content, progress.xlsx_text)
+    """What the sheet would do, and the reports it would record (by row); ``sheet``: already read."""
+    sheet = sheet or reading.read(filename, content, progress.xlsx_text)
     preview = Preview(staged_id, filename, sha256, sheet.unit_text, None)
     try:
         preview.period = progress.parse_period(sheet.period_text)
@@ -194,12 +201,11 @@ def upload(
     session: Session, user: str, role: str | None, filename: str, content: bytes, unit_id: int | None = None
 ) -> Preview:
     """Check the file, keep it for the commit, and answer its preview (nothing is recorded yet)."""
-    reading.check_file(filename, content)
-    reading.read(filename, content, progress.xlsx_text)  # a file that cannot be read is not kept
+    sheet = reading.read(filename, content, progress.xlsx_text)  # a file that cannot be read is not kept
     _allowed(session, user, role)  # an account without a unit is told before anything is kept
     staged = staged_uploads.stage(session, KIND, user, filename, content, {"unit": unit_id})
     session.commit()
-    preview, _ = build_preview(session, staged.id, staged.filename, staged.sha256, content, user, role)
+    preview, _ = build_preview(session, staged.id, staged.filename, staged.sha256, content, user, role, sheet)
     session.rollback()  # the preview only read
     return preview
 
