@@ -38,6 +38,7 @@ ROUTER_MODULES = (
     "service.ledger.routes",
     "service.tasks.routes",
     "service.plan_uploads.routes",
+    "service.monthly_sheets.routes",
     "service.screening.routes",
     "service.maps.routes",
     "service.ogc.routes",

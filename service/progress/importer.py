@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.common.geometry_guard import check_json_depth, check_shapely, check_wkt_text
+from service.common.percent import PercentError, parse_percent
 from service.common.spreadsheet_safety import imported_text
 from service.common.spreadsheets import RowError, decode_csv
 from service.errors import Problem
@@ -40,6 +41,7 @@ ALIASES = {
     "percent": ("percent", "完成比例", "完成百分比", "进度"),
     "investment_wan": ("investment_wan", "完成投资", "完成投资（万元）", "完成投资(万元)"),
     "note": ("note", "备注", "进展情况"),
+    "behind_reason": ("behind_reason", "滞后原因"),
     "done_geom": ("done_geom", "完成范围", "done_wkt"),
 }
 
@@ -85,25 +87,46 @@ def read_table(path: Path) -> list[dict[str, str]]:
 
 
 def _read_xlsx(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The first sheet as text; a percent column is read by its cells' number format (decision 0175):
+    a cell formatted as a percentage holds the fraction (80 % is 0.8) and becomes the text ``80%``."""
     from openpyxl import load_workbook
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise ImportRefused(f"{path.name}: not a readable XLSX workbook ({exc})") from exc
-    values = list(book.worksheets[0].iter_rows(values_only=True))
-    book.close()
-    if not values:
+    try:
+        rows = [[(c.value, getattr(c, "number_format", None)) for c in row] for row in book.worksheets[0].iter_rows()]
+    finally:
+        book.close()
+    if not rows:
         raise ImportRefused(f"{path.name}: the first sheet is empty")
+    header = [xlsx_text(value).strip() for value, _ in rows[0]]
+    return header, [[xlsx_text(value, number_format) for value, number_format in row] for row in rows[1:]]
 
-    def cell(value: Any) -> str:
-        if isinstance(value, datetime):
-            value = value.date()
-        if isinstance(value, date):
-            return value.isoformat()
-        return "" if value is None else str(value)
 
-    return [cell(h).strip() for h in values[0]], [[cell(v) for v in row] for row in values[1:]]
+def xlsx_text(value: Any, number_format: str | None = None) -> str:
+    """An XLSX cell as the text the row checks read: dates ISO, a percent-formatted number as ``N%``.
+
+    A number in a cell whose format contains ``%`` is the fraction Excel keeps (0.8 shows as 80 %):
+    ``parse_percent(..., percent_format=True)`` reads it, and the row gets the explicit ``80%`` so every
+    later reading agrees (the monthly sheet's reader uses this too).
+    """
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return value.isoformat()
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool) and number_format and "%" in number_format:
+        try:
+            number = parse_percent(value, percent_format=True)
+        except PercentError:
+            number = round(float(value) * 100, 6)  # out of range: the row check says so, as written
+        return f"{number:g}%" if number is not None else ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _geometry(value: str) -> dict[str, Any]:
@@ -118,27 +141,35 @@ def _geometry(value: str) -> dict[str, Any]:
 
 
 def _number(value: str) -> float | None:
-    return float(value.replace(",", "").rstrip("%")) if value else None
+    return float(value.replace(",", "").replace("，", "")) if value else None
 
 
-def _report(row: dict[str, str], index: int) -> tuple[ReportIn | None, list[RowError]]:
-    """Validate one row into a report body, collecting every problem with its column."""
+def report_from_row(row: dict[str, str], index: int) -> tuple[ReportIn | None, list[RowError]]:
+    """Validate one row (canonical column names, text values) into a report body, collecting every problem
+    with its column; the reasons are Chinese and English ("中文 / English").  The monthly sheet's reader
+    checks its rows with this too."""
     errors: list[RowError] = []
-    body: dict[str, Any] = {"period": row.get("period", ""), "status": row.get("status", "")}
-    for column in ("percent", "investment_wan"):
-        try:
-            body[column] = _number(row.get(column, ""))
-        except ValueError:
-            errors.append(RowError(index, column, f"'{row[column]}' is not a number"))
-    if row.get("note"):
-        body["note"] = row["note"]
+    # the percent as written (80%, 80, 0.8): ReportIn reads it with parse_percent, like every other path
+    body: dict[str, Any] = {
+        "period": row.get("period", ""),
+        "status": row.get("status", ""),
+        "percent": row.get("percent") or None,
+    }
+    try:
+        body["investment_wan"] = _number(row.get("investment_wan", ""))
+    except ValueError:
+        written = row["investment_wan"]
+        errors.append(RowError(index, "investment_wan", f"“{written}”不是数字 / '{written}' is not a number"))
+    for column in ("note", "behind_reason"):
+        if row.get(column):
+            body[column] = row[column]
     if row.get("done_geom"):
         try:
             body["done_geom"] = _geometry(row["done_geom"])
         except Problem as exc:
             errors.append(RowError(index, "done_geom", exc.detail))
         except (ValueError, ShapelyError) as exc:
-            errors.append(RowError(index, "done_geom", f"neither WKT nor GeoJSON: {exc}"))
+            errors.append(RowError(index, "done_geom", f"既不是 WKT 也不是 GeoJSON / neither WKT nor GeoJSON: {exc}"))
     if errors:
         return None, errors
     try:
@@ -146,8 +177,29 @@ def _report(row: dict[str, str], index: int) -> tuple[ReportIn | None, list[RowE
     except ValidationError as exc:
         for err in exc.errors():
             column = str(err["loc"][0]) if err["loc"] else "row"
-            errors.append(RowError(index, column, str(err["msg"]).removeprefix("Value error, ")))
+            errors.append(RowError(index, column, bilingual(err)))
         return None, errors
+
+
+# pydantic's own checks, said in Chinese too (ours already are: "中文 / English")
+_CHINESE = {
+    "missing": "未填写",
+    "float_parsing": "不是数字",
+    "float_type": "不是数字",
+    "greater_than_equal": "不能小于 {ge}",
+    "less_than_equal": "不能大于 {le}",
+    "string_too_long": "超过 {max_length} 字",
+    "extra_forbidden": "不是可填写的列",
+}
+
+
+def bilingual(err: Any) -> str:
+    """One validation error as "中文 / English"."""
+    english = str(err["msg"]).removeprefix("Value error, ")
+    if " / " in english:
+        return english
+    chinese = _CHINESE.get(str(err.get("type")), "填写有误")
+    return f"{chinese.format(**(err.get('ctx') or {}))} / {english}"
 
 
 def _project_ids(session: Session, rows: list[dict[str, str]]) -> dict[str, int]:
@@ -176,13 +228,24 @@ def import_reports(session: Session, path: Path, actor: str) -> ImportResult:
         reference = row.get("project_key") or row.get("project_id", "")
         column = "project_key" if row.get("project_key") else "project_id"
         project_id = ids.get(reference)
-        report, errors = _report(row, index)
+        report, errors = report_from_row(row, index)
         if project_id is None:
-            errors.insert(0, RowError(index, column, f"no project '{reference}'" if reference else "empty"))
+            errors.insert(
+                0,
+                RowError(
+                    index, column, f"没有任务“{reference}” / no project '{reference}'" if reference else "空 / empty"
+                ),
+            )
         if report is not None and project_id is not None:
             duplicate = seen.get((project_id, report.period.isoformat()))
             if duplicate:
-                errors.append(RowError(index, "period", f"same project and month as row {duplicate}"))
+                errors.append(
+                    RowError(
+                        index,
+                        "period",
+                        f"与第 {duplicate} 行任务和月份相同 / same project and month as row {duplicate}",
+                    )
+                )
             seen[(project_id, report.period.isoformat())] = index
         if not errors and report is not None and project_id is not None:
             try:

@@ -40,12 +40,17 @@ def parse_period(value: Any) -> date:
         return value.replace(day=1)
     match = _MONTH.match(str(value or ""))
     if not match:
-        raise ValueError(f"period {value!r} is not a month; write it as YYYY-MM (e.g. 2018-06)")
+        raise ValueError(
+            f"月份“{value}”无法识别，请写成 2018-06 / "
+            f"period {value!r} is not a month; write it as YYYY-MM (e.g. 2018-06)"
+        )
     year, month = int(match.group(1)), int(match.group(2))
     if not 1 <= month <= 12:
-        raise ValueError(f"period {value!r}: month {month} is not between 1 and 12")
+        raise ValueError(f"月份“{value}”：{month} 月不存在 / period {value!r}: month {month} is not between 1 and 12")
     if not 1990 <= year <= 2100:
-        raise ValueError(f"period {value!r}: year {year} is out of range 1990-2100")
+        raise ValueError(
+            f"月份“{value}”：年份 {year} 不在 1990-2100 之间 / period {value!r}: year {year} is out of range 1990-2100"
+        )
     return date(year, month, 1)
 
 
@@ -53,7 +58,10 @@ def parse_status(value: Any) -> str:
     text = str(value or "").strip()
     status = STATUS_ALIASES.get(text.lower(), text)
     if status not in PROGRESS_STATUSES:
-        raise ValueError(f"status {text!r} is not one of {', '.join(PROGRESS_STATUSES)}")
+        raise ValueError(
+            f"状态“{text}”不是 {'、'.join(PROGRESS_STATUSES)} 之一 / "
+            f"status {text!r} is not one of {', '.join(PROGRESS_STATUSES)}"
+        )
     return status
 
 
@@ -123,7 +131,13 @@ class ReportIn(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> ReportIn:
         if self.status == "已完成" and self.percent < 100:
-            raise ValueError(f"status 已完成 (done) needs percent 100, got {self.percent:g}")
+            raise ValueError(
+                f"状态为已完成时完成比例须为 100%，填的是 {self.percent:g}% / "
+                f"status 已完成 (done) needs percent 100, got {self.percent:g}"
+            )
         if self.status == "未启动" and self.percent > 0:
-            raise ValueError(f"status 未启动 (not started) needs percent 0, got {self.percent:g}")
+            raise ValueError(
+                f"状态为未启动时完成比例须为 0，填的是 {self.percent:g}% / "
+                f"status 未启动 (not started) needs percent 0, got {self.percent:g}"
+            )
         return self

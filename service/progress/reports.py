@@ -14,6 +14,7 @@ from service.common import audit
 from service.common.concurrency import IfMatch, bump_version, precondition_failed
 from service.common.geometry_guard import check_stored_geojson
 from service.errors import Problem
+from service.progress import rules
 from service.progress.report_input import ReportIn
 from service.progress.state import ProjectFilter, state_query
 from service.settings import get_settings
@@ -111,6 +112,56 @@ def _latest_report(session: Session, project_id: int) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def project_year(session: Session, project_id: int) -> int | None:
+    """The year the reporting rules start from: the task's own, else its plan's (None: no such project)."""
+    return session.scalar(
+        text("SELECT COALESCE(p.year, pl.year) FROM projects p JOIN plans pl ON pl.id = p.plan_id WHERE p.id = :id"),
+        {"id": project_id},
+    )
+
+
+def rule_problems(session: Session, project_id: int, report: ReportIn) -> list[rules.RuleProblem]:
+    """Every reporting rule ``report`` would break on the project (what add_report refuses, all at once)."""
+    year = project_year(session, project_id)
+    return rules.problems(session, project_id, year, report.period, report.percent, report.note)
+
+
+def stored_for_period(session: Session, project_id: int, period: date) -> dict[str, Any] | None:
+    """The report that counts for the month (its last correction), or None."""
+    row = (
+        session.execute(
+            text(
+                "SELECT id, status, percent::float AS percent, investment_wan::float AS investment_wan, note,"
+                " behind_reason, done_geom IS NOT NULL AS has_done_geom"
+                " FROM progress_reports WHERE project_id = :id AND period = :period"
+                " ORDER BY created_at DESC, id DESC LIMIT 1"
+            ),
+            {"id": project_id, "period": period},
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def same_as_stored(session: Session, project_id: int, report: ReportIn) -> bool:
+    """True when the month's report already says exactly this (a re-upload records nothing)."""
+    stored = stored_for_period(session, project_id, report.period)
+    if stored is None or report.done_geom is not None:
+        return False  # a new drawn part is a change; none leaves the stored one counting (state.py)
+
+    def number(value: float | None) -> float | None:
+        return None if value is None else round(float(value), 2)  # the columns keep two decimals
+
+    return (
+        stored["status"] == report.status
+        and number(stored["percent"]) == number(report.percent)
+        and number(stored["investment_wan"]) == number(report.investment_wan)
+        and (stored["note"] or None) == report.note
+        and (stored["behind_reason"] or None) == report.behind_reason
+    )
+
+
 def add_report(
     session: Session,
     project_id: int,
@@ -128,6 +179,8 @@ def add_report(
     project = _project_row(session, project_id)
     if report.done_geom is not None:
         _check_done_geometry(session, project, report.done_geom)
+    # the body itself first (above), then against the project's history (decision 0200)
+    rules.enforce(session, project_id, project["year"], report.period, report.percent, report.note)
     after = report.model_dump(mode="json", exclude={"done_geom"}) | {"has_done_geom": report.done_geom is not None}
     version = bump_version(session, project_id, if_match)
     if version is None:

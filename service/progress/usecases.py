@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 
 from service.common import audit
 from service.common.concurrency import IfMatch
+from service.common.spreadsheets import RowError
 from service.errors import Problem
-from service.progress import demo, importer, reports
+from service.progress import demo, importer, reports, rules
 from service.progress.report_input import ReportIn, parse_period, parse_status
+from service.progress.rules import RuleProblem
 from service.progress.state import ProjectFilter, month_end, state_query, tune_for_state_queries
 from service.progress.stats import GROUPINGS
 from service.progress.stats import stats as _stats
@@ -37,17 +39,26 @@ __all__ = [
     "ImportResult",
     "ProjectFilter",
     "ReportIn",
+    "RowError",
+    "RuleProblem",
     "add_report",
+    "check_row",
     "grouping",
     "import_reports",
     "parse_as_of",
+    "parse_period",
     "parse_status",
+    "period_problems",
     "project_filter",
     "project_progress",
+    "record_reports",
     "remove_demo_reports",
+    "rule_problems",
+    "same_as_stored",
     "state_query",
     "stats",
     "tune_for_state_queries",
+    "xlsx_text",
 ]
 
 ImportRefused = importer.ImportRefused
@@ -114,6 +125,41 @@ def add_report(
     saved = reports.add_report(session, project_id, report, actor, if_match=if_match)
     session.commit()
     return saved | {"state": reports.project_state(session, project_id)}
+
+
+def check_row(row: dict[str, str], index: int) -> tuple[ReportIn | None, list[RowError]]:
+    """One spreadsheet row (canonical column names, text) as a report, or its problems ("中文 / English").
+
+    The same checks as ``xiangmap progress import`` (service.progress.importer): the monthly sheet uses them.
+    """
+    return importer.report_from_row(row, index)
+
+
+def period_problems(period: date, plan_year: int | None = None) -> list[RuleProblem]:
+    """The month rules alone: not after the current month, not before January of ``plan_year``."""
+    return rules.period_problems(period, plan_year)
+
+
+def xlsx_text(value: Any, number_format: str | None = None) -> str:
+    """An XLSX cell as the row checks read it (a percent-formatted 0.8 is ``80%``, decision 0175)."""
+    return importer.xlsx_text(value, number_format)
+
+
+def rule_problems(session: Session, project_id: int, report: ReportIn) -> list[RuleProblem]:
+    """The reporting rules ``report`` breaks (decision 0200): future month, before the plan's year, a fall
+    without a note.  Nothing is written."""
+    return reports.rule_problems(session, project_id, report)
+
+
+def same_as_stored(session: Session, project_id: int, report: ReportIn) -> bool:
+    """The month's stored report already says exactly this."""
+    return reports.same_as_stored(session, project_id, report)
+
+
+def record_reports(session: Session, items: list[tuple[int, ReportIn]], actor: str) -> list[dict[str, Any]]:
+    """Append several reports in the caller's transaction (the caller commits, with its own rows), each with
+    its audit entry and under every reporting rule; the caller has checked who may report."""
+    return [reports.add_report(session, project_id, report, actor) for project_id, report in items]
 
 
 def project_progress(session: Session, project_id: int, as_of: date | None = None) -> dict[str, Any]:

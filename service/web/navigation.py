@@ -55,14 +55,22 @@ def landing(app: ASGIApp) -> str:
 
 
 NAV = (("台账", LEDGER), ("地图", FALLBACK_LANDING), ("数据", "/collections"))
-# links only some roles see: the 两型办 planners (coordinator) and admins import plans
-ROLE_NAV = ((("coordinator", "admin"), "导入计划", "/plans/upload"),)
+# links shown only to the roles that can use them: the monthly sheet is for editors and up, importing a
+# plan for the 两型办 planners (coordinator) and admins
+MONTHLY_SHEET = "/ledger/monthly-sheet"
+PLAN_UPLOAD = "/plans/upload"
+ROLE_NAV = (
+    (("月报", MONTHLY_SHEET), ("editor", "coordinator", "admin")),
+    (("导入计划", PLAN_UPLOAD), ("coordinator", "admin")),
+)
 
 
 def nav_items(app: ASGIApp, current: str, role: str | None = None) -> list[dict[str, object]]:
-    """The top bar's links; one whose page does not exist yet is shown greyed, not as a dead link."""
-    links = list(NAV) + [(label, href) for roles, label, href in ROLE_NAV if role in roles]
+    """The top bar's links (with ``role``'s own); one whose page does not exist yet is shown greyed, not as a
+    dead link.  The current one is the longest link the path starts with (/ledger/monthly-sheet is 月报)."""
+    links = [*NAV, *(link for link, roles in ROLE_NAV if role in roles)]
+    current_href = max((href for _, href in links if current.startswith(href)), key=len, default=None)
     return [
-        {"label": label, "href": href, "live": has_route(app, href), "current": current.startswith(href)}
+        {"label": label, "href": href, "live": has_route(app, href), "current": href == current_href}
         for label, href in links
     ]

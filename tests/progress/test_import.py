@@ -81,14 +81,14 @@ def test_bad_rows_are_named_and_nothing_is_written(world: World, engine: Engine,
     assert result.exit_code == 1
     out = result.output
     for expected in (
-        "row 3, column project_key: no project 't6-nope/none'",
+        "row 3, column project_key: 没有任务“t6-nope/none” / no project 't6-nope/none'",
         "row 4, column period:",
         "row 5, column status:",
-        "row 6, column percent: '四十' is not a number",
+        "row 6, column percent: 完成比例“四十”不是数字 / percent '四十' is not a number",
         "row 7, column done_geom: done_geom lies more than 200 m",
-        "row 8, column period: same project and month as row 2",
-        "row 9, column row: status 已完成 (done) needs percent 100",
-        "row 10, column done_geom: neither WKT nor GeoJSON",
+        "row 8, column period: 与第 2 行任务和月份相同 / same project and month as row 2",
+        "row 9, column row: 状态为已完成时完成比例须为 100%，填的是 90% / status 已完成 (done) needs percent 100",
+        "row 10, column done_geom: 既不是 WKT 也不是 GeoJSON / neither WKT nor GeoJSON",
         "nothing imported: 8 problem(s) in 9 rows",
     ):
         assert expected in out, out
