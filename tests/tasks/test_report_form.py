@@ -141,7 +141,7 @@ def test_status_and_percent_must_agree(
 ) -> None:
     r = post_report(editor_browser, fresh, {"period": "2018-06", "status": "已完成", "percent": "50"})
     assert r.status_code == 422
-    assert "状态与完成比例不一致" in field_error(r.text, "status")
+    assert "状态为已完成时完成比例须为 100%" in field_error(r.text, "status")
     assert '<option value="已完成" selected>' in r.text
     assert reports_of(engine, fresh) == []
 
