@@ -22,7 +22,9 @@ from sqlalchemy import Connection, Engine, text
 
 # the service only reads these; audit_log is append-only (INSERT, SELECT)
 READ_ONLY_TABLES = ("alembic_version", "spatial_ref_sys")
-APPEND_ONLY_TABLES = ("audit_log",)
+APPEND_ONLY_TABLES = ("audit_log", "case_events", "case_files")
+# rows that change but are never deleted: a wrong case is withdrawn (撤销), not removed (issue 16)
+NEVER_DELETED_TABLES = ("cases",)
 TABLE_DML = "SELECT, INSERT, UPDATE, DELETE"
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -86,6 +88,9 @@ def grant_statements(role: str, database: str, existing_tables: Iterable[str] = 
     for table in APPEND_ONLY_TABLES:
         if table in present:
             statements.append(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}")
+    for table in NEVER_DELETED_TABLES:
+        if table in present:
+            statements.append(f"REVOKE DELETE, TRUNCATE ON {table} FROM {role}")
     return statements
 
 

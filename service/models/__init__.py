@@ -2,6 +2,7 @@
 
 from service.models.audit import AuditEntry, User
 from service.models.base import Base
+from service.models.cases import Case, CaseEvent, CaseFile
 from service.models.catalogue import LayerEntry
 from service.models.data_version import DataVersion, DataVersionPending
 from service.models.evidence import EvidenceFile
@@ -30,6 +31,9 @@ __all__ = [
     "AppSecret",
     "AuditEntry",
     "Base",
+    "Case",
+    "CaseEvent",
+    "CaseFile",
     "DataVersion",
     "DataVersionPending",
     "DemoZone",

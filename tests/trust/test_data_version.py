@@ -24,6 +24,8 @@ NOT_WATCHED = {
     "web_sessions",  # migration 0014: a sign-in must not empty every worker's response cache
     "staged_uploads",  # migration 0015: files waiting for their commit are never served
     "evidence_files",  # migration 0018: evidence is served only to signed-in users, never from the cache
+    "case_events",  # migration 0019: a case's timeline is shown only on its no-store page
+    "case_files",  # migration 0019: files are served only to those who may see the case
 }
 
 
