@@ -3,34 +3,19 @@ see the rows; screenshots at desk and phone widths (``XIANGMAP_SCREENSHOTS``, do
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.browser.test_signin import Offline, _sign_in, chromium, shots  # noqa: F401  (fixtures)
+from tests.browser.playwright_kit import Offline, sign_in
 from tests.ledger.conftest import LedgerWorld, world  # noqa: F401  (fixture)
 
 expect = pytest.importorskip("playwright.sync_api").expect
 ROWS = "#ledger-table tbody tr"
 
 
-@pytest.fixture
-def desk(chromium: object) -> Iterator[Offline]:  # noqa: F811
-    view = Offline(chromium, 1280, 800)
-    yield view
-    view.close()
-
-
-@pytest.fixture
-def phone(chromium: object) -> Iterator[Offline]:  # noqa: F811
-    view = Offline(chromium, 375, 740)
-    yield view
-    view.close()
-
-
 def _open(view: Offline, live_server: str, world: LedgerWorld) -> None:  # noqa: F811
-    _sign_in(view, live_server, world.coordinator, next_path="/me")
+    sign_in(view, live_server, world.coordinator, next_path="/me")
     view.page.goto(f"{live_server}/ledger?plan={world.plan}&as_of=2018-03")
     view.page.wait_for_selector(ROWS)
 
@@ -55,7 +40,7 @@ def test_phone_width_the_page_does_not_scroll_sideways(
     phone: Offline,
     live_server: str,
     world: LedgerWorld,  # noqa: F811
-    shots: Path,  # noqa: F811
+    shots: Path,
 ) -> None:
     _open(phone, live_server, world)
     assert phone.page.locator(ROWS).count() == 4

@@ -5,31 +5,16 @@ monthly-sheet-preview-phone.png (``XIANGMAP_SCREENSHOTS``; docs/screenshots/ for
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
-from tests.browser.test_signin import Offline, _sign_in, chromium, shots  # noqa: F401  (fixtures)
+from tests.browser.playwright_kit import Offline, sign_in
 from tests.monthly_sheets.conftest import SheetWorld, fill, reports, sheet_world  # noqa: F401  (fixture)
 
 expect = pytest.importorskip("playwright.sync_api").expect
-
-
-@pytest.fixture
-def desk(chromium: object) -> Iterator[Offline]:  # noqa: F811
-    view = Offline(chromium, 1280, 800)
-    yield view
-    view.close()
-
-
-@pytest.fixture
-def phone(chromium: object) -> Iterator[Offline]:  # noqa: F811
-    view = Offline(chromium, 390, 844)
-    yield view
-    view.close()
 
 
 def _download_and_fill(view: Offline, tmp_path: Path, period: str, fills: dict[int, dict]) -> Path:  # type: ignore[type-arg]
@@ -51,12 +36,12 @@ def test_an_editor_downloads_fills_uploads_previews_and_commits(
     desk: Offline,
     live_server: str,
     sheet_world: SheetWorld,  # noqa: F811
-    shots: Path,  # noqa: F811
+    shots: Path,
     tmp_path: Path,
     engine: Engine,
 ) -> None:
     ids = sheet_world.ids
-    _sign_in(desk, live_server, sheet_world.editor, next_path="/me")
+    sign_in(desk, live_server, sheet_world.editor, next_path="/me")
     desk.page.get_by_role("link", name="月报").click()
     desk.page.wait_for_url(f"{live_server}/ledger/monthly-sheet")
     assert desk.page.get_by_role("heading", name="月报表", exact=True).is_visible()
@@ -115,10 +100,10 @@ def test_the_page_and_the_preview_fit_a_phone(
     phone: Offline,
     live_server: str,
     sheet_world: SheetWorld,  # noqa: F811
-    shots: Path,  # noqa: F811
+    shots: Path,
     tmp_path: Path,
 ) -> None:
-    _sign_in(phone, live_server, sheet_world.editor, next_path="/ledger/monthly-sheet")
+    sign_in(phone, live_server, sheet_world.editor, next_path="/ledger/monthly-sheet")
     assert phone.horizontal_overflow() <= 0
     path = _download_and_fill(
         phone, tmp_path, "2018-10", {sheet_world.ids["e"]: {"status": "滞后", "percent": 0.4, "reason": "资金未到位"}}

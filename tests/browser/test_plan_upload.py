@@ -5,32 +5,17 @@ for the docs): plan-upload-form.png, plan-upload-preview.png (1280 px), plan-upl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.browser.test_signin import Offline, _sign_in, chromium, shots  # noqa: F401  (fixtures)
+from tests.browser.playwright_kit import Offline, sign_in
 from tests.plan_uploads.conftest import TAG, planners, sheets  # noqa: F401  (fixtures)
 from tests.plan_uploads.office_sheet import BROKEN_PROBLEMS, CLEAN_TASKS
 from tests.web.conftest import WebUser
 
 expect = pytest.importorskip("playwright.sync_api").expect
 ISSUES = "#problems li.pu-issue"
-
-
-@pytest.fixture
-def desk(chromium: object) -> Iterator[Offline]:  # noqa: F811
-    view = Offline(chromium, 1280, 800)
-    yield view
-    view.close()
-
-
-@pytest.fixture
-def phone(chromium: object) -> Iterator[Offline]:  # noqa: F811
-    view = Offline(chromium, 390, 844)
-    yield view
-    view.close()
 
 
 def _upload(view: Offline, path: Path, plan: str) -> None:
@@ -45,10 +30,10 @@ def test_upload_broken_then_clean_commit_and_find_the_tasks_in_the_ledger(
     live_server: str,
     planners: dict[str, WebUser],  # noqa: F811
     sheets: dict[str, Path],  # noqa: F811
-    shots: Path,  # noqa: F811
+    shots: Path,
 ) -> None:
     plan = f"{TAG}-browser"
-    _sign_in(desk, live_server, planners["coordinator"], next_path="/plans/upload")
+    sign_in(desk, live_server, planners["coordinator"], next_path="/plans/upload")
     assert desk.page.get_by_role("heading", name="导入计划").is_visible()
     desk.page.screenshot(path=str(shots / "plan-upload-form.png"), full_page=True)
 
@@ -83,7 +68,7 @@ def test_preview_on_a_phone_does_not_scroll_sideways(
     live_server: str,
     planners: dict[str, WebUser],  # noqa: F811
     sheets: dict[str, Path],  # noqa: F811
-    shots: Path,  # noqa: F811
+    shots: Path,
 ) -> None:
     from service.database import session_scope
     from service.plan_uploads import usecases
@@ -92,7 +77,7 @@ def test_preview_on_a_phone_does_not_scroll_sideways(
     with session_scope() as session:  # the plan as committed last month; the office then edited two tasks
         first = usecases.preview_upload(session, name, "plan.xlsx", sheets["clean"].read_bytes(), {"plan": plan})
         usecases.commit_upload(session, name, first.upload_id)
-    _sign_in(phone, live_server, planners["coordinator"], next_path="/plans/upload")
+    sign_in(phone, live_server, planners["coordinator"], next_path="/plans/upload")
     assert phone.horizontal_overflow() <= 0
     _upload(phone, sheets["edited"], plan)
     counts = phone.page.locator(".pu-counts").inner_text()

@@ -14,26 +14,12 @@ import pytest
 from shapely.geometry import Point
 from sqlalchemy import Engine, text
 
-from tests.browser.test_signin import Offline, _sign_in, chromium, shots  # noqa: F401  (fixtures)
+from tests.browser.playwright_kit import Offline, sign_in
 from tests.progress.world import wgs
 from tests.tasks.conftest import TaskWorld, jpeg, world  # noqa: F401  (fixture)
 
 expect = pytest.importorskip("playwright.sync_api").expect
 NOTE = "清雨路完成 1.2 公里路基"
-
-
-@pytest.fixture
-def desk(chromium: object) -> Iterator[Offline]:  # noqa: F811
-    view = Offline(chromium, 1280, 900)
-    yield view
-    view.close()
-
-
-@pytest.fixture
-def phone(chromium: object) -> Iterator[Offline]:  # noqa: F811
-    view = Offline(chromium, 390, 844)
-    yield view
-    view.close()
 
 
 @pytest.fixture
@@ -67,11 +53,11 @@ def test_report_a_month_with_a_drawn_section_and_a_photo(
     live_server: str,
     world: TaskWorld,  # noqa: F811
     clean_road: int,
-    shots: Path,  # noqa: F811
+    shots: Path,
     engine: Engine,
 ) -> None:
     road = clean_road
-    _sign_in(desk, live_server, world.editor, next_path=f"/tasks/{road}")
+    sign_in(desk, live_server, world.editor, next_path=f"/tasks/{road}")
     _until(desk, "!!(window.XT && XT.state.loaded)")
     expect(desk.page.get_by_role("heading", name="3 清雨路改造")).to_be_visible()
     desk.page.get_by_role("link", name="填报本月进度").click()
@@ -132,7 +118,7 @@ def test_report_a_month_with_a_drawn_section_and_a_photo(
 
 
 def test_another_units_task_refuses_the_form(desk: Offline, live_server: str, world: TaskWorld) -> None:  # noqa: F811
-    _sign_in(desk, live_server, world.editor, next_path=f"/tasks/{world.ids['other']}/report")
+    sign_in(desk, live_server, world.editor, next_path=f"/tasks/{world.ids['other']}/report")
     main = desk.page.locator("main")
     expect(main.get_by_role("heading", name="无权填报")).to_be_visible()
     assert "株洲市石峰区人民政府" in main.inner_text() and "株洲市芦淞区人民政府" in main.inner_text()
@@ -144,10 +130,10 @@ def test_phone_width_the_task_and_its_form_fit(
     phone: Offline,
     live_server: str,
     world: TaskWorld,  # noqa: F811
-    shots: Path,  # noqa: F811
+    shots: Path,
 ) -> None:
     road = world.ids["road"]
-    _sign_in(phone, live_server, world.editor, next_path=f"/tasks/{road}")
+    sign_in(phone, live_server, world.editor, next_path=f"/tasks/{road}")
     _until(phone, "!!(window.XT && XT.state.loaded)")
     phone.page.screenshot(path=str(shots / "task-page-phone.png"), full_page=True)
     assert phone.horizontal_overflow() <= 0  # the history scrolls inside its frame
