@@ -12,16 +12,45 @@ app = typer.Typer(help="Users, roles and tokens.", no_args_is_help=True)
 @app.command("add")
 def add(
     name: str = typer.Argument(..., help="User name."),
-    role: str = typer.Option(..., "--role", help="viewer | editor | inspector | admin"),
+    role: str = typer.Option(..., "--role", help="viewer | editor | inspector | gis | coordinator | admin"),
     days: int = typer.Option(365, help="Days until the token expires (0: never)."),
+    unit: str | None = typer.Option(
+        None, "--unit", help="The unit the account belongs to (id, name or alias), e.g. 石峰区人民政府."
+    ),
+    password: bool = typer.Option(False, "--password", help="Also give a password for browser sign-in (typed twice)."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read that password from standard input."),
 ) -> None:
-    """Create a user (or give an existing one a new token); prints the token once."""
-    from service.accounts.usecases import add_user
-    from service.database import session_scope
+    """Create a user (or give an existing one a new token); prints the token once.
 
+    With ``--unit`` and ``--password`` one command makes a district editor who can sign in at /login:
+    ``xiangmap users add 石峰区-李 --role editor --unit 石峰区人民政府 --password``.
+    """
+    from service.accounts import usecases
+    from service.database import session_scope
+    from service.errors import Problem
+    from service.passwords import PasswordError, check_new_password
+    from service.settings import get_settings
+    from service.units import usecases as units
+
+    secret = _read_password(password_stdin) if (password or password_stdin) else None
+    min_length = get_settings().password_min_length
     try:
         with session_scope() as session:
-            token = add_user(session, "cli", name, role, days or None)
+            if secret is not None:
+                check_new_password(secret, min_length)  # before anything is written
+            if unit is not None:
+                units.find_unit_id(session, unit)  # an unknown unit: nothing is written
+            token = usecases.add_user(session, "cli", name, role, days or None)
+            if unit is not None:
+                units.assign_user(session, "cli", name, unit)
+            if secret is not None:
+                usecases.set_password(session, "cli", name, secret, min_length=min_length)
+    except PasswordError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    except Problem as exc:
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(2) from exc
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--role") from exc
     typer.echo(token)

@@ -51,3 +51,31 @@ def test_catalogue_synced_from_layer_files(engine: Engine) -> None:
     assert set(rows) == specs
     assert rows["green_heart"] == "长株潭生态绿心"
     assert isinstance(typer.Typer(), typer.Typer)
+
+
+def test_users_add_makes_a_district_editor_who_can_sign_in(engine: Engine) -> None:
+    """One command: role, unit and password; an unknown unit or a short password writes nothing."""
+    from service.passwords import verify_password
+
+    result = runner.invoke(
+        app,
+        ["users", "add", "cli-shifeng", "--role", "editor", "--unit", "石峰区人民政府", "--password-stdin"],
+        input="石峰区改革台账2018\n",
+    )
+    assert result.exit_code == 0, result.output
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT u.password_hash, un.name FROM users u JOIN units un ON un.id = u.unit_id"
+                " WHERE u.name = 'cli-shifeng'"
+            )
+        ).one()
+    assert row.name == "株洲市石峰区人民政府" and verify_password("石峰区改革台账2018", row.password_hash)
+    for args, stdin in (
+        (["--unit", "石峰去人民政府"], "石峰区改革台账2018\n"),
+        (["--unit", "石峰区人民政府"], "short\n"),
+    ):
+        bad = runner.invoke(app, ["users", "add", "cli-nobody", "--role", "editor", *args, "--password-stdin"], input=stdin)
+        assert bad.exit_code == 2, bad.output
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM users WHERE name = 'cli-nobody'")).scalar_one() == 0
