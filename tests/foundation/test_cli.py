@@ -75,7 +75,9 @@ def test_users_add_makes_a_district_editor_who_can_sign_in(engine: Engine) -> No
         (["--unit", "石峰去人民政府"], "石峰区改革台账2018\n"),
         (["--unit", "石峰区人民政府"], "short\n"),
     ):
-        bad = runner.invoke(app, ["users", "add", "cli-nobody", "--role", "editor", *args, "--password-stdin"], input=stdin)
+        bad = runner.invoke(
+            app, ["users", "add", "cli-nobody", "--role", "editor", *args, "--password-stdin"], input=stdin
+        )
         assert bad.exit_code == 2, bad.output
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM users WHERE name = 'cli-nobody'")).scalar_one() == 0
