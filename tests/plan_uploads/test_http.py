@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tests.plan_uploads.conftest import TAG
+from tests.plan_uploads.conftest import TAG, signed_in
 from tests.plan_uploads.office_sheet import BROKEN_PROBLEMS, CLEAN_TASKS
 from tests.web.conftest import BROWSER_ACCEPT, csrf_of
 
@@ -37,16 +37,24 @@ def test_the_form_asks_for_the_file_year_and_city(coordinator: TestClient) -> No
     assert 'href="/plans/upload"' in html and "导入计划" in html  # the nav link, for a coordinator
 
 
-def test_an_editor_is_refused_with_the_reason(editor: TestClient, sheets: dict[str, Path], auth) -> None:  # type: ignore[no-untyped-def]
+def test_an_editor_of_no_unit_and_a_viewer_are_refused_with_the_reason(  # type: ignore[no-untyped-def]
+    editor: TestClient, app, planners, sheets: dict[str, Path], auth
+) -> None:
+    # an editor may upload their own unit's plan (decision 0183): one who belongs to no unit is told so
     page = editor.get("/plans/upload", headers=PAGE)
-    assert page.status_code == 403 and "统筹" in page.text and "编辑" in page.text
-    assert 'href="/plans/upload"' not in editor.get("/me", headers=PAGE).text  # no nav link for an editor
+    assert page.status_code == 403 and "未归属任何单位" in page.text and "assign-user" in page.text
+    assert 'href="/plans/upload"' in editor.get("/me", headers=PAGE).text  # the nav link, for an editor too
     token = csrf_of(editor.get("/me", headers=PAGE).text)
     response = _post_file(editor, sheets["clean"], {"plan": f"{TAG}-no"}, token)
-    assert response.status_code == 403  # type: ignore[attr-defined]
+    assert response.status_code == 403 and "未归属任何单位" in response.text  # type: ignore[attr-defined]
+    viewer = signed_in(app, planners["viewer"])
+    page = viewer.get("/plans/upload", headers=PAGE)
+    assert page.status_code == 403 and "统筹" in page.text and "编辑" in page.text
+    assert 'href="/plans/upload"' not in viewer.get("/me", headers=PAGE).text  # no nav link for a viewer
+    viewer.close()
     with sheets["clean"].open("rb") as fh:
         api = editor.post("/plans/uploads", files={"file": ("a.xlsx", fh, XLSX)}, headers=auth["viewer"])
-    assert api.status_code == 403 and "coordinator" in api.json()["detail"]
+    assert api.status_code == 403 and "editor" in api.json()["detail"]
 
 
 def test_signed_out_browsers_go_to_login(app) -> None:  # type: ignore[no-untyped-def]
@@ -172,7 +180,10 @@ def test_api_preview_english_reasons_and_commit(client: TestClient, auth, sheets
         )
     counts = edited.json()["counts"]
     assert (counts["created"], counts["updated"], counts["unchanged"]) == (0, 2, CLEAN_TASKS - 2)
-    assert client.post("/plans/uploads", headers=auth["editor"]).status_code in (403, 422)
+    assert client.post("/plans/uploads", headers=auth["viewer"]).status_code == 403
+    with sheets["clean"].open("rb") as fh:  # the editor token's account belongs to no unit
+        nobody = client.post("/plans/uploads", files={"file": ("a.xlsx", fh, XLSX)}, headers=auth["editor"])
+    assert nobody.status_code == 403 and "belongs to no unit" in nobody.json()["detail"]
 
 
 def test_the_api_is_in_the_openapi_document(client: TestClient) -> None:
