@@ -190,3 +190,31 @@ def test_the_api_is_in_the_openapi_document(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert "post" in paths["/plans/uploads"] and "post" in paths["/plans/uploads/{upload_id}/commit"]
     assert "/plans/upload" not in paths  # the pages are for people
+
+
+def test_a_district_editor_uploads_their_units_plan(app, planners, sheets: dict[str, Path]) -> None:  # type: ignore[no-untyped-def]
+    from service.database import session_scope
+    from service.units import usecases as units
+    from tests.web.conftest import make_user
+
+    user = make_user(f"{TAG}-shifeng", "editor")  # removed with the planners
+    with session_scope() as session:
+        units.assign_user(session, "test", user.name, units.find_unit_id(session, "株洲市石峰区人民政府"))
+    editor = signed_in(app, user)
+    token = _csrf(editor)
+    refused = _post_file(editor, sheets["clean"], {"plan": "zhuzhou-2018"}, token)
+    assert refused.status_code == 422 and "两型办的计划" in refused.text  # type: ignore[attr-defined]
+    assert "确认提交" not in refused.text  # type: ignore[attr-defined]
+    plan = f"{TAG}-own"
+    preview = _post_file(editor, sheets["clean"], {"plan": plan}, token)
+    html = preview.text  # type: ignore[attr-defined]
+    assert preview.status_code == 200 and html.count("不在本单位台账") >= 4 and "株洲市石峰区人民政府" in html  # type: ignore[attr-defined]
+    action = re.search(r'action="(/plans/upload/[0-9a-f-]+/commit)"', html)
+    sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', html)
+    assert action and sha
+    committed = editor.post(action.group(1), data={"csrf_token": token, "sha256": sha.group(1)}, headers=PAGE)
+    assert committed.status_code == 303 and committed.headers["location"] == f"/ledger?plan={plan}"
+    ledger = editor.get(committed.headers["location"], headers=PAGE)
+    assert "<strong>6</strong>" in ledger.text and "基本完成职工安置" in ledger.text  # their unit's tasks only
+    assert "国家低碳城市试点" not in ledger.text
+    editor.close()
