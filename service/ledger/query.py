@@ -33,7 +33,7 @@ from service.models.plans import PROGRESS_STATUSES
 ORDER_SQL = "l.plan_year, l.plan_id, l.section_order, l.number_order NULLS LAST, l.id"
 
 
-def _task_conditions(filters: LedgerFilters, unit_task_ids: list[int] | None, params: dict[str, Any]) -> str:
+def _task_conditions(filters: LedgerFilters, unit_tasks_cte: str | None, params: dict[str, Any]) -> str:
     """Conditions on ``p`` (projects) and ``pl`` (plans) that need no derived state."""
     conditions = ["TRUE"]
     if filters.plan:
@@ -51,9 +51,9 @@ def _task_conditions(filters: LedgerFilters, unit_task_ids: list[int] | None, pa
             " AND (pd.name = :f_district OR pd.adcode = :f_district))"
         )
         params["f_district"] = filters.district
-    if unit_task_ids is not None:
-        conditions.append("p.id = ANY(:l_unit_tasks)")
-        params["l_unit_tasks"] = unit_task_ids
+    if unit_tasks_cte is not None:
+        conditions.append("p.id IN (SELECT id FROM unit_tasks)")
+        params["l_unit"] = filters.unit
     if filters.q:
         conditions.append(
             "(p.title ILIKE :l_q OR p.task_text ILIKE :l_q OR p.number ILIKE :l_q OR p.section ILIKE :l_q"
@@ -80,16 +80,18 @@ def _state_conditions(filters: LedgerFilters, params: dict[str, Any]) -> str:
 
 def ledger_sql(
     filters: LedgerFilters,
-    unit_task_ids: list[int] | None,
+    unit_tasks_cte: str | None,
     as_of: date,
     threshold_pct: float,
     max_vertices: int,
     limit: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The rows (columns of service.ledger.columns plus id, reported_status, total), the first ``limit`` of
-    them when given.  ``unit_task_ids``: only these tasks (the ``unit=`` filter), None for every task."""
+    them when given.  ``unit_tasks_cte``: the units area's CTEs ``unit_scope`` and ``unit_tasks`` for the
+    ``unit=`` filter (``filters.unit`` bound as ``:l_unit``), joined in this query (decision 0184), None for
+    every task."""
     params: dict[str, Any] = {"as_of": as_of, "as_of_month": as_of.replace(day=1), "threshold": threshold_pct}
-    tasks = _task_conditions(filters, unit_task_ids, params)
+    tasks = _task_conditions(filters, unit_tasks_cte, params)
     state = _state_conditions(filters, params)
     schedule = schedule_sql("p.year", "pl.year", "p.deadline")
     reason = delay_reason_sql("b.reported_status", "b.percent", "b.end_date", "b.elapsed_pct", ":as_of", ":threshold")
@@ -99,8 +101,9 @@ def ledger_sql(
         f" AND (dg.done_geom IS NULL OR ({in_service_area_sql('dg.done_geom')}"
         f" AND ST_NPoints(dg.done_geom) <= {int(max_vertices)}))"
     )
+    scope = f"RECURSIVE {unit_tasks_cte}," if unit_tasks_cte is not None else ""
     sql = f"""
-WITH base AS (
+WITH {scope} base AS (
     SELECT p.id, p.plan_id, pl.year AS plan_year, p.section, p.number,
         r.id AS report_id, r.period, r.status AS reported_status, COALESCE(r.percent, 0)::float AS percent,
         t.end_date, {elapsed_pct_sql("t.start_date", "t.end_date", ":as_of")} AS elapsed_pct

@@ -38,9 +38,8 @@ def default_unit(session: Session, user: str, role: str | None) -> int | None:
 
 
 def _sql(session: Session, filters: LedgerFilters, as_of: date, limit: int | None = None) -> tuple[str, dict[str, Any]]:
-    unit_tasks = None
-    if filters.unit not in (None, ALL_UNITS):
-        unit_tasks = units.task_ids_for_unit(session, int(filters.unit or 0), include_children=True)
+    # the unit's tasks as SQL joined in the query, not ~27,000 ids sent back and forth (decision 0184)
+    unit_tasks = units.unit_tasks_cte("l_unit") if filters.unit not in (None, ALL_UNITS) else None
     progress.tune_for_state_queries(session)
     settings = get_settings()
     return ledger_sql(filters, unit_tasks, as_of, settings.delay_threshold_pct, settings.max_vertices, limit)

@@ -41,6 +41,9 @@ class Plan(Base):
     issuer: Mapped[str | None] = mapped_column(Text)
     published: Mapped[date | None] = mapped_column(Date)
     city: Mapped[str | None] = mapped_column(Text)  # default context for geocoding (株洲市 ...)
+    # the district or department that uploaded it as its own plan (an editor may update only these); NULL:
+    # the 两型办's (bundled, imported or uploaded by a coordinator)
+    owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 

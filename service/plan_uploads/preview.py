@@ -47,7 +47,13 @@ FIELD_LABELS = {
     "year": "年份",
 }
 STATUS_LABELS = {"created": "新增", "updated": "更新", "unchanged": "不变"}
-ORIGIN_LABELS = {"form": "表单填写", "title": "读自标题行", "register": "沿用已有计划", "suggested": "自动生成"}
+ORIGIN_LABELS = {
+    "form": "表单填写",
+    "title": "读自标题行",
+    "register": "沿用已有计划",
+    "suggested": "自动生成",
+    "unit": "本单位所在城市",
+}
 
 
 @dataclass
@@ -106,6 +112,8 @@ class TaskPreview:
     key: str
     status: str  # created, updated, unchanged
     changes: list[Change] = field(default_factory=list)
+    # for an editor's upload: does the task name their unit (or one under it)?  None: a coordinator's upload
+    theirs: bool | None = None
 
     @property
     def status_label(self) -> str:
@@ -127,6 +135,13 @@ class Preview:
     sheet_title: str = ""
     upload_id: str = ""
     sha256: str = ""
+    owner: str | None = None  # the unit that owns (or will own) the plan; None: the 两型办
+    uploader_unit: str | None = None  # an editor's unit; None for a coordinator's upload
+
+    @property
+    def not_theirs(self) -> list[TaskPreview]:
+        """An editor's upload: the tasks that name none of their units (not in their own ledger view)."""
+        return [t for t in self.tasks if t.theirs is False]
 
     def count(self, status: str) -> int:
         return sum(1 for t in self.tasks if t.status == status)
@@ -154,6 +169,7 @@ class Preview:
                 "year": a.year,
                 "city": a.city,
                 "from": a.origin,
+                "owner_unit": self.owner,
                 "status": self.plan_status,
                 "changes": [_change_dict(c) for c in self.plan_changes],
             },
@@ -162,6 +178,7 @@ class Preview:
                 "updated": self.count("updated"),
                 "unchanged": self.count("unchanged"),
                 "not_in_file": self.kept,
+                "not_your_units": len(self.not_theirs),
             },
             "committable": self.committable,
             "changes_anything": self.changes_anything,
@@ -180,6 +197,7 @@ class Preview:
                     "deadline_text": t.task.deadline_text,
                     "category": t.task.category or None,
                     "status": t.status,
+                    "your_unit": t.theirs,
                     "changes": [_change_dict(c) for c in t.changes],
                 }
                 for t in self.tasks
@@ -201,8 +219,10 @@ def settle_answers(
     *,
     plan_for_title: str | None,
     is_taken: Callable[[str], bool],
+    default_city: str | None = None,
 ) -> tuple[Answers, list[Issue]]:
-    """The plan's id, title, year and city: the form's, else the title row's; an id suggested when blank.
+    """The plan's id, title, year and city: the form's, else the title row's (the city: else
+    ``default_city``, the uploading editor's unit's); an id suggested when blank.
 
     ``plan_for_title`` is the plan the register already holds under this title (a re-upload updates it);
     ``is_taken`` tells the ids of other plans, which a suggested id avoids.
@@ -243,6 +263,8 @@ def settle_answers(
     origin["city"] = "form"
     if city is None and sheet.title_city is not None:
         city, origin["city"] = sheet.title_city, "title"
+    if city is None and default_city in CITIES:
+        city, origin["city"] = default_city, "unit"
     if city is None:
         issues.append(
             Issue(

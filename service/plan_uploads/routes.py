@@ -3,8 +3,9 @@
 Pages (not in the OpenAPI document): ``GET /plans/upload`` the form, ``POST /plans/upload`` the preview
 (422 with every problem, the commit button only when there is none), ``POST /plans/upload/{id}/commit``
 (303 to the plan's ledger with a flash message).  API: ``POST /plans/uploads`` (multipart; the JSON
-preview, English reasons) and ``POST /plans/uploads/{id}/commit``.  Coordinators and admins only; the work
-is in ``service.plan_uploads.usecases``.
+preview, English reasons) and ``POST /plans/uploads/{id}/commit``.  Coordinators and admins upload any plan,
+editors their own unit's (decision 0183: the unit's part is the use case's); the work is in
+``service.plan_uploads.usecases``.
 """
 
 from __future__ import annotations
@@ -37,13 +38,14 @@ ACCEPT = ",".join(
 
 
 def _planner(principal: Principal) -> None:
-    """Coordinators (the 两型办) and admins upload plans; anyone else is told why not."""
-    if not principal.has("coordinator"):
+    """Coordinators (the 两型办) and admins upload any plan, editors their unit's; anyone else is told why not."""
+    if not principal.has("editor"):
         role = ROLE_LABELS.get(principal.role or "", principal.role or "")
         raise Problem(
             403,
-            f"导入计划需要“统筹”（两型办）或管理员角色，你的账号是“{role}”角色；请联系两型办 / "
-            f"uploading a plan needs the coordinator or admin role (yours: {principal.role})",
+            f"导入计划需要“编辑”（本单位的计划）、“统筹”（两型办）或管理员角色，你的账号是“{role}”角色；请联系两型办 / "
+            "uploading a plan needs the editor (your unit's plans), coordinator or admin role "
+            f"(yours: {principal.role})",
         )
 
 
@@ -73,8 +75,10 @@ def _form_page(
     error: str | None = None,
     staged: Preview | None = None,
     status: int = 200,
+    who: usecases.Uploader | None = None,
 ) -> HTMLResponse:
     context = {
+        "who": who,
         "form": form or {},
         "cities": CITIES,
         "error": error,
@@ -111,9 +115,15 @@ def _by_section(preview: Preview) -> list[tuple[str, list[Any]]]:
 
 
 @router.get("/plans/upload", response_class=HTMLResponse, include_in_schema=False)
-def upload_form(request: Request, principal: Principal = Depends(page_user)) -> HTMLResponse:
+def upload_form(
+    request: Request,
+    principal: Principal = Depends(page_user),
+    session: Session = Depends(get_session, scope="function"),
+) -> HTMLResponse:
     _planner(principal)
-    return _form_page(request)
+    # an editor of no unit is told now, not after choosing the file
+    who = usecases.uploader(session, principal.name, principal.role)
+    return _form_page(request, who=who)
 
 
 @router.post("/plans/upload", response_class=HTMLResponse, include_in_schema=False)
@@ -133,9 +143,9 @@ def upload_page(
     try:
         sent = _read(file)
         if sent is not None:
-            preview = usecases.preview_upload(session, principal.name, sent[0], sent[1], form)
+            preview = usecases.preview_upload(session, principal.name, sent[0], sent[1], form, role=principal.role)
         elif staged:
-            preview = usecases.repreview_upload(session, principal.name, staged, form)
+            preview = usecases.repreview_upload(session, principal.name, staged, form, role=principal.role)
         else:
             return _form_page(request, form=form, error="请选择要上传的文件（.xlsx、.xls 或 .csv）", status=400)
     except Problem as exc:
@@ -154,11 +164,11 @@ def commit_page(
 ) -> Response:
     _planner(principal)
     try:
-        result = usecases.commit_upload(session, principal.name, upload_id, sha256 or None)
+        result = usecases.commit_upload(session, principal.name, upload_id, sha256 or None, role=principal.role)
     except Problem as exc:
         session.rollback()
         if exc.status == 422 and "problems" in exc.extra:
-            preview = usecases.staged_preview(session, principal.name, upload_id)
+            preview = usecases.staged_preview(session, principal.name, upload_id, role=principal.role)
             return _preview_page(request, preview, error=_zh(exc), status=422)
         return _form_page(request, error=_zh(exc), status=exc.status)
     response = RedirectResponse(f"/ledger?plan={quote(result.plan_id)}", status_code=303)
@@ -191,7 +201,8 @@ PREVIEW_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.post(
     "/plans/uploads",
-    summary="Preview a plan spreadsheet (coordinator): what it creates and updates, every problem by row and column",
+    summary="Preview a plan spreadsheet (coordinator: any plan; editor: their unit's): what it creates and "
+    "updates, every problem by row and column",
     responses=PREVIEW_RESPONSES,
 )
 def upload_api(
@@ -200,14 +211,14 @@ def upload_api(
     title: str | None = Form(None, description="plan title (default: the sheet's title row)"),
     year: str | None = Form(None, description="plan year (default: the title row's); dates 年底前, 上半年 ..."),
     city: str | None = Form(None, description="株洲市, 长沙市, 湘潭市 or 湖南省 (default: the title row's)"),
-    principal: Principal = Depends(require_role("coordinator")),
+    principal: Principal = Depends(require_role("editor")),
     session: Session = Depends(get_session, scope="function"),
 ) -> JSONResponse:
     sent = _read(file)
     if sent is None:
         raise Problem(400, "no file sent", parameter="file")
     form = {"plan": plan, "title": title, "year": year, "city": city}
-    preview = usecases.preview_upload(session, principal.name, sent[0], sent[1], form)
+    preview = usecases.preview_upload(session, principal.name, sent[0], sent[1], form, role=principal.role)
     body = jsonable_encoder(preview.as_dict())
     if preview.issues:
         problem = {
@@ -222,7 +233,7 @@ def upload_api(
 
 @router.post(
     "/plans/uploads/{upload_id}/commit",
-    summary="Commit a previewed plan spreadsheet (coordinator): all or nothing, one audit entry",
+    summary="Commit a previewed plan spreadsheet (coordinator, or the editor who previewed it): all or nothing",
     responses={
         200: {"description": "Committed: the plan and the counts of created, updated and unchanged tasks"},
         409: _problem_doc("Already committed, or not the file that was previewed (sha256)"),
@@ -232,8 +243,8 @@ def upload_api(
 def commit_api(
     upload_id: str,
     sha256: str | None = Query(None, max_length=64, description="the previewed file's sha256, to be sure"),
-    principal: Principal = Depends(require_role("coordinator")),
+    principal: Principal = Depends(require_role("editor")),
     session: Session = Depends(get_session, scope="function"),
 ) -> JSONResponse:
-    result = usecases.commit_upload(session, principal.name, upload_id, sha256)
+    result = usecases.commit_upload(session, principal.name, upload_id, sha256, role=principal.role)
     return JSONResponse(result.as_dict())

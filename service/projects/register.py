@@ -220,17 +220,22 @@ class PlanSnapshot:
     city: str | None
     published: date | None
     tasks: dict[str, ProjectRecord] = field(default_factory=dict)
+    owner_unit_id: int | None = None  # the unit that uploaded it as its own plan; None: the 两型办's
 
 
 def plan_snapshot(session: Session, plan_id: str) -> PlanSnapshot | None:
     plan = (
-        session.execute(text("SELECT id, title, year, city, published FROM plans WHERE id = :id"), {"id": plan_id})
+        session.execute(
+            text("SELECT id, title, year, city, published, owner_unit_id FROM plans WHERE id = :id"), {"id": plan_id}
+        )
         .mappings()
         .first()
     )
     if plan is None:
         return None
-    snapshot = PlanSnapshot(plan["id"], plan["title"], plan["year"], plan["city"], plan["published"])
+    snapshot = PlanSnapshot(
+        plan["id"], plan["title"], plan["year"], plan["city"], plan["published"], owner_unit_id=plan["owner_unit_id"]
+    )
     rows = session.execute(
         text(
             "SELECT key, section, number, title, task_text, category, lead_units, responsible_units, targets,"
@@ -257,10 +262,13 @@ def plan_snapshot(session: Session, plan_id: str) -> PlanSnapshot | None:
     return snapshot
 
 
-def plan_id_for_title(session: Session, title: str) -> str | None:
-    """The id of a plan with exactly this title (the one an edited re-upload of it updates)."""
+def plan_id_for_title(session: Session, title: str, owner_unit_id: int | None = None) -> str | None:
+    """The id of a plan with exactly this title (the one an edited re-upload of it updates); with
+    ``owner_unit_id``, only among the plans that unit owns."""
+    owner = "" if owner_unit_id is None else " AND owner_unit_id = :owner"
     return session.execute(
-        text("SELECT id FROM plans WHERE title = :title ORDER BY id LIMIT 1"), {"title": title}
+        text(f"SELECT id FROM plans WHERE title = :title{owner} ORDER BY id LIMIT 1"),
+        {"title": title, "owner": owner_unit_id},
     ).scalar_one_or_none()
 
 
@@ -268,14 +276,17 @@ def plan_exists(session: Session, plan_id: str) -> bool:
     return session.execute(text("SELECT 1 FROM plans WHERE id = :id"), {"id": plan_id}).first() is not None
 
 
-def write_plan(session: Session, plan_id: str, title: str, year: int, city: str | None) -> None:
-    """Create the plan, or set its title, year and city (its document, issuer and publication date stay)."""
+def write_plan(
+    session: Session, plan_id: str, title: str, year: int, city: str | None, owner_unit_id: int | None = None
+) -> None:
+    """Create the plan (owned by ``owner_unit_id``, None: the 两型办's), or set its title, year and city (its
+    owner, document, issuer and publication date stay)."""
     session.execute(
         text(
-            "INSERT INTO plans (id, title, year, city) VALUES (:id, :title, :year, :city)"
+            "INSERT INTO plans (id, title, year, city, owner_unit_id) VALUES (:id, :title, :year, :city, :owner)"
             " ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, year = EXCLUDED.year, city = EXCLUDED.city"
             " WHERE (plans.title, plans.year, plans.city) IS DISTINCT FROM"
             " (EXCLUDED.title, EXCLUDED.year, EXCLUDED.city)"
         ),
-        {"id": plan_id, "title": title, "year": year, "city": city},
+        {"id": plan_id, "title": title, "year": year, "city": city, "owner": owner_unit_id},
     )

@@ -148,9 +148,9 @@ def get_plan_snapshot(session: Session, plan_id: str) -> PlanSnapshot | None:
     return plan_snapshot(session, plan_id)
 
 
-def plan_for_title(session: Session, title: str) -> str | None:
-    """The id of the plan of this title, if the register has one."""
-    return plan_id_for_title(session, title)
+def plan_for_title(session: Session, title: str, owner_unit_id: int | None = None) -> str | None:
+    """The id of the plan of this title, if the register has one (with ``owner_unit_id``: one that unit owns)."""
+    return plan_id_for_title(session, title, owner_unit_id)
 
 
 def has_plan(session: Session, plan_id: str) -> bool:
@@ -158,15 +158,22 @@ def has_plan(session: Session, plan_id: str) -> bool:
 
 
 def store_plan(
-    session: Session, plan_id: str, title: str, year: int, city: str | None, records: list[ProjectRecord]
+    session: Session,
+    plan_id: str,
+    title: str,
+    year: int,
+    city: str | None,
+    records: list[ProjectRecord],
+    owner_unit_id: int | None = None,
 ) -> tuple[UpsertCounts, units.LinkCounts]:
-    """Write a plan (id, title, year, city) and its tasks, upserted by key, and link their units to the register.
+    """Write a plan (id, title, year, city; a new one owned by ``owner_unit_id``, None: the 两型办's) and its
+    tasks, upserted by key, and link their units to the register.
 
     Runs in the caller's transaction: the caller (an upload's commit) writes the audit entry and commits, so
     the plan, its tasks, their units and the upload's state are one transaction.  Tasks of the plan that the
     records do not name are left as they are.
     """
-    write_plan(session, plan_id, title, year, city)
+    write_plan(session, plan_id, title, year, city, owner_unit_id)
     counts = upsert_projects(session, records)
     linked = units.link_plan_projects(session, [plan_id])
     return counts, linked

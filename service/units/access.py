@@ -56,6 +56,41 @@ def tasks_for_unit(session: Session, unit_id: int, include_children: bool = True
     return [dict(r) for r in rows]
 
 
+# the same scope as one CTE of a larger query (after ``WITH RECURSIVE``), its unit given as ``:{param}``
+_SCOPE_CTE_PART = """unit_scope(id) AS (
+    SELECT CAST(:{param} AS integer)
+    UNION
+    SELECT u.id FROM units u JOIN unit_scope s ON u.parent_id = s.id OR u.successor_id = s.id
+), unit_tasks(id) AS (
+    SELECT pu.project_id FROM project_units pu WHERE pu.unit_id = ANY (ARRAY(SELECT id FROM unit_scope))
+)"""
+
+
+def unit_tasks_cte(param: str) -> str:
+    """CTEs ``unit_scope(id)`` and ``unit_tasks(id)`` (the unit's task ids, as :func:`task_ids_for_unit`
+    selects them) to join in another query after ``WITH RECURSIVE``; the unit id is bound as ``:param``."""
+    if not param.isidentifier():
+        raise ValueError(f"not a bind parameter name: {param!r}")
+    return _SCOPE_CTE_PART.format(param=param)
+
+
+def scope_unit_ids(session: Session, unit_id: int) -> set[int]:
+    """The unit, the units under it and the units it took over: whose tasks are the unit's."""
+    return set(session.scalars(text(SCOPE_CTE + "SELECT id FROM scope"), {"unit": unit_id}))
+
+
+def unit_of_user(session: Session, user: str) -> dict[str, Any] | None:
+    row = (
+        session.execute(
+            text("SELECT un.id, un.name, un.city FROM users u JOIN units un ON un.id = u.unit_id WHERE u.name = :n"),
+            {"n": user},
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)
+
+
 def task_ids_for_unit(session: Session, unit_id: int, include_children: bool = True) -> list[int]:
     """Only the project ids: what a ``unit=`` filter of the ledger selects."""
     sql = scope_sql(include_children) + (

@@ -142,6 +142,22 @@ def task_ids_for_unit(session: Session, unit_id: int, include_children: bool = T
     return access.task_ids_for_unit(session, unit_id, include_children)
 
 
+def unit_tasks_cte(param: str) -> str:
+    """The unit's task ids as SQL (CTEs ``unit_scope``, ``unit_tasks``) for another area's query to join:
+    what ``task_ids_for_unit`` selects, without sending the ids back and forth."""
+    return access.unit_tasks_cte(param)
+
+
+def scope_unit_ids(session: Session, unit_id: int) -> set[int]:
+    """The unit, the units under it and the units it took over (a task naming one of them is the unit's)."""
+    return access.scope_unit_ids(session, unit_id)
+
+
+def unit_of_user(session: Session, user: str) -> dict[str, Any] | None:
+    """The unit an account belongs to (id, name, city), None when it belongs to none."""
+    return access.unit_of_user(session, user)
+
+
 def check_may_report(session: Session, actor: str, role: str | None, project_id: int) -> None:
     """Raise 403 saying why when the account may not report on the project; the refusal is audited on its own.
 

@@ -55,13 +55,13 @@ def landing(app: ASGIApp) -> str:
 
 
 NAV = (("台账", LEDGER), ("地图", FALLBACK_LANDING), ("数据", "/collections"))
-# links shown only to the roles that can use them: the monthly sheet is for editors and up, importing a
-# plan for the 两型办 planners (coordinator) and admins
+# links shown only to the roles that can use them: the monthly sheet is for editors and up, and so is
+# importing a plan (an editor their own unit's, decision 0183; the 两型办 planners and admins any plan)
 MONTHLY_SHEET = "/ledger/monthly-sheet"
 PLAN_UPLOAD = "/plans/upload"
 ROLE_NAV = (
     (("月报", MONTHLY_SHEET), ("editor", "coordinator", "admin")),
-    (("导入计划", PLAN_UPLOAD), ("coordinator", "admin")),
+    (("导入计划", PLAN_UPLOAD), ("editor", "coordinator", "admin")),
 )
 
 

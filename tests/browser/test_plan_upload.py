@@ -75,8 +75,10 @@ def test_preview_on_a_phone_does_not_scroll_sideways(
 
     plan, name = f"{TAG}-phone", planners["coordinator"].name
     with session_scope() as session:  # the plan as committed last month; the office then edited two tasks
-        first = usecases.preview_upload(session, name, "plan.xlsx", sheets["clean"].read_bytes(), {"plan": plan})
-        usecases.commit_upload(session, name, first.upload_id)
+        first = usecases.preview_upload(
+            session, name, "plan.xlsx", sheets["clean"].read_bytes(), {"plan": plan}, role="coordinator"
+        )
+        usecases.commit_upload(session, name, first.upload_id, role="coordinator")
     sign_in(phone, live_server, planners["coordinator"], next_path="/plans/upload")
     assert phone.horizontal_overflow() <= 0
     _upload(phone, sheets["edited"], plan)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tests.plan_uploads.conftest import TAG
+from tests.plan_uploads.conftest import TAG, signed_in
 from tests.plan_uploads.office_sheet import BROKEN_PROBLEMS, CLEAN_TASKS
 from tests.web.conftest import BROWSER_ACCEPT, csrf_of
 
@@ -37,16 +37,24 @@ def test_the_form_asks_for_the_file_year_and_city(coordinator: TestClient) -> No
     assert 'href="/plans/upload"' in html and "导入计划" in html  # the nav link, for a coordinator
 
 
-def test_an_editor_is_refused_with_the_reason(editor: TestClient, sheets: dict[str, Path], auth) -> None:  # type: ignore[no-untyped-def]
+def test_an_editor_of_no_unit_and_a_viewer_are_refused_with_the_reason(  # type: ignore[no-untyped-def]
+    editor: TestClient, app, planners, sheets: dict[str, Path], auth
+) -> None:
+    # an editor may upload their own unit's plan (decision 0183): one who belongs to no unit is told so
     page = editor.get("/plans/upload", headers=PAGE)
-    assert page.status_code == 403 and "统筹" in page.text and "编辑" in page.text
-    assert 'href="/plans/upload"' not in editor.get("/me", headers=PAGE).text  # no nav link for an editor
+    assert page.status_code == 403 and "未归属任何单位" in page.text and "assign-user" in page.text
+    assert 'href="/plans/upload"' in editor.get("/me", headers=PAGE).text  # the nav link, for an editor too
     token = csrf_of(editor.get("/me", headers=PAGE).text)
     response = _post_file(editor, sheets["clean"], {"plan": f"{TAG}-no"}, token)
-    assert response.status_code == 403  # type: ignore[attr-defined]
+    assert response.status_code == 403 and "未归属任何单位" in response.text  # type: ignore[attr-defined]
+    viewer = signed_in(app, planners["viewer"])
+    page = viewer.get("/plans/upload", headers=PAGE)
+    assert page.status_code == 403 and "统筹" in page.text and "编辑" in page.text
+    assert 'href="/plans/upload"' not in viewer.get("/me", headers=PAGE).text  # no nav link for a viewer
+    viewer.close()
     with sheets["clean"].open("rb") as fh:
         api = editor.post("/plans/uploads", files={"file": ("a.xlsx", fh, XLSX)}, headers=auth["viewer"])
-    assert api.status_code == 403 and "coordinator" in api.json()["detail"]
+    assert api.status_code == 403 and "editor" in api.json()["detail"]
 
 
 def test_signed_out_browsers_go_to_login(app) -> None:  # type: ignore[no-untyped-def]
@@ -172,10 +180,41 @@ def test_api_preview_english_reasons_and_commit(client: TestClient, auth, sheets
         )
     counts = edited.json()["counts"]
     assert (counts["created"], counts["updated"], counts["unchanged"]) == (0, 2, CLEAN_TASKS - 2)
-    assert client.post("/plans/uploads", headers=auth["editor"]).status_code in (403, 422)
+    assert client.post("/plans/uploads", headers=auth["viewer"]).status_code == 403
+    with sheets["clean"].open("rb") as fh:  # the editor token's account belongs to no unit
+        nobody = client.post("/plans/uploads", files={"file": ("a.xlsx", fh, XLSX)}, headers=auth["editor"])
+    assert nobody.status_code == 403 and "belongs to no unit" in nobody.json()["detail"]
 
 
 def test_the_api_is_in_the_openapi_document(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert "post" in paths["/plans/uploads"] and "post" in paths["/plans/uploads/{upload_id}/commit"]
     assert "/plans/upload" not in paths  # the pages are for people
+
+
+def test_a_district_editor_uploads_their_units_plan(app, planners, sheets: dict[str, Path]) -> None:  # type: ignore[no-untyped-def]
+    from service.database import session_scope
+    from service.units import usecases as units
+    from tests.web.conftest import make_user
+
+    user = make_user(f"{TAG}-shifeng", "editor")  # removed with the planners
+    with session_scope() as session:
+        units.assign_user(session, "test", user.name, units.find_unit_id(session, "株洲市石峰区人民政府"))
+    editor = signed_in(app, user)
+    token = _csrf(editor)
+    refused = _post_file(editor, sheets["clean"], {"plan": "zhuzhou-2018"}, token)
+    assert refused.status_code == 422 and "两型办的计划" in refused.text  # type: ignore[attr-defined]
+    assert "确认提交" not in refused.text  # type: ignore[attr-defined]
+    plan = f"{TAG}-own"
+    preview = _post_file(editor, sheets["clean"], {"plan": plan}, token)
+    html = preview.text  # type: ignore[attr-defined]
+    assert preview.status_code == 200 and html.count("不在本单位台账") >= 4 and "株洲市石峰区人民政府" in html  # type: ignore[attr-defined]
+    action = re.search(r'action="(/plans/upload/[0-9a-f-]+/commit)"', html)
+    sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', html)
+    assert action and sha
+    committed = editor.post(action.group(1), data={"csrf_token": token, "sha256": sha.group(1)}, headers=PAGE)
+    assert committed.status_code == 303 and committed.headers["location"] == f"/ledger?plan={plan}"
+    ledger = editor.get(committed.headers["location"], headers=PAGE)
+    assert "<strong>6</strong>" in ledger.text and "基本完成职工安置" in ledger.text  # their unit's tasks only
+    assert "国家低碳城市试点" not in ledger.text
+    editor.close()

@@ -22,8 +22,10 @@ ACTOR = "test-planner"
 FORM = {"plan": "pu-test-zz", "year": "", "city": "", "title": ""}
 
 
-def _upload(session: Session, path: Path, form: dict[str, str] | None = None, actor: str = ACTOR):  # type: ignore[no-untyped-def]
-    return usecases.preview_upload(session, actor, path.name, path.read_bytes(), {**FORM, **(form or {})})
+def _upload(
+    session: Session, path: Path, form: dict[str, str] | None = None, actor: str = ACTOR, role: str = "coordinator"
+):  # type: ignore[no-untyped-def]
+    return usecases.preview_upload(session, actor, path.name, path.read_bytes(), {**FORM, **(form or {})}, role=role)
 
 
 def _tasks(session: Session, plan: str = "pu-test-zz") -> dict[str, tuple[object, ...]]:
@@ -53,7 +55,7 @@ def test_preview_counts_and_nothing_stored_but_the_file(rolled_back_session: Ses
 def test_commit_writes_plan_tasks_units_and_one_audit_entry(rolled_back_session: Session, tmp_path: Path) -> None:
     session = rolled_back_session
     preview = _upload(session, write(tmp_path / "plan.xlsx"))
-    result = usecases.commit_upload(session, ACTOR, preview.upload_id, preview.sha256)
+    result = usecases.commit_upload(session, ACTOR, preview.upload_id, preview.sha256, role="coordinator")
     assert (result.created, result.updated, result.unchanged) == (CLEAN_TASKS, 0, 0)
     plan = session.execute(text("SELECT title, year, city FROM plans WHERE id = 'pu-test-zz'")).one()
     assert tuple(plan) == (TITLE, 2018, "株洲市")
@@ -78,7 +80,7 @@ def test_commit_writes_plan_tasks_units_and_one_audit_entry(rolled_back_session:
     ).one()
     assert committed[0] is not None and committed[1] == 0
     with pytest.raises(Problem) as again:
-        usecases.commit_upload(session, ACTOR, preview.upload_id)
+        usecases.commit_upload(session, ACTOR, preview.upload_id, role="coordinator")
     assert again.value.status == 409
 
 
@@ -87,12 +89,12 @@ def test_same_file_twice_changes_nothing_and_an_edited_file_updates(
 ) -> None:
     session = rolled_back_session
     first = _upload(session, write(tmp_path / "plan.xlsx"))
-    usecases.commit_upload(session, ACTOR, first.upload_id)
+    usecases.commit_upload(session, ACTOR, first.upload_id, role="coordinator")
     before = _tasks(session)
     again = _upload(session, write(tmp_path / "plan.xlsx"))
     assert (again.count("created"), again.count("updated"), again.count("unchanged")) == (0, 0, CLEAN_TASKS)
     assert again.plan_status == "unchanged" and not again.changes_anything
-    result = usecases.commit_upload(session, ACTOR, again.upload_id)
+    result = usecases.commit_upload(session, ACTOR, again.upload_id, role="coordinator")
     assert (result.created, result.updated, result.unchanged) == (0, 0, CLEAN_TASKS)
     assert _tasks(session) == before  # versions too: nothing was rewritten
     edited = _upload(session, write(tmp_path / "edited.xlsx", edited=True))
@@ -100,7 +102,7 @@ def test_same_file_twice_changes_nothing_and_an_edited_file_updates(
     changed = {t.key: {c.field for c in t.changes} for t in edited.tasks if t.status == "updated"}
     assert changed["pu-test-zz/一、两型改革/4"] >= {"task_text"}
     assert changed["pu-test-zz/二、清水塘搬迁改造 （一）企业关停与转型/2"] == {"deadline", "deadline_text"}
-    usecases.commit_upload(session, ACTOR, edited.upload_id)
+    usecases.commit_upload(session, ACTOR, edited.upload_id, role="coordinator")
     after = _tasks(session)
     assert set(after) == set(before)  # updated in place, never duplicated
     key = "pu-test-zz/二、清水塘搬迁改造 （一）企业关停与转型/2"
@@ -116,7 +118,7 @@ def test_a_broken_file_commits_nothing(rolled_back_session: Session, tmp_path: P
     unit = next(i for i in preview.issues if "市住建居" in i.zh)
     assert unit.suggestions[0] == "株洲市住房和城乡建设局" and "unknown unit" in unit.en
     with pytest.raises(Problem) as refused:
-        usecases.commit_upload(session, ACTOR, preview.upload_id)
+        usecases.commit_upload(session, ACTOR, preview.upload_id, role="coordinator")
     assert refused.value.status == 422 and len(refused.value.extra["problems"]) == len(preview.issues)
     session.rollback()
     assert _tasks(session) == {}
@@ -139,6 +141,7 @@ def test_year_and_city_are_asked_when_the_title_names_none(rolled_back_session: 
         ACTOR,
         preview.upload_id,
         {"plan": "pu-untitled", "year": "2019", "city": "株洲市", "title": "垃圾分类"},
+        role="coordinator",
     )
     assert again.issues == [] and again.tasks[0].task.deadline == date(2019, 12, 31)
     assert again.upload_id != preview.upload_id
@@ -153,7 +156,7 @@ def test_a_suggested_id_avoids_another_plans(rolled_back_session: Session, tmp_p
 def test_another_accounts_upload_is_not_found(rolled_back_session: Session, tmp_path: Path) -> None:
     preview = _upload(rolled_back_session, write(tmp_path / "plan.xlsx"))
     with pytest.raises(Problem) as caught:
-        usecases.commit_upload(rolled_back_session, "someone-else", preview.upload_id)
+        usecases.commit_upload(rolled_back_session, "someone-else", preview.upload_id, role="coordinator")
     assert caught.value.status == 404
 
 
