@@ -30,7 +30,8 @@ from service.common.geometry_guard import check_ranges, check_shapely, check_sto
 from service.errors import Problem
 
 DRAWN_TYPES = ("Point", "Polygon", "MultiPolygon")
-FILE_SUFFIXES = (".geojson", ".json", ".kml", ".gpx", ".zip")
+FILE_SUFFIXES = (".geojson", ".json", ".kml", ".kmz", ".gpx", ".zip")
+FILE_KINDS = "KML、KMZ、GPX、GeoJSON 或压缩的 Shapefile（.zip）"
 GPX_LAYERS = ("waypoints", "tracks", "routes")  # a patrol's waypoint is a place; a closed track an area
 _CRS_NAMES = {"WGS84": "EPSG:4326", "GCJ-02": "gcj02", "BD-09": "bd09"}
 
@@ -140,7 +141,9 @@ def place_from_file(upload: Upload) -> Place:
     """One point or one (multi)polygon from the file: a single waypoint, or its areas (closed tracks as areas)."""
     name = file_name(upload.filename)
     try:
-        geoms = read_geometries(upload.filename, upload.content, suffixes=FILE_SUFFIXES, gpx_layers=GPX_LAYERS)
+        geoms = read_geometries(
+            upload.filename, upload.content, suffixes=FILE_SUFFIXES, gpx_layers=GPX_LAYERS, kinds=FILE_KINDS
+        )
     except GeometryFileError as exc:
         raise Problem(exc.status, str(exc), parameter="place_file") from None
     parts = [p for g in geoms for p in shapely.get_parts(g)]

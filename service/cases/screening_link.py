@@ -1,6 +1,7 @@
 """A case's screening: on registration and when its place changes, the place is screened against the
 protected zones at the date the case was found, through the screening area's use case
-(``record_screening``: recorded with the case's number and title as its name, in the caller's transaction).
+(``service.screening.usecases.record_screening``, called by the case use cases: recorded with the case's
+number and title as its name, in the caller's transaction).
 
 The case keeps the screening record's id and a summary (``cases.screening``) so the list, the map and the
 notices need no join into screening results: the zones and sub-zones the place lies in, the overlap in m²
@@ -9,21 +10,7 @@ and as a share of the place, the distance to the nearest zone, and the overall v
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
-
-from sqlalchemy.orm import Session
-
-from service.cases.places import Place
-from service.screening import usecases as screening
-
-
-@dataclass(frozen=True)
-class Attached:
-    screening_id: int
-    summary: dict[str, Any]
-    verdict: str
 
 
 def summarise(answer: dict[str, Any]) -> dict[str, Any]:
@@ -67,10 +54,3 @@ def summarise(answer: dict[str, Any]) -> dict[str, Any]:
         "area_m2": answer["input"]["area_m2"],
         "links": answer.get("links", {}),
     }
-
-
-def attach(session: Session, actor: str, place: Place, found_on: date, *, name: str, note: str) -> Attached:
-    """Screen the place at ``found_on`` and record it (audited, in the caller's transaction, not committed)."""
-    answer = screening.record_screening(session, actor, place.geojson, found_on, name=name, note=note, source="case")
-    summary = summarise(answer)
-    return Attached(int(answer["id"]), summary, answer["verdict"])

@@ -24,9 +24,10 @@ from service.cases import files as case_files
 from service.cases import records, workflow
 from service.cases.places import Place, city_of, place_from
 from service.cases.schemas import CaseIn, PlaceIn, PositionIn, StepIn, Upload
-from service.cases.screening_link import attach
+from service.cases.screening_link import summarise
 from service.common import audit
 from service.errors import Problem
+from service.screening import usecases as screening
 from service.units import usecases as units
 
 REGISTERING_ROLES = workflow.SUPERVISORS  # inspector, coordinator, admin
@@ -162,9 +163,18 @@ def _file_summaries(checked: Sequence[case_files.CaseUpload], ids: Sequence[int]
 
 
 def _screen(session: Session, actor: str, case_id: int, number: str, title: str, place: Place, found_on: date) -> str:
-    attached = attach(session, actor, place, found_on, name=f"{number} {title}", note=f"案件 {number} 的位置筛查")
-    records.set_screening(session, case_id, attached.screening_id, attached.summary, attached.verdict)
-    return attached.verdict
+    """Screen the place at ``found_on`` (recorded and audited in this transaction) and keep the summary."""
+    answer = screening.record_screening(
+        session,
+        actor,
+        place.geojson,
+        found_on,
+        name=f"{number} {title}",
+        note=f"案件 {number} 的位置筛查",
+        source="case",
+    )
+    records.set_screening(session, case_id, int(answer["id"]), summarise(answer), answer["verdict"])
+    return str(answer["verdict"])
 
 
 # ---------------------------------------------------------------- the use cases

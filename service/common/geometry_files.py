@@ -86,18 +86,19 @@ def read_geometries(
     *,
     suffixes: tuple[str, ...] = SUFFIXES,
     gpx_layers: tuple[str, ...] = GPX_LINES,
+    kinds: str = "GeoJSON、KML、GPX 或压缩的 Shapefile（.zip）",
 ) -> list[BaseGeometry]:
     """Every non-empty geometry of the file, 2D, in EPSG:4326; or GeometryFileError saying why not.
 
-    ``gpx_layers`` are the GPX layers read, by name (GDAL would open the waypoints by default).
+    ``gpx_layers`` are the GPX layers read, by name (GDAL would open the waypoints by default); ``kinds`` names
+    the accepted types in the refusal of any other.
     """
     name = file_name(filename)
     suffix = Path(name).suffix.lower()
     if suffix not in suffixes:
-        kinds = "、".join(s.lstrip(".").upper() for s in suffixes)
         raise GeometryFileError(
             415,
-            f"“{name}”的类型不支持，请传 {kinds}（Shapefile 请压缩为 .zip） / "
+            f"“{name}”的类型不支持，请传 {kinds} / "
             f"{name}: unsupported type {suffix or '(none)'}; send {', '.join(suffixes)}",
         )
     if not content:
