@@ -247,3 +247,19 @@ def test_the_openapi_document_lists_the_case_routes(client) -> None:  # type: ig
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/cases", "/cases/{case_id}", "/cases/{case_id}/steps", "/cases/{case_id}/files/{file_id}"} <= set(paths)
     assert "post" in paths["/cases"] and "put" in paths["/cases/{case_id}/place"]
+
+
+def test_a_browser_session_needs_its_csrf_token(app, world: CaseWorld) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from tests.web.conftest import csrf_of, make_user, sign_in
+
+    user = make_user("case-web-inspector", "inspector")
+    with TestClient(app, follow_redirects=False) as browser:
+        assert sign_in(browser, user).status_code == 303
+        body = {"kind": "巡查发现", "title": "浏览器登记", "position": {"lon": world.core[0], "lat": world.core[1]}}
+        refused = browser.post("/cases", json=body)
+        assert refused.status_code == 403 and refused.json()["fault"] == "csrf"
+        page = browser.get("/me")
+        made = browser.post("/cases", json=body, headers={"X-CSRF-Token": csrf_of(page.text)})
+        assert made.status_code == 201, made.text
