@@ -40,6 +40,7 @@ ROUTER_MODULES = (
     "service.plan_uploads.routes",
     "service.monthly_sheets.routes",
     "service.screening.routes",
+    "service.cases.routes",
     "service.maps.routes",
     "service.ogc.routes",
 )

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # evidence (佐证材料) sent with a monthly report (service/tasks/evidence.py, decision 0191)
     max_evidence_mb: int = 10  # one photo or PDF
     max_evidence_files: int = 10  # files of one report
+    max_case_file_mb: int = 20  # one photo or PDF of a case or of one of its steps (issue 16)
+    max_case_files: int = 10  # files sent with one registration or step
     # resource limits (decision 0094): texts, filters, batches, and requests per client per group
     geocode_max_chars: int = 4_000  # POST /geocode text; the register's longest task text is 447
     filter_max_chars: int = 10_000  # a CQL2 filter (text or JSON)

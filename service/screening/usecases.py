@@ -32,7 +32,7 @@ from service.screening.records import latest_for_project, list_screenings, publi
 from service.screening.records import recheck as recheck_row
 from service.screening.reports import render_report
 from service.screening.rules import load_rules
-from service.screening.site_input import input_from_request
+from service.screening.site_input import input_from_request, understand
 from service.screening.verdict import check_buffer, choose_category, screen, today
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "latest_project_screening",
     "list_screenings",
     "recheck",
+    "record_screening",
     "screen_batch",
     "screen_project",
     "screen_site",
@@ -74,6 +75,33 @@ def screen_site(
     audit.record(session, actor, "screen", "screening", row.id, after={"verdict": answer["verdict"]})
     session.commit()
     return with_share_link(public_answer(row.result))
+
+
+def record_screening(
+    session: Session,
+    actor: str,
+    geometry: dict[str, Any],
+    on: date,
+    *,
+    name: str,
+    note: str = "",
+    source: str = "case",
+    category: str | None = None,
+) -> dict[str, Any]:
+    """Screen a WGS84 GeoJSON geometry at ``on`` and record it with a ``name`` and a ``note``, in the caller's
+    transaction: audited, not committed (the case register screens a case as part of registering it).
+
+    Returns the recorded answer (without the map views), its ``id`` among them.
+    """
+    import shapely.geometry
+
+    site = understand(shapely.geometry.shape(geometry), "EPSG:4326", source)
+    choice = choose_category(load_rules(), category)
+    answer = screen(session, site, on, 0.0, choice)
+    answer["name"], answer["note"] = name, note
+    row = record(session, actor, site, answer, extra_params={"name": name, "note": note})
+    audit.record(session, actor, "screen", "screening", row.id, after={"verdict": answer["verdict"], "name": name})
+    return public_answer(row.result)
 
 
 def _project(session: Session, project_id: int) -> Project:

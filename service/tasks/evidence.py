@@ -6,165 +6,31 @@ renamed ``photo.jpg`` or a page renamed ``scan.pdf`` is refused, and a download 
 than its name says.  Each file is bounded (``XIANGMAP_MAX_EVIDENCE_MB``) and so is their number
 (``XIANGMAP_MAX_EVIDENCE_FILES``); images also in pixels, so a small file cannot expand into gigabytes.
 Refusals are :class:`EvidenceError` with a Chinese and English message that names the file
-(decision 0191).
+(decision 0191).  The checks by content are shared with the case register: ``service.common.file_checks``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import re
-import unicodedata
-import warnings
-from dataclasses import dataclass
-from pathlib import PurePath
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from service.common import file_checks
 from service.settings import get_settings
 
-MB = 1024 * 1024
-MAX_PIXELS = 50_000_000  # about 8 000 x 6 000: any phone photo; a decoded image of this size is ~150 MB
-KINDS = {  # media type: (what people call it, the suffixes its name may have, Pillow's format name)
-    "image/jpeg": ("JPEG 照片", (".jpg", ".jpeg"), "JPEG"),
-    "image/png": ("PNG 图片", (".png",), "PNG"),
-    "image/webp": ("WebP 图片", (".webp",), "WEBP"),
-    "application/pdf": ("PDF 文件", (".pdf",), None),
-}
-SUFFIXES = tuple(s for _, suffixes, _ in KINDS.values() for s in suffixes)
-ACCEPT = ",".join((*KINDS, *SUFFIXES))  # the file input's accept attribute
-
-
-class EvidenceError(ValueError):
-    """A file that is not accepted as evidence; ``status`` is the HTTP status it answers (413, 415, 422)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """One checked file, ready to store."""
-
-    filename: str
-    media_type: str
-    content: bytes
-    sha256: str
-
-    @property
-    def size(self) -> int:
-        return len(self.content)
-
-
-def clean_name(name: str | None) -> str:
-    """The file's own name without any folder, control characters or surrounding blanks (at most 200 characters)."""
-    base = PurePath((name or "").replace("\\", "/")).name
-    base = "".join(c for c in base if unicodedata.category(c)[0] != "C").strip()
-    return (base or "file")[-200:]
-
-
-def sniff(head: bytes) -> str | None:
-    """The media type the first bytes say, among the accepted ones; None for anything else."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    return None
-
-
-def _what_it_is(head: bytes) -> tuple[str, str]:
-    """What the first bytes look like, in Chinese and English (for the refusal)."""
-    if head.startswith(b"MZ"):
-        return "Windows 可执行程序", "a Windows program (.exe)"
-    if head.startswith(b"\x7fELF"):
-        return "可执行程序", "a program (ELF)"
-    if head.startswith(b"PK\x03\x04"):
-        return "压缩包或 Office 文档", "a zip archive or an Office document"
-    if head.lstrip().startswith(b"<"):
-        return "网页或 XML、SVG 文档", "markup (HTML, XML or SVG)"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "GIF 图片", "a GIF image"
-    return "其他类型的文件", "another kind of file"
-
-
-def _decode_image(name: str, content: bytes, media_type: str) -> None:
-    """The whole image decodes, in the format its bytes announce, within the pixel bound."""
-    from PIL import Image, UnidentifiedImageError
-
-    label, _, pillow_format = KINDS[media_type]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(content)) as probe:
-                if probe.format != pillow_format:
-                    raise EvidenceError(415, f"“{name}”不是{label} / {name} is not a {pillow_format} image")
-                width, height = probe.size
-                if width * height > MAX_PIXELS:
-                    raise EvidenceError(
-                        413,
-                        f"“{name}”的像素过多（{width}×{height}），请缩小后再传 / "
-                        f"{name} has too many pixels ({width}x{height}, at most {MAX_PIXELS})",
-                    )
-                probe.verify()
-            with Image.open(io.BytesIO(content)) as image:
-                image.load()  # verify() reads no pixel data: a truncated file fails only here
-    except EvidenceError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise EvidenceError(
-            422, f"“{name}”图片已损坏或不完整，无法打开 / {name} is damaged or truncated: {exc}"
-        ) from None
-    except Image.DecompressionBombWarning:
-        raise EvidenceError(413, f"“{name}”的像素过多，请缩小后再传 / {name} has too many pixels") from None
-
-
-def _check_pdf(name: str, content: bytes) -> None:
-    if b"%%EOF" not in content[-2048:]:
-        raise EvidenceError(
-            422, f"“{name}”PDF 文件不完整（缺少文件结尾） / {name} is a truncated PDF (no %%EOF at its end)"
-        )
+KINDS = file_checks.KINDS
+SUFFIXES = file_checks.SUFFIXES
+ACCEPT = file_checks.ACCEPT
+EvidenceError = file_checks.FileRefused  # the refusal: ``status`` 413, 415 or 422 and a message naming the file
+Evidence = file_checks.CheckedFile
+clean_name = file_checks.clean_name
+ascii_name = file_checks.ascii_name
 
 
 def check(filename: str | None, content: bytes) -> Evidence:
-    """One uploaded file as evidence, or EvidenceError saying what is wrong with it."""
-    name = clean_name(filename)
-    limit = get_settings().max_evidence_mb * MB
-    if not content:
-        raise EvidenceError(422, f"“{name}”是空文件 / {name} is empty")
-    if len(content) > limit:
-        raise EvidenceError(
-            413,
-            f"“{name}”超过 {get_settings().max_evidence_mb} MB，请压缩后再传 / "
-            f"{name} is larger than {get_settings().max_evidence_mb} MB",
-        )
-    media_type = sniff(content[:16])
-    if media_type is None:
-        zh, en = _what_it_is(content[:64])
-        raise EvidenceError(
-            415,
-            f"“{name}”不是照片（JPEG、PNG、WebP）或 PDF：其内容是{zh} / "
-            f"{name} is not a JPEG, PNG or WebP photo or a PDF: it is {en}",
-        )
-    label, suffixes, _ = KINDS[media_type]
-    suffix = PurePath(name).suffix.lower()
-    if suffix not in suffixes:
-        raise EvidenceError(
-            415,
-            f"“{name}”的内容是{label}，但文件名后缀是“{suffix or '无'}”；请用 {'、'.join(suffixes)} 命名 / "
-            f"{name} holds a {media_type} file but is named {suffix or 'without a suffix'}; name it {suffixes[0]}",
-        )
-    if media_type == "application/pdf":
-        _check_pdf(name, content)
-    else:
-        _decode_image(name, content, media_type)
-    return Evidence(name, media_type, content, hashlib.sha256(content).hexdigest())
+    """One uploaded file as evidence (at most ``XIANGMAP_MAX_EVIDENCE_MB``), or EvidenceError saying why not."""
+    return file_checks.check(filename, content, get_settings().max_evidence_mb)
 
 
 def check_count(count: int) -> None:
@@ -226,13 +92,3 @@ def get_file(session: Session, project_id: int, file_id: int) -> dict[str, Any] 
         .first()
     )
     return dict(row) if row else None
-
-
-_UNSAFE_ASCII = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def ascii_name(name: str) -> str:
-    """A plain-ASCII stand-in for the Content-Disposition ``filename`` (the UTF-8 one goes in ``filename*``)."""
-    stem, suffix = PurePath(name).stem, PurePath(name).suffix.lower()
-    plain = _UNSAFE_ASCII.sub("_", stem).strip("._") or "evidence"
-    return f"{plain[:80]}{_UNSAFE_ASCII.sub('', suffix)}"
