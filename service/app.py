@@ -41,6 +41,7 @@ ROUTER_MODULES = (
     "service.case_pages.routes",  # before the cases API: /cases/new is a page, not a case id
     "service.monthly_sheets.routes",
     "service.screening.routes",
+    "service.cases.routes",
     "service.maps.routes",
     "service.ogc.routes",
 )

@@ -306,7 +306,7 @@ def take_step(
     details: dict[str, Any] = {}
     if step.action == "assign":
         changes |= {"responsible_unit_id": unit_id, "deadline": new_deadline}
-        details |= {"responsible_unit_id": unit_id, "deadline": new_deadline}
+        details |= {"responsible_unit_id": unit_id, "deadline": new_deadline.isoformat() if new_deadline else None}
         if severity is not None:
             changes["severity"] = severity
             details["severity"] = severity
