@@ -11,6 +11,8 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Upload
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.routing import Match
+from starlette.types import Scope
 
 from service.case_pages import view
 from service.case_pages.form import FORM, KINDS, SEVERITIES, PatrolForm, StepForm
@@ -31,6 +33,9 @@ CaseId = Annotated[int, Path(ge=1, le=9_223_372_036_854_775_807, description="ca
 Text = Annotated[str, Form(max_length=8000)]
 FILERS = ("inspector", "coordinator", "admin")  # who may register a case (service.cases.usecases.register_case)
 PLACE_ACCEPT = ".kml,.gpx,.geojson,.json,.zip"
+# the site-wide policy (service.middleware) turns geolocation off; the patrol form alone may ask this page's
+# own origin for the phone's position (decision 0230)
+FORM_PERMISSIONS = {"Permissions-Policy": "geolocation=(self), camera=(), microphone=()"}
 STALE = "已被他人更新，请刷新页面后再办理 / the case was changed by someone else: reload the page"
 
 
@@ -73,7 +78,7 @@ def _form_page(
         "searched": "",
         "had_files": had_files,
     }
-    return render(request, "cases/new.html", context, status=status)
+    return render(request, "cases/new.html", context, status=status, headers=FORM_PERMISSIONS)
 
 
 @router.get("/cases/new", response_class=HTMLResponse)
@@ -220,7 +225,18 @@ def _case_page(
     return render(request, "cases/page.html", context, status=status, headers={"ETag": found["etag"]})
 
 
-@router.get("/cases/{case_id}", response_class=HTMLResponse)
+class BrowserRoute(SessionReleasingRoute):
+    """GET /cases/{id} is the page for a browser (Accept naming text/html) and the JSON case of the API
+    (service.cases.routes) for everyone else: this route does not match a request that does not ask for HTML,
+    so it falls through to the API's route."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        accept = dict(scope.get("headers") or []).get(b"accept", b"").decode("latin-1")
+        if "text/html" not in accept:
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def case_page(
     request: Request,
     case_id: CaseId,
@@ -230,6 +246,11 @@ def case_page(
     _may_see(principal)
     found = cases.get_case(session, principal.name, principal.role, case_id)
     return _case_page(request, session, found)
+
+
+router.add_api_route(
+    "/cases/{case_id}", case_page, methods=["GET"], response_class=HTMLResponse, route_class_override=BrowserRoute
+)
 
 
 def _may_see(principal: Principal) -> None:
