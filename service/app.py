@@ -38,6 +38,7 @@ ROUTER_MODULES = (
     "service.ledger.routes",
     "service.tasks.routes",
     "service.plan_uploads.routes",
+    "service.case_pages.routes",  # before the cases API: /cases/new is a page, not a case id
     "service.monthly_sheets.routes",
     "service.screening.routes",
     "service.cases.routes",
