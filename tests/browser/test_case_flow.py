@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_signin import Offline, _sign_in, chromium, shots  # noqa: F401  (fixtures)
+from tests.browser.playwright_kit import Offline, sign_in
 from tests.case_pages.conftest import CaseWorld, case_world, jpeg  # noqa: F401  (fixture)
 from tests.web.conftest import WebUser
 
@@ -63,7 +63,7 @@ def _until(view: Offline, script: str, timeout_s: float = 15) -> None:
 
 
 def _open(view: Offline, live_server: str, user: WebUser, path: str) -> None:
-    _sign_in(view, live_server, user, next_path=path)
+    sign_in(view, live_server, user, next_path=path)
     _until(view, "!!(window.XC && XC.state.loaded)")
 
 
@@ -82,7 +82,7 @@ def test_a_finding_from_the_phone_to_closed(
     views: dict[str, Located],
     live_server: str,
     case_world: CaseWorld,  # noqa: F811
-    shots: Path,  # noqa: F811
+    shots: Path,
 ) -> None:
     phone = views["phone"]
     _open(phone, live_server, case_world.inspector, "/cases/new")
