@@ -39,6 +39,7 @@ ROUTER_MODULES = (
     "service.tasks.routes",
     "service.plan_uploads.routes",
     "service.monthly_sheets.routes",
+    "service.case_reports.routes",  # before any /cases/{id} route: /cases/notices is a path of its own
     "service.screening.routes",
     "service.maps.routes",
     "service.ogc.routes",
