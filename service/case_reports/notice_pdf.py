@@ -31,9 +31,9 @@ PDF_COLUMNS = (
     ("district", "区县", 4.05, 7),
     ("found_on", "发现日期", 4.85, 10),
     ("deadline", "整改期限", 5.6, 10),
-    ("days_overdue", "逾期天数", 6.35, 6),
-    ("severity", "程度", 6.95, 3),
-    ("status", "状态", 7.35, 4),
+    ("days_overdue", "逾期天数", 6.3, 6),
+    ("severity", "程度", 6.85, 3),
+    ("status", "状态", 7.25, 4),
 )
 CST = timezone(timedelta(hours=8))
 
