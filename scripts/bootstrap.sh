@@ -62,6 +62,7 @@ if [ "$mode" = test ]; then
   # the GIS clients the tests drive: QGIS's own providers (3.22) and Debian's GDAL 3.6 command line
   /usr/bin/python3 -c 'import qgis.core' >/dev/null 2>&1 || missing+=(python3-qgis)
   command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
+  command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)  # the notice PDF's Chinese is read back (tests/case_reports)
   if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}" || say "warning: ${missing[*]} not installed (not root): browser, QGIS or GDAL 3.6 tests will be skipped"
   fi

@@ -40,6 +40,7 @@ ROUTER_MODULES = (
     "service.plan_uploads.routes",
     "service.case_pages.routes",  # before the cases API: /cases/new is a page, not a case id
     "service.monthly_sheets.routes",
+    "service.case_reports.routes",  # before any /cases/{id} route: /cases/notices is a path of its own
     "service.screening.routes",
     "service.cases.routes",
     "service.maps.routes",

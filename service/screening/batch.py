@@ -74,6 +74,8 @@ class BatchOutcome:
     batch: str
     on: date
     buffer_m: float
+    name: str | None = None
+    note: str | None = None
     screened: list[Screening] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
 
@@ -84,6 +86,8 @@ class BatchOutcome:
     def summary(self) -> dict[str, Any]:
         return {
             "batch": self.batch,
+            "name": self.name,
+            "note": self.note,
             "date": self.on.isoformat(),
             "buffer_m": self.buffer_m,
             "screened": len(self.screened),
@@ -129,10 +133,13 @@ def screen_projects(
     buffer_m: float = 0.0,
     project_ids: Iterable[int] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    name: str | None = None,
+    note: str | None = None,
 ) -> BatchOutcome:
     """Screen the projects (all, or the given ids) and record each; the caller commits."""
     rules = load_rules()
-    outcome = BatchOutcome(uuid.uuid4().hex[:12], on, buffer_m)
+    outcome = BatchOutcome(uuid.uuid4().hex[:12], on, buffer_m, name, note)
     projects = _projects(session, project_ids)
     ids = [p.id for p in projects if p.geom is not None]
     zones = (
@@ -157,9 +164,10 @@ def screen_projects(
                 rules=rules,
             )
             answer["project"] = project_summary(project, answer["input"]["area_m2"])
-            outcome.screened.append(
-                record(session, actor, site, answer, project_id=project.id, extra_params={"batch": outcome.batch})
-            )
+            if name is not None or note is not None:
+                answer.update(batch_name=name, batch_note=note)
+            extra = {"batch": outcome.batch, "name": name, "note": note}
+            outcome.screened.append(record(session, actor, site, answer, project_id=project.id, extra_params=extra))
         if progress is not None:
             progress(n, len(projects))
     return outcome

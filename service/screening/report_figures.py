@@ -115,12 +115,17 @@ def draw_screening(ax: Axes, result: dict[str, Any]) -> None:
     )
 
 
+def site_name(result: dict[str, Any]) -> str:
+    """What a report calls the site: the request's name (issue 16), the project's title, else the input's source."""
+    return result.get("name") or (result.get("project") or {}).get("title") or result["input"]["source"]
+
+
 def screening_title(result: dict[str, Any]) -> str:
     project = result.get("project") or {}
     if project:
         head = f"项目 {project['id']} · {project['title']} (筛查 #{result.get('id', '')})"
     else:
-        head = f"筛查 #{result.get('id', '')} · {result['input']['source']}"
+        head = f"筛查 #{result.get('id', '')} · {site_name(result)}"
     return f"{head}\n{result['date']} 结论: {VERDICT_ZH[result['verdict']]} ({result['verdict']})"
 
 

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from service.common.drawing import use_cjk_font
 from service.models import Screening
-from service.screening.report_figures import draw_screening, screening_title
+from service.screening.report_figures import draw_screening, screening_title, site_name
 from service.screening.report_table import VERDICT_ZH
 
 A4 = (8.27, 11.69)
@@ -25,16 +25,19 @@ SUMMARY_LINES = 42
 def _summary_pages(screenings: Sequence[Screening], title: str) -> list[Figure]:
     use_cjk_font()
     counts = Counter(s.result["verdict"] for s in screenings)
+    notes = {s.result.get("note") or s.params.get("note") for s in screenings} - {None}
+    note = next(iter(notes)) if len(notes) == 1 else None  # one screening's note, or a batch's
     head = [
         f"{title} · 生态保护区筛查报告",
         f"生成 {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; 筛查 {len(screenings)} 项, "
         f"涉及保护区 {sum(1 for s in screenings if s.result.get('flagged'))} 项",
         "结论: " + ", ".join(f"{VERDICT_ZH[v]} {n}" for v, n in counts.items()),
+        *([f"备注: {textwrap.shorten(' '.join(note.split()), 90, placeholder='…')}"] if note else []),
         "",
     ]
     lines = []
     for s in screenings:
-        name = (s.result.get("project") or {}).get("title") or s.result["input"]["source"]
+        name = site_name(s.result)
         hits = [z["name"] for e in s.result["layers"] for z in e["zones"] if z["inside"]]
         label = f"项目{s.project_id}" if s.project_id else f"#{s.id}"
         where = textwrap.shorten("、".join(hits), 60, placeholder="…")
@@ -71,6 +74,11 @@ def _site_page(screening: Screening) -> Figure:
     ax = fig.add_axes((0.1, 0.47, 0.82, 0.46))
     draw_screening(ax, screening.result)
     fig.text(0.08, 0.97, screening_title(screening.result), fontsize=11, va="top")
+    note = screening.result.get("note")
+    if note:
+        fig.text(
+            0.08, 0.40, textwrap.shorten("备注: " + " ".join(note.split()), 110, placeholder="…"), fontsize=8, va="top"
+        )
     for i, line in enumerate(_zone_lines(screening.result)[:18]):
         fig.text(0.08, 0.33 - i * 0.017, line, fontsize=8, va="top")
     return fig

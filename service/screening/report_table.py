@@ -37,7 +37,7 @@ def rows_of(screening: Screening) -> list[dict[str, Any]]:
         **dict.fromkeys(COLUMNS),
         "screening_id": screening.id,
         "project_id": screening.project_id,
-        "project": (result.get("project") or {}).get("title") or result["input"]["source"],
+        "project": result.get("name") or (result.get("project") or {}).get("title") or result["input"]["source"],
         "sited": (result.get("project") or {}).get("sited", True),
         "date": result["date"],
         "category": result["category"]["zh"],

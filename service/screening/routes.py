@@ -27,6 +27,7 @@ from service.errors import RATE_LIMITED_RESPONSES, Problem
 from service.rate_limits import rate_limited
 from service.routing import SessionReleasingRoute
 from service.screening import usecases
+from service.screening.labels import NAME_MAX, NOTE_MAX
 from service.screening.rules import VERDICTS, load_rules
 from service.screening.site_input import SUPPORTED_CRS
 from service.screening.verdict import MAX_BUFFER_M
@@ -52,6 +53,8 @@ class ScreeningRequest(BaseModel):
     category: str | None = Field(
         None, description="project category id, Chinese name or keyword (see /screening/rules)"
     )
+    name: str | None = Field(None, description=f"the site's name, shown in the reports' titles (at most {NAME_MAX})")
+    note: str | None = Field(None, description=f"a note kept with the record (at most {NOTE_MAX} characters)")
 
 
 class BatchRequest(BaseModel):
@@ -60,6 +63,8 @@ class BatchRequest(BaseModel):
     date: dt.date | None = None
     buffer_m: Number = Field(0.0, ge=0, le=MAX_BUFFER_M)
     project_ids: list[Integer] | None = Field(None, description="default: every project")
+    name: str | None = Field(None, description=f"the batch's name, the title of its report (at most {NAME_MAX})")
+    note: str | None = Field(None, description=f"a note kept with each record (at most {NOTE_MAX} characters)")
 
 
 _MULTIPART_DOC = {
@@ -81,6 +86,8 @@ _MULTIPART_DOC = {
                         "buffer_m": {"type": "number"},
                         "date": {"type": "string", "format": "date"},
                         "category": {"type": "string"},
+                        "name": {"type": "string", "description": f"the site's name (at most {NAME_MAX})"},
+                        "note": {"type": "string", "description": f"a note (at most {NOTE_MAX} characters)"},
                     },
                 }
             },
@@ -147,6 +154,8 @@ def _screen_site(session: Session, principal: Principal, req: ScreeningRequest, 
         buffer_m=req.buffer_m,
         on=req.date,
         category=req.category,
+        name=req.name,
+        note=req.note,
     )
 
 
@@ -201,7 +210,9 @@ def post_batch(
             parameter="project_ids",
             fault="too_many_ids",
         )
-    outcome = usecases.screen_batch(session, principal.name, body.date, body.buffer_m, body.project_ids)
+    outcome = usecases.screen_batch(
+        session, principal.name, body.date, body.buffer_m, body.project_ids, name=body.name, note=body.note
+    )
     return {
         **outcome.summary(),
         "skipped": outcome.skipped,

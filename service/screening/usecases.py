@@ -28,6 +28,7 @@ from service.screening.batch import (
     project_summary,
     screen_projects,
 )
+from service.screening.labels import labelled, name_and_note, report_title
 from service.screening.records import latest_for_project, list_screenings, public_answer, record, stored
 from service.screening.records import recheck as recheck_row
 from service.screening.reports import render_report
@@ -62,17 +63,21 @@ def screen_site(
     buffer_m: float = 0.0,
     on: date | None = None,
     category: str | None = None,
+    name: str | None = None,
+    note: str | None = None,
 ) -> dict[str, Any]:
     """Screen a site given as GeoJSON, WKT or an uploaded file; recorded, audited, committed.
 
+    ``name`` and ``note`` (issue 16) are kept with the record and shown in its answer and its reports.
     Returns the recorded answer with its links and the signed share link of its map.
     """
+    name, note = name_and_note(name, note)
     site = input_from_request(geometry=geometry, wkt=wkt, crs=crs, upload=upload)
     buffer = check_buffer(buffer_m)
     choice = choose_category(load_rules(), category)
-    answer = screen(session, site, on or today(), buffer, choice)
-    row = record(session, actor, site, answer)
-    audit.record(session, actor, "screen", "screening", row.id, after={"verdict": answer["verdict"]})
+    answer = labelled(screen(session, site, on or today(), buffer, choice), name, note)
+    row = record(session, actor, site, answer, extra_params={"name": name, "note": note})
+    audit.record(session, actor, "screen", "screening", row.id, after={"verdict": answer["verdict"], "name": name})
     session.commit()
     return with_share_link(public_answer(row.result))
 
@@ -157,12 +162,18 @@ def screen_batch(
     buffer_m: float = 0.0,
     project_ids: Iterable[int] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    name: str | None = None,
+    note: str | None = None,
 ) -> BatchOutcome:
     """Screen every project (or the listed ids) as one batch; each recorded, the batch audited, committed.
 
     Called by ``POST /screening/batch`` and by ``xiangmap screen``, so both leave the same audit entry.
+    The batch's ``name`` and ``note`` are kept with each of its records and head its report.
     """
-    outcome = screen_projects(session, actor, on or today(), check_buffer(buffer_m), project_ids, progress)
+    name, note = name_and_note(name, note)
+    outcome = screen_projects(
+        session, actor, on or today(), check_buffer(buffer_m), project_ids, progress, name=name, note=note
+    )
     audit.record(session, actor, "screen-batch", "screening_batch", outcome.batch, after=outcome.summary())
     session.commit()
     return outcome
@@ -188,12 +199,13 @@ def screening_map(session: Session, screening_id: int) -> str:
 def screening_report(session: Session, screening_id: int, fmt: str) -> tuple[bytes, str]:
     """One recorded screening as a report: (bytes, media type)."""
     row = stored(session, screening_id)
-    return render_report([row], fmt, title=f"筛查记录 #{row.id}")
+    return render_report([row], fmt, title=report_title(f"筛查记录 #{row.id}", row.result.get("name")))
 
 
 def batch_report(session: Session, batch: str, fmt: str) -> tuple[bytes, str]:
     """A batch's report from its records: (bytes, media type)."""
-    return render_report(batch_rows(session, batch), fmt, title=f"批量筛查 {batch}")
+    rows = batch_rows(session, batch)
+    return render_report(rows, fmt, title=report_title(f"批量筛查 {batch}", rows[0].params.get("name")))
 
 
 def with_share_link(answer: dict[str, Any]) -> dict[str, Any]:
