@@ -249,7 +249,7 @@ def case_page(
 
 
 router.add_api_route(
-    "/cases/{case_id}", case_page, methods=["GET"], response_class=HTMLResponse, route_class_override=BrowserRoute
+    "/cases/{case_id:int}", case_page, methods=["GET"], response_class=HTMLResponse, route_class_override=BrowserRoute
 )
 
 
@@ -258,7 +258,7 @@ def _may_see(principal: Principal) -> None:
         raise Problem(403, "查看账户不能查看案件 / a viewer account does not see cases")
 
 
-@router.post("/cases/{case_id}/steps/{action}", response_class=HTMLResponse)
+@router.post("/cases/{case_id:int}/steps/{action}", response_class=HTMLResponse)
 def take_step(
     request: Request,
     case_id: CaseId,

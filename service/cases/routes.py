@@ -175,13 +175,13 @@ async def post_case(request: Request, session: DbSession, principal: SignedIn) -
     return _case_response(case, 201)
 
 
-@router.get("/cases/{case_id}", summary="One case, its timeline, its files and the steps you may take")
+@router.get("/cases/{case_id:int}", summary="One case, its timeline, its files and the steps you may take")
 def get_case(case_id: CaseId, session: DbSession, principal: SignedIn) -> JSONResponse:
     return _case_response(usecases.get_case(session, principal.name, principal.role, case_id))
 
 
 @router.post(
-    "/cases/{case_id}/steps",
+    "/cases/{case_id:int}/steps",
     summary="Take a workflow step (assign, start, submit, accept, reject, withdraw); If-Match required",
     openapi_extra=_multipart_doc(StepIn, _FILES_DOC),
     responses={412: {"description": "the case changed since it was read"}, 428: {"description": "no If-Match"}},
@@ -219,7 +219,7 @@ class FilesBody(BaseModel):
 
 
 @router.post(
-    "/cases/{case_id}/files",
+    "/cases/{case_id:int}/files",
     status_code=201,
     summary="Attach photos or PDFs to a case",
     openapi_extra=_multipart_doc(FilesBody, _FILES_DOC),
@@ -239,7 +239,7 @@ async def post_files(request: Request, case_id: CaseId, session: DbSession, prin
     return _case_response(case, 201)
 
 
-@router.get("/cases/{case_id}/files/{file_id}", summary="One file of a case, as a download")
+@router.get("/cases/{case_id:int}/files/{file_id}", summary="One file of a case, as a download")
 def get_file(case_id: CaseId, file_id: FileId, session: DbSession, principal: SignedIn) -> Response:
     found = usecases.case_file(session, principal.name, principal.role, case_id, file_id)
     utf8 = quote(found["filename"], safe="")
@@ -256,7 +256,7 @@ def get_file(case_id: CaseId, file_id: FileId, session: DbSession, principal: Si
 
 
 @router.put(
-    "/cases/{case_id}/place",
+    "/cases/{case_id:int}/place",
     summary="Move a case: a new place, screened again; If-Match required",
     openapi_extra=_multipart_doc(PlaceBody, _PLACE_FILE_DOC),
     responses={412: {"description": "the case changed since it was read"}, 428: {"description": "no If-Match"}},

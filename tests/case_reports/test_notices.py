@@ -98,7 +98,7 @@ def test_a_viewer_is_refused_and_an_anonymous_browser_signs_in(
 ) -> None:
     for path in ("/cases/notices", "/cases/notices.pdf", "/cases/notices.xlsx", "/cases/figures"):
         refused = viewer_browser.get(path, headers={"Accept": "text/html"})
-        assert refused.status_code == 403, path
+        assert refused.status_code == 403, (path, refused.text[-600:])
         assert "仅供督查人员" in refused.text
     assert client.get("/cases/figures.json", headers=auth["viewer"]).status_code == 403
     assert client.get("/cases/figures.json").status_code == 401
