@@ -40,6 +40,7 @@ ROUTER_MODULES = (
     "service.plan_uploads.routes",
     "service.monthly_sheets.routes",
     "service.screening.routes",
+    "service.case_list.routes",  # before the case pages: /cases/map.geojson is not a case id
     "service.maps.routes",
     "service.ogc.routes",
 )

@@ -59,7 +59,9 @@ NAV = (("台账", LEDGER), ("地图", FALLBACK_LANDING), ("数据", "/collection
 # plan for the 两型办 planners (coordinator) and admins
 MONTHLY_SHEET = "/ledger/monthly-sheet"
 PLAN_UPLOAD = "/plans/upload"
+CASES = "/cases"
 ROLE_NAV = (
+    (("案件", CASES), ("editor", "inspector", "gis", "coordinator", "admin")),
     (("月报", MONTHLY_SHEET), ("editor", "coordinator", "admin")),
     (("导入计划", PLAN_UPLOAD), ("coordinator", "admin")),
 )
