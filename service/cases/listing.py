@@ -104,8 +104,16 @@ _UNIT_TREE = """(
 )"""
 
 
-def where_sql(filters: CaseFilters, role: str | None, actor: str | None) -> tuple[str, dict[str, Any]]:
-    """The predicate over ``cases c`` (visibility first, then the filters) and its bound parameters."""
+def unit_tree(session: Session, unit: int) -> list[int]:
+    """The unit and every unit under it or taken over by it (read first: an array the planner can use an index for)."""
+    return [int(r[0]) for r in session.execute(text(f"SELECT id FROM {_UNIT_TREE} AS t(id)"), {"unit": unit})]
+
+
+def where_sql(
+    filters: CaseFilters, role: str | None, actor: str | None, unit_ids: list[int] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The predicate over ``cases c`` (visibility first, then the filters) and its bound parameters; ``unit_ids``
+    is :func:`unit_tree` of ``filters.unit`` when the caller has read it (else a subquery does the same)."""
     clauses = [visible_sql(role, "c")]
     params: dict[str, Any] = dict(visible_params(actor))
     if filters.kind:
@@ -116,7 +124,10 @@ def where_sql(filters: CaseFilters, role: str | None, actor: str | None) -> tupl
     elif filters.status:
         clauses.append("c.status = :status")
         params["status"] = filters.status
-    if filters.unit is not None:
+    if filters.unit is not None and unit_ids is not None:
+        clauses.append("c.responsible_unit_id = ANY(CAST(:unit_ids AS integer[]))")
+        params["unit_ids"] = unit_ids
+    elif filters.unit is not None:
         clauses.append(f"c.responsible_unit_id IN {_UNIT_TREE}")
         params["unit"] = filters.unit
     if filters.city:
@@ -170,7 +181,8 @@ def list_cases(
     session: Session, filters: CaseFilters, role: str | None, actor: str | None, page: int = 1, size: int = PAGE_SIZE
 ) -> CasePage:
     """One page of the cases the caller may see, newest found first (then newest registered), with the count."""
-    where, params = where_sql(filters, role, actor)
+    units = unit_tree(session, filters.unit) if filters.unit is not None else None
+    where, params = where_sql(filters, role, actor, units)
     size = max(1, min(size, MAX_PAGE_SIZE))
     page = max(1, page)
     total = int(session.execute(text(f"SELECT count(*) FROM cases c WHERE {where}"), params).scalar_one())
@@ -202,7 +214,8 @@ def map_geojson(
     the popup need: ``n`` number, ``s`` status, ``o`` overdue (1/0), ``v`` severity.  At most ``limit``
     features (newest first); ``numberMatched`` says how many match, ``bbox`` bounds what is sent.
     """
-    where, params = where_sql(filters, role, actor)
+    units = unit_tree(session, filters.unit) if filters.unit is not None else None
+    where, params = where_sql(filters, role, actor, units)
     if bbox is not None:
         where += " AND c.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
         params |= dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=True))
@@ -229,8 +242,7 @@ def filter_options(session: Session) -> dict[str, list[tuple[Any, str]]]:
     """(value, label) pairs of the filter form's selects."""
     units = session.execute(
         text(
-            "SELECT u.id, u.name FROM units u WHERE u.id IN (SELECT DISTINCT responsible_unit_id FROM cases"
-            " WHERE responsible_unit_id IS NOT NULL) OR u.parent_id IS NULL AND u.city IS NOT NULL"
+            "SELECT u.id, u.name FROM units u WHERE u.valid_to IS NULL OR u.valid_to > CURRENT_DATE"
             " ORDER BY u.city NULLS FIRST, u.name"
         )
     ).all()

@@ -48,7 +48,7 @@
   }
 
   function start(el) {
-    var map = L.map(el, {zoomSnap: 0.5, attributionControl: false, minZoom: 5, maxZoom: 18, preferCanvas: true});
+    var map = L.map(el, {zoomSnap: 0.5, attributionControl: false, minZoom: 7, maxZoom: 17, preferCanvas: true});
     XC.map = map;
     map.fitBounds(HOME);
     legend(map);
@@ -59,8 +59,8 @@
         L.geoJSON(fc, {style: pair[1], interactive: false}).addTo(map).bringToBack();
       }).catch(function (e) { XC.state.errors.push(String(e)); });
     });
-    var cluster = L.markerClusterGroup({chunkedLoading: true, chunkInterval: 120, chunkDelay: 10,
-      maxClusterRadius: 60, disableClusteringAtZoom: 17, spiderfyOnMaxZoom: false, showCoverageOnHover: false,
+    var cluster = L.markerClusterGroup({chunkedLoading: true, chunkInterval: 250, chunkDelay: 5,
+      maxClusterRadius: 60, disableClusteringAtZoom: 16, spiderfyOnMaxZoom: false, showCoverageOnHover: false,
       removeOutsideVisibleBounds: true});
     map.addLayer(cluster);
     cluster.on("click", function (e) {
@@ -92,19 +92,21 @@
         }
         XC.state.features = fc.features.length; XC.state.matched = fc.numberMatched;
         XC.state.loaded = true;
-        cluster.addLayers(markers, function (done, total) {
+        cluster.options.chunkProgress = function (done, total) {
           if (mine !== ticket || done < total) { return; }
           requestAnimationFrame(function () {
-            XC.state.drawn = true; XC.state.loads += 1;
+            XC.state.drawn = true; XC.state.loads += 1; XC.state.drawnAt = performance.now();
             XC.state.timings = {fetch: fetched - started, total: performance.now() - started};
             el.setAttribute("data-drawn", String(XC.state.loads));
             el.setAttribute("data-features", String(fc.features.length));
+            el.setAttribute("data-query", query || "");
           });
-        });
-        if (!fc.features.length) {
+        };
+        if (fc.features.length) { cluster.addLayers(markers); } else {
           XC.state.drawn = true; XC.state.loads += 1;
           el.setAttribute("data-drawn", String(XC.state.loads));
           el.setAttribute("data-features", "0");
+          el.setAttribute("data-query", query || "");
         }
       }).catch(function (e) { XC.state.errors.push(String(e)); XC.state.loaded = true; });
     }

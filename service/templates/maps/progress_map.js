@@ -249,11 +249,11 @@
     });
     lhtml += "<div><i class='xm-box' style='background:#dddddd'></i>无项目</div>";
     if (cfg.cases) {
-      lhtml += "<div class='xm-legend-title'>案件（图层开启时）</div>";
+      lhtml += "<div class='xm-legend-title'>案件（图层开启时）</div><div class='xm-case-legend'>";
       Object.keys(CASE_COLORS).forEach(function (s) {
-        lhtml += "<div><i class='xm-dot' style='background:" + CASE_COLORS[s] + "'></i>" + s + "</div>";
+        lhtml += "<span><i class='xm-dot' style='background:" + CASE_COLORS[s] + "'></i>" + s + "</span> ";
       });
-      lhtml += "<div><i class='xm-dot xm-case-overdue'></i>逾期</div>";
+      lhtml += "<span><i class='xm-dot xm-case-overdue'></i>逾期</span></div>";
     }
     if (cfg.demo_note) { lhtml += "<div class='xm-demo'>" + esc(cfg.demo_note) + "</div>"; }
     control("bottomright", "xm-legend", lhtml).addTo(map);
