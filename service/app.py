@@ -38,11 +38,12 @@ ROUTER_MODULES = (
     "service.ledger.routes",
     "service.tasks.routes",
     "service.plan_uploads.routes",
-    "service.case_pages.routes",  # before the cases API: /cases/new is a page, not a case id
+    "service.case_pages.routes",  # case routes match integer ids only ({case_id:int}): /cases/new is the form
     "service.monthly_sheets.routes",
-    "service.case_reports.routes",  # before any /cases/{id} route: /cases/notices is a path of its own
+    "service.case_reports.routes",
     "service.screening.routes",
     "service.cases.routes",
+    "service.case_list.routes",
     "service.maps.routes",
     "service.ogc.routes",
 )

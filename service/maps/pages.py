@@ -93,6 +93,8 @@ def progress_page(basemap: str, tianditu_key: str | None, basemap_param: str | N
     config = {
         "title": "长株潭两型社会建设项目进展图",
         "choropleth": True,
+        # the cases the caller may see (fetched per caller from /maps/data/cases.geojson, so the page stays shared)
+        "cases": {"label": "案件（按状态，红圈为逾期）", "show": False},
         "overlays": [{"layer": layer, "label": label, "show": show} for layer, label, show in OVERLAY_LABELS],
         "basemap_param": basemap_param,
         "demo_note": DEMO_NOTE if has_demo else None,

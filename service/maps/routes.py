@@ -21,6 +21,7 @@ from service.progress.usecases import ProjectFilter, parse_as_of, project_filter
 from service.rate_limits import rate_limited
 from service.response_cache import Built, response_cache
 from service.routing import SessionReleasingRoute
+from service.security import Principal
 from service.settings import get_settings
 
 ProjectId = Annotated[int, PathParam(ge=1, le=2_147_483_647, description="project id")]
@@ -141,6 +142,21 @@ def districts_data(
 @router.get("/maps/data/layers/{layer}.geojson", summary="A reference layer for the maps, simplified")
 def layer_data(request: Request, layer: str, session: Session = Depends(get_session, scope="function")) -> Response:
     return compressed(request, usecases.overlay_geojson(session, layer), GEOJSON)
+
+
+@router.get(
+    "/maps/data/cases.geojson", summary="The cases the caller may see (status, overdue), for the map's case layer"
+)
+def cases_data(
+    request: Request,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(get_session, scope="function"),
+) -> Response:
+    # who may see which case differs per caller: never in the shared response cache, never kept by a proxy
+    response = compressed(request, usecases.cases_geojson(session, principal.role, principal.name), GEOJSON)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Vary"] = "Accept-Encoding, Authorization, Cookie"
+    return response
 
 
 @router.get("/maps/data/facets.json", summary="Filter choices and report periods for the map page")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from service.cases import listing as case_listing
 from service.common.web_maps import resolve_basemap
 from service.maps import data, pages
 from service.progress import usecases as progress
@@ -82,3 +83,9 @@ def overlay_geojson(session: Session, layer: str) -> str:
 def facets(session: Session) -> dict[str, Any]:
     """The filter choices and report periods the progress page offers."""
     return data.facets(session)
+
+
+def cases_geojson(session: Session, role: str | None, actor: str) -> str:
+    """/maps/data/cases.geojson: the cases this caller may see (service.cases.access), as the case list's map
+    sends them (status, overdue, severity, number); empty for a viewer or an anonymous caller."""
+    return case_listing.map_geojson(session, case_listing.CaseFilters(), role, actor)

@@ -11,11 +11,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, text
 
+from service.cases.access import ALL_CASES_ROLES, visible_sql
+from service.cases.workflow import OVERDUE_SQL
 from service.common.derived_status import delay_reason_sql, elapsed_pct_sql, overdue_sql, schedule_sql, status_sql
 from service.errors import Problem
 from service.settings import get_settings
@@ -306,6 +309,76 @@ def _load(engine: Engine) -> dict[str, Collection]:
     return registry
 
 
+CASE_FIELDS: tuple[Field, ...] = (
+    Field("number", "text"),
+    Field("kind", "text"),
+    Field("title", "text"),
+    Field("status", "text"),
+    Field("overdue", "bool"),
+    Field("severity", "text"),
+    Field("responsible_unit", "text"),
+    Field("deadline", "date"),
+    Field("found_on", "date"),
+    Field("verdict", "text"),
+    Field("city", "text"),
+)
+# who reads the OGC API in this request (role, account name): set by the OGC routes' dependency on every request,
+# read by collections() to offer ``cases`` only as the caller's rights allow (service.cases.access)
+CASE_READER: ContextVar[tuple[str | None, str]] = ContextVar("ogc_case_reader", default=(None, ""))
+
+
+def _text_literal(value: str) -> str:
+    """``value`` as a SQL text expression of hex digits only: no quote, no ``%`` reaches the statement."""
+    return f"convert_from(decode('{value.encode().hex()}', 'hex'), 'UTF8')"
+
+
+def cases_collection(role: str | None, actor: str) -> Collection | None:
+    """The ``cases`` collection as ``role``/``actor`` may read it (decision 0251), or None (not offered at all).
+
+    The visibility predicate is the case register's own (``service.cases.access.visible_sql``) with the account
+    name inlined as hex, because the OGC queries bind no parameters of ours.  No description, no file, no finder:
+    the fields GIS staff need to map and count cases.
+    """
+    if role not in ALL_CASES_ROLES and role != "editor":
+        return None
+    predicate = visible_sql(role, "c").replace(":case_actor", _text_literal(actor))
+    source = f"""(
+    SELECT c.id, c.number, c.kind, c.title, c.status, {OVERDUE_SQL} AS overdue, c.severity,
+           u.name AS responsible_unit, c.deadline, c.found_on, c.verdict, c.city, c.geom
+    FROM cases c LEFT JOIN units u ON u.id = c.responsible_unit_id
+    WHERE {predicate}
+) t"""
+    return Collection(
+        id="cases",
+        title="案件 Cases",
+        description=(
+            "Cases of the case register (督察问题, 巡查发现, 违法违规): where, status "
+            "(overdue: open, past its deadline), severity, the responsible unit, the deadline, when found and "
+            "the protected-zone screening's verdict. "
+            "Only the cases your account may see: every case for inspectors, GIS staff, coordinators and admins; "
+            "an editor's own unit's. Files and descriptions are not served here."
+        ),
+        geometry_type="Geometry",
+        source_sql=source,
+        table="cases",
+        fields=CASE_FIELDS,
+        temporal=("found_on", None),
+        keywords=("案件", "cases", "督察", "巡查"),
+        extra={"reader": ("all",) if role in ALL_CASES_ROLES else ("editor", actor)},
+        id_type="int8",
+    )
+
+
+def reader_scope(collection_id: str) -> tuple[str, ...]:
+    """What a cached answer about ``collection_id`` must also be keyed by: the reader, for ``cases`` only."""
+    if collection_id != "cases":
+        return ()
+    role, actor = CASE_READER.get()
+    if role in ALL_CASES_ROLES:
+        return ("cases-reader", "all")
+    return ("cases-reader", str(role), actor)
+
+
 class _Cache:
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -325,7 +398,9 @@ def collections(engine: Engine) -> dict[str, Collection]:
             _cache.value = _load(engine)
             _cache.loaded_at = now
             _cache.engine_id = id(engine)
-        return _cache.value
+        value = _cache.value
+    cases = cases_collection(*CASE_READER.get())
+    return value if cases is None else {**value, "cases": cases}
 
 
 def get_collection(engine: Engine, collection_id: str) -> Collection:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from service import data_version
 from service.database import get_engine
+from service.dependencies import current_principal
 from service.ogc import routes_downloads as ogc_downloads
 from service.ogc import routes_tiles as ogc_tiles
 from service.ogc import usecases
@@ -24,9 +25,16 @@ from service.ogc.query import parse_item_query, parse_items_query
 from service.ogc.usecases import GEOJSON, SCHEMA_JSON
 from service.response_cache import Built, response_cache
 from service.routing import SessionReleasingRoute
+from service.security import Principal
 from service.settings import PROJECT_ROOT
 
-router = APIRouter(route_class=SessionReleasingRoute, tags=["OGC API"])
+
+async def case_reader(principal: Principal = Depends(current_principal)) -> None:
+    """Every OGC request says who reads (async: the context variable reaches the endpoint's thread)."""
+    usecases.set_case_reader(principal.role, principal.name)
+
+
+router = APIRouter(route_class=SessionReleasingRoute, tags=["OGC API"], dependencies=[Depends(case_reader)])
 router.include_router(ogc_tiles.router)
 router.include_router(ogc_downloads.router)
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "service" / "templates"))
@@ -127,7 +135,7 @@ def items(request: Request, collectionId: str) -> Response:
         return Built(found.geojson(), GEOJSON, found.headers, compress=True)  # gzipped once per data version
 
     version = data_version.current(engine)  # before the data: see service/data_version.py
-    key = ("items", collection.id, base, tuple(sorted(query_items)))
+    key = ("items", collection.id, base, tuple(sorted(query_items)), *usecases.reader_scope(collection.id))
     return response_cache().respond(request, version, key, build)
 
 

@@ -37,7 +37,9 @@ def _cached_json(request: Request, key: tuple[Any, ...], media_type: str, build:
     def built() -> Built:
         return Built(json.dumps(build(), ensure_ascii=False).encode(), media_type, compress=True)
 
-    return response_cache().respond(request, version, (*key, _base(request)), built)
+    # about cases (or the style of every collection, which lists them): keyed by the reader too
+    scope = usecases.reader_scope("cases") if "cases" in key or key == ("style", key[-1]) else ()
+    return response_cache().respond(request, version, (*key, _base(request), *scope), built)
 
 
 @router.get("/tileMatrixSets", summary="Tile matrix sets")
@@ -125,6 +127,7 @@ def tile(
     query = parse_items_query(request.query_params.multi_items(), collection, paged=False)
     version = data_version.current(engine)  # before the data: see service/data_version.py
     key = ("tile", collection.id, z, y, x, tuple(sorted(request.query_params.multi_items())))
+    key += usecases.reader_scope(collection.id)
     return response_cache().respond(
         request, version, key, lambda: Built(usecases.tile(engine, collection, z, y, x, query), MVT, compress=True)
     )

@@ -86,6 +86,16 @@ def collections_document(engine: Engine, base: str) -> dict[str, Any]:
     return documents.collections_document(engine, base, registry.collections(engine))
 
 
+def set_case_reader(role: str | None, actor: str) -> None:
+    """Who reads the OGC API in this request: ``cases`` is offered only as their rights allow."""
+    registry.CASE_READER.set((role, actor))
+
+
+def reader_scope(collection_id: str) -> tuple[str, ...]:
+    """The extra key of a cached answer about ``collection_id`` (the reader, for ``cases``)."""
+    return registry.reader_scope(collection_id)
+
+
 def collection(engine: Engine, collection_id: str) -> Collection:
     """The collection by id (404 Problem when there is none); the routes need it to parse a query."""
     return registry.get_collection(engine, collection_id)

@@ -59,9 +59,9 @@ NAV = (("台账", LEDGER), ("地图", FALLBACK_LANDING), ("数据", "/collection
 # importing a plan (an editor their own unit's, decision 0183; the 两型办 planners and admins any plan)
 MONTHLY_SHEET = "/ledger/monthly-sheet"
 PLAN_UPLOAD = "/plans/upload"
-CASES = "/cases"  # the case list (branch caselist); the patrol form is /cases/new
+CASES = "/cases"  # the case list; the patrol form is /cases/new
 ROLE_NAV = (
-    (("案件", CASES), ("inspector", "coordinator", "admin", "editor")),
+    (("案件", CASES), ("editor", "inspector", "gis", "coordinator", "admin")),
     (("月报", MONTHLY_SHEET), ("editor", "coordinator", "admin")),
     (("导入计划", PLAN_UPLOAD), ("editor", "coordinator", "admin")),
 )

@@ -170,6 +170,57 @@
       layerControl.addOverlay(layer, o.label);
     });
 
+    /* Cases (issue 16): off by default; fetched when first switched on, per caller (who sees which case is
+       decided by the server); a dot coloured by status, overdue ones ringed in red; clustered like projects. */
+    var CASE_COLORS = {"登记": "#6c757d", "交办": "#1971c2", "整改中": "#e67700", "申请销号": "#7048e8",
+                       "销号": "#2f9e44", "撤销": "#adb5bd"};
+    pub.cases = {loaded: false, features: 0};
+    var caseLayer = L.layerGroup(), caseIndex = null, caseFetched = false;
+    function drawCases() {
+      caseLayer.clearLayers();
+      if (!caseIndex || !map.hasLayer(caseLayer)) { return; }
+      var b = map.getBounds().pad(0.2);
+      caseIndex.getClusters([b.getWest(), Math.max(b.getSouth(), -85), b.getEast(), Math.min(b.getNorth(), 85)],
+        Math.round(map.getZoom())).forEach(function (f) {
+        var c = f.geometry.coordinates, p = f.properties, latlng = [c[1], c[0]];
+        if (p.cluster) {
+          var icon = L.divIcon({html: "<div><span>" + p.point_count_abbreviated + "</span></div>",
+            className: "xm-cluster xm-cluster-30 xm-case-cluster", iconSize: L.point(30, 30)});
+          var m = L.marker(latlng, {icon: icon, title: p.point_count + " 件案件"});
+          m.on("click", function () { map.setView(latlng, Math.min(caseIndex.getClusterExpansionZoom(p.cluster_id), 18)); });
+          caseLayer.addLayer(m);
+        } else {
+          var dot = L.circleMarker(latlng, {radius: 6, weight: p.o ? 3 : 1, color: p.o ? "#e03131" : "#222",
+            fillColor: CASE_COLORS[p.s] || "#868e96", fillOpacity: 0.95});
+          dot.bindPopup("<b>" + esc(p.n) + "</b><br>" + esc(p.s) + (p.o ? "（逾期）" : "") + " · " + esc(p.v) +
+            "<br><a href='/cases/" + encodeURIComponent(f.id) + "' target='_blank'>查看案件 »</a>");
+          caseLayer.addLayer(dot);
+        }
+      });
+    }
+    map.on("moveend", drawCases);
+    caseLayer.on("add", function () {
+      if (caseFetched) { drawCases(); return; }
+      caseFetched = true;
+      fetch("/maps/data/cases.geojson", {credentials: "same-origin"}).then(function (r) {
+        if (!r.ok) { throw new Error("cases: HTTP " + r.status); }
+        return r.json();
+      }).then(function (gj) {
+        caseIndex = new Supercluster({radius: 40, minZoom: 5, maxZoom: 13});
+        caseIndex.load(gj.features.map(function (f) {
+          return {type: "Feature", id: f.id, geometry: f.geometry, properties: {n: f.properties.n, s: f.properties.s,
+                  o: f.properties.o, v: f.properties.v}};
+        }));
+        pub.cases = {loaded: true, features: gj.features.length};
+        document.body.setAttribute("data-xm-cases", String(gj.features.length));
+        drawCases();
+      }).catch(function (e) { pub.errors.push(String(e)); });
+    });
+    if (cfg.cases) {
+      if (cfg.cases.show) { caseLayer.addTo(map); }
+      layerControl.addOverlay(caseLayer, cfg.cases.label);
+    }
+
     // filter panel
     var fhtml = "<div class='xm-title'>" + esc(cfg.title) + "</div>";
     FILTERS.forEach(function (k) {
@@ -197,6 +248,13 @@
       lhtml += "<div><i class='xm-box' style='background:" + r[1] + "'></i>" + Math.round(lo * 100) + "–" + Math.min(100, Math.round(r[0] * 100)) + "%</div>";
     });
     lhtml += "<div><i class='xm-box' style='background:#dddddd'></i>无项目</div>";
+    if (cfg.cases) {
+      lhtml += "<div class='xm-legend-title'>案件（图层开启时）</div><div class='xm-case-legend'>";
+      Object.keys(CASE_COLORS).forEach(function (s) {
+        lhtml += "<span><i class='xm-dot' style='background:" + CASE_COLORS[s] + "'></i>" + s + "</span> ";
+      });
+      lhtml += "<span><i class='xm-dot xm-case-overdue'></i>逾期</span></div>";
+    }
     if (cfg.demo_note) { lhtml += "<div class='xm-demo'>" + esc(cfg.demo_note) + "</div>"; }
     control("bottomright", "xm-legend", lhtml).addTo(map);
 
