@@ -219,7 +219,12 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
     return x0, y0, x1, y1
 
 
-@router.get("/cases/map.geojson", summary="The filtered cases as light GeoJSON points (at most 100,000)")
+@router.get(
+    "/cases/map.geojson",
+    summary="The filtered cases as light GeoJSON points (at most 100,000)",
+    response_class=Response,
+    responses={200: {"description": "a GeoJSON FeatureCollection", "content": {"application/geo+json": {}}}},
+)
 def case_map(
     request: Request,
     filters: Filters,

@@ -26,6 +26,7 @@ from service.common.geometry_guard import check_json_depth
 from service.dependencies import get_session, require_role
 from service.errors import Problem
 from service.models.audit import ROLES
+from service.models.cases import CASE_FILE_TYPES
 from service.security import Principal
 from service.settings import get_settings
 
@@ -239,7 +240,17 @@ async def post_files(request: Request, case_id: CaseId, session: DbSession, prin
     return _case_response(case, 201)
 
 
-@router.get("/cases/{case_id:int}/files/{file_id}", summary="One file of a case, as a download")
+@router.get(
+    "/cases/{case_id:int}/files/{file_id}",
+    summary="One file of a case, as a download",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the file as it was uploaded (its type checked by content)",
+            "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in CASE_FILE_TYPES},
+        }
+    },
+)
 def get_file(case_id: CaseId, file_id: FileId, session: DbSession, principal: SignedIn) -> Response:
     found = usecases.case_file(session, principal.name, principal.role, case_id, file_id)
     utf8 = quote(found["filename"], safe="")
