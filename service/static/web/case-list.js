@@ -96,6 +96,7 @@
         shown.addLayer(m);
       });
       XC.state.shown = items.length;
+      el.setAttribute("data-zoom", String(map.getZoom()));  // for tests: a cluster's click zooms in
     }
     map.on("moveend", draw);
     shown.on("click", function (e) {
@@ -121,7 +122,8 @@
       var mine = ++ticket;
       XC.state.loaded = false; XC.state.drawn = false; XC.state.query = query;
       var started = performance.now();
-      return getJSON(el.dataset.geojson + (query ? "?" + query : "")).then(function (fc) {
+      var url = el.dataset.geojson + (query ? "?" + query : "");
+      return getJSON(url).then(function (fc) {
         if (mine !== ticket) { return; }
         var fetched = performance.now();
         var features = fc.features;
@@ -136,10 +138,17 @@
         XC.state.features = features.length; XC.state.matched = fc.numberMatched;
         XC.state.loaded = true;
         if (fc.bbox) {
-          map.fitBounds([[fc.bbox[1], fc.bbox[0]], [fc.bbox[3], fc.bbox[2]]], {padding: [20, 20], maxZoom: 14, animate: false});
+          map.fitBounds([[fc.bbox[1], fc.bbox[0]], [fc.bbox[3], fc.bbox[2]]], {paddingTopLeft: [20, 20], paddingBottomRight: [20, 60], maxZoom: 14, animate: false});
         }
         draw();  // fitBounds may not move (same view): draw this load's index in any case
-        finished(mine, query, features.length, {started: started, fetch: fetched - started, index: indexed - fetched});
+        var timings = {started: started, fetch: fetched - started, index: indexed - fetched};
+        var entry = performance.getEntriesByType("resource").filter(function (r) { return r.name.indexOf(url) >= 0; }).pop();
+        if (entry && entry.responseEnd) {  // the server's answer, its transfer, and what the parse took after it
+          timings.server = entry.responseStart - entry.requestStart;
+          timings.transfer = entry.responseEnd - entry.responseStart;
+          timings.parse = fetched - entry.responseEnd;
+        }
+        finished(mine, query, features.length, timings);
       }).catch(function (e) { XC.state.errors.push(String(e)); XC.state.loaded = true; });
     }
     XC.load = load;
