@@ -235,6 +235,8 @@ SELECT '{{"type":"FeatureCollection","numberMatched":' || (SELECT n FROM m)
     '{{"type":"Feature","id":' || f.id || ',"geometry":' || ST_AsGeoJSON(f.g, 6)
     || ',"properties":{{"n":' || to_json(f.number)::text || ',"s":"' || f.status || '","o":'
     || CASE WHEN f.overdue THEN '1' ELSE '0' END || ',"v":"' || f.severity || '"}}}}', ',') FROM f), '') || ']}}'"""
+    # one statement over every visible case: JIT's compile (about 25 ms at 100,000) buys nothing here (decision 0252)
+    session.execute(text("SET LOCAL jit = off"))
     return str(session.execute(text(sql), params).scalar_one())
 
 

@@ -36,6 +36,21 @@ def test_filter_by_status_updates_the_table_and_the_map(
     assert desk.page.locator(ROWS).count() == len(world.ids)
     assert _drawn(desk, 1)["features"] == len(world.ids)
     desk.page.screenshot(path=str(shots / "case-list.png"), full_page=True)
+    # one case: its marker opens the popup linking to the case; a cluster zooms in to what it holds
+    single = desk.page.locator(".leaflet-marker-icon.cm")
+    singles = single.count()
+    assert singles >= 1
+    single.first.click()
+    expect(desk.page.locator(".cm-popup a[href^='/cases/']")).to_have_text("查看案件 »")
+    desk.page.keyboard.press("Escape")
+    clusters = desk.page.locator(".leaflet-marker-icon.cc")
+    assert clusters.count() >= 1
+    zoom = float(desk.page.locator("#case-map").get_attribute("data-zoom") or 0)
+    clusters.first.click()
+    expect(desk.page.locator("#case-map")).not_to_have_attribute("data-zoom", re.compile(rf"^{zoom:g}$"))
+    assert float(desk.page.locator("#case-map").get_attribute("data-zoom") or 0) > zoom
+    desk.page.goto(f"{live_server}/cases?q={TAG}")  # back to the whole extent for the filters below
+    _drawn(desk, 1)
     desk.page.get_by_label("状态").select_option("逾期")
     expect(desk.page.locator(ROWS)).to_have_count(2)  # htmx swapped the table
     state = _drawn(desk, 2)
