@@ -175,7 +175,8 @@ def commit_page(
     flash.add(
         request,
         response,
-        f"已导入计划“{result.title}”：新增 {result.created} 项，更新 {result.updated} 项，不变 {result.unchanged} 项",
+        f"已导入计划“{result.title}”：新增 {result.created} 项，更新 {result.updated} 项，不变 {result.unchanged} 项；"
+        + result.located.split(" / ")[0],
         "success",
     )
     return response

@@ -14,7 +14,7 @@ up) is the routes' check; the unit's part is here, since it depends on the plan 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from service.common import audit, staged_uploads
 from service.errors import Problem
+from service.geocoding import usecases as geocoding
 from service.plan_uploads.preview import (
     Answers,
     Preview,
@@ -80,6 +81,7 @@ class Committed:
     updated: int
     unchanged: int
     units: str
+    located: str = ""  # the geocoding run's summary, or why it did not run
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +91,7 @@ class Committed:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "units": self.units,
+            "located": self.located,
         }
 
 
@@ -176,7 +179,23 @@ def commit_upload(
     )
     staged_uploads.mark_committed(session, staged.id)
     session.commit()
-    return result
+    return _geocoded(session, actor, result)
+
+
+def _geocoded(session: Session, actor: str, result: Committed) -> Committed:
+    """Place the plan's new tasks on the map, as ``xiangmap plans import --geocode`` does, once the upload is
+    committed: the geocoding run commits on its own (with its audit entry), so a failure there leaves the
+    upload in place and says so (``xiangmap geocode --plan`` finishes it).  Manual locations are kept."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        summary = geocoding.geocode_projects(session, plan=result.plan_id, actor=actor)
+    except SQLAlchemyError as exc:
+        session.rollback()
+        return replace(
+            result, located=f"定位未完成（{type(exc).__name__}）：请运行 xiangmap geocode --plan {result.plan_id}"
+        )
+    return replace(result, located=f"{summary.projects} 项任务已自动定位 / {summary}")
 
 
 def _preview(session: Session, who: Uploader, filename: str, content: bytes, form: dict[str, Any]) -> Preview:

@@ -57,6 +57,12 @@ def test_commit_writes_plan_tasks_units_and_one_audit_entry(rolled_back_session:
     preview = _upload(session, write(tmp_path / "plan.xlsx"))
     result = usecases.commit_upload(session, ACTOR, preview.upload_id, preview.sha256, role="coordinator")
     assert (result.created, result.updated, result.unchanged) == (CLEAN_TASKS, 0, 0)
+    # the new tasks are geocoded once committed, as `plans import --geocode` does: none is left pending
+    assert result.located.startswith(f"{CLEAN_TASKS} 项任务已自动定位")
+    pending = session.execute(
+        text("SELECT count(*) FROM projects WHERE plan_id = 'pu-test-zz' AND location_status = 'pending'")
+    ).scalar_one()
+    assert pending == 0
     plan = session.execute(text("SELECT title, year, city FROM plans WHERE id = 'pu-test-zz'")).one()
     assert tuple(plan) == (TITLE, 2018, "株洲市")
     tasks = _tasks(session)
