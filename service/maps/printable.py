@@ -645,9 +645,15 @@ def _draw_projects(ax: Axes, wall: WallMap, extent: tuple[float, ...], k: float,
         areas, lines = mine[kk.str.contains("Polygon")], mine[kk.str.contains("LineString")]
         if len(areas):
             areas = areas.clip(extent)
-            # one fill per status, so tasks located to the same area do not darken it by stacking
-            areas.dissolve().plot(ax=ax, facecolor=color, edgecolor="none", alpha=0.2, zorder=8)
-            areas.plot(ax=ax, facecolor="none", edgecolor=color, linewidth=1.4 * k, zorder=8)
+            # exact areas filled (one fill per status: tasks on the same area do not darken it by stacking);
+            # approximate ones (a whole zone, a drawn disc) only outlined, dashed, so the zone under them shows
+            exact = areas[areas["precision"].isin(EXACT)]
+            if len(exact):
+                exact.dissolve().plot(ax=ax, facecolor=color, edgecolor="none", alpha=0.22, zorder=8)
+                exact.plot(ax=ax, facecolor="none", edgecolor=color, linewidth=1.4 * k, zorder=8)
+            rough = areas[~areas["precision"].isin(EXACT)]
+            if len(rough):
+                rough.plot(ax=ax, facecolor="none", edgecolor=color, linewidth=1.3 * k, linestyle="--", zorder=8)
         if len(lines):
             exact = lines[lines["precision"].isin(EXACT)]
             rough = lines[~lines["precision"].isin(EXACT)]
@@ -837,7 +843,7 @@ def _footer(fig: Figure, lay: Layout, wall: WallMap, sheet: int, total: int) -> 
         footer += "　注：含演示进度数据（非真实报告）"
     if total > 1:
         footer += f"　第 {sheet}/{total} 页"
-    chars = int((lay.width - 2 * lay.margin) / (size * MM_PER_PT))
+    chars = int((lay.width - 2 * lay.margin) / (size * MM_PER_PT) * 1.5)  # the sources are mostly Latin
     lines = [footer, *textwrap.wrap("数据来源：" + "；".join(wall.sources), chars)][:4]
     for i, line in enumerate(reversed(lines)):
         fig.text(
