@@ -778,7 +778,8 @@ def _legend(ax: Axes, wall: WallMap, k: float, portrait: bool) -> None:
         Line2D([], [], markerfacecolor="#555", alpha=0.55, label="近似（附近 / 沿线）", **dot),
         Line2D([], [], markerfacecolor="none", markeredgecolor="#555", label="仅到区县 / 政府驻地", **dot),
         Line2D([], [], color="#555", linewidth=2.4 * k, label="线状任务"),
-        Patch(facecolor="#bbb", edgecolor="#555", label="面状任务"),
+        Patch(facecolor="#bbb", edgecolor="#555", label="面状任务（精确）"),
+        Patch(facecolor="none", edgecolor="#555", linestyle="--", label="近似范围（虚线）"),
     ]
     layer_handles = [_layer_handle(name, label) for name, label in LAYER_LABELS.items()]
     places = ((0.0, 1.0), (0.36, 1.0), (0.70, 1.0))
