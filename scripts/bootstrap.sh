@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepare this checkout: virtual environment, PostGIS, (for tests) Chromium and a CJK font.
+# Prepare this checkout: virtual environment, PostGIS, the CJK font (run and test), (for tests) Chromium.
 # Usage: scripts/bootstrap.sh run|test      Idempotent; a second run takes a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,10 +55,20 @@ if [ "$needs_local_pg" = 1 ] && ! have_postgis; then
   have_postgis || die "PostGIS is missing: as root run 'apt-get install postgresql-15-postgis-3', or set DATABASE_URL (TEST_DATABASE_URL for tests) to a PostGIS database"
 fi
 
+# the wall map's Chinese (service/common/drawing.py finds the font by file): `make run` needs it as much as the tests
+has_cjk_font() {
+  [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] && return 0
+  command -v fc-match >/dev/null 2>&1 && fc-match -f '%{family}' 'Noto Sans CJK SC' 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null
+}
+if [ "$mode" = run ] && ! has_cjk_font; then
+  apt_install fonts-noto-cjk fontconfig \
+    || say "warning: no Noto Sans CJK font and not root: the wall map will print boxes for Chinese; as root run 'apt-get install fonts-noto-cjk'"
+fi
+
 if [ "$mode" = test ]; then
   missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-  fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || missing+=(fonts-noto-cjk)  # not grep -q: with pipefail, fc-list would die of SIGPIPE
+  has_cjk_font || missing+=(fonts-noto-cjk)
   # the GIS clients the tests drive: QGIS's own providers (3.22) and Debian's GDAL 3.6 command line
   /usr/bin/python3 -c 'import qgis.core' >/dev/null 2>&1 || missing+=(python3-qgis)
   command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)

@@ -173,11 +173,15 @@ def facets(session: Session = Depends(get_session, scope="function")) -> dict:
 def printable(
     fmt: str,
     as_of: AsOf = None,
-    paper: Annotated[str, Query(description="A3 or A4")] = "A3",
+    size: Annotated[str | None, Query(description="paper size A0, A1, A2, A3 or A4 (landscape by default)")] = None,
+    paper: Annotated[str | None, Query(description="the former name of size (A0-A4)")] = None,
+    page: Annotated[int, Query(ge=1, le=1000, description="PNG only: the sheet (1 the map, 2.. the task table)")] = 1,
     orientation: Annotated[str, Query(description="landscape or portrait")] = "landscape",
     dpi: Annotated[int, Query(ge=72, le=300, description="PNG resolution")] = 150,
     title: Annotated[str | None, Query(max_length=80, description="map title")] = None,
-    bbox: Annotated[str | None, Query(description="extent minlon,minlat,maxlon,maxlat (default: all projects)")] = None,
+    bbox: Annotated[
+        str | None, Query(description="extent minlon,minlat,maxlon,maxlat (default: the plan's city)")
+    ] = None,
     filters: ProjectFilter = Depends(project_filter),
     session: Session = Depends(get_session, scope="function"),
 ) -> Response:
@@ -185,25 +189,44 @@ def printable(
 
     if fmt not in ("png", "pdf"):
         raise Problem(404, f"no printable format {fmt!r}; use .png or .pdf", parameter="format")
-    if paper.upper() not in printing.PAPERS:
-        raise Problem(400, f"paper must be one of {', '.join(printing.PAPERS)}, not {paper!r}", parameter="paper")
+    chosen_size, size_name = (size, "size") if size is not None else (paper or "A3", "paper")
+    if chosen_size.strip().upper() not in printing.PAPERS:
+        raise Problem(
+            400,
+            f"纸张尺寸应为 A0-A4 / {size_name} must be one of {', '.join(printing.PAPERS)}, not {chosen_size!r}",
+            parameter=size_name,
+        )
+    chosen_size = chosen_size.strip().upper()
     if orientation not in ("landscape", "portrait"):
         raise Problem(400, f"orientation must be landscape or portrait, not {orientation!r}", parameter="orientation")
+    if fmt == "png":
+        width_mm, height_mm = printing.PAPERS[chosen_size]
+        pixels = (width_mm / 25.4 * dpi) * (height_mm / 25.4 * dpi)
+        if pixels > printing.MAX_PIXELS:
+            raise Problem(
+                400,
+                f"{chosen_size} 在 {dpi} dpi 下图像过大，请降低 dpi 或下载 PDF / {chosen_size} at {dpi} dpi is "
+                f"{pixels / 1e6:.0f} million pixels, over {printing.MAX_PIXELS // 1_000_000} million: "
+                "lower dpi or use .pdf",
+                parameter="dpi",
+            )
     chosen_as_of = parse_as_of(as_of)
     extent = parse_bbox(bbox) if bbox else None
-    body, media = usecases.wall_map(
-        session,
-        printing.PrintRequest(
-            fmt=fmt,
-            paper=paper.upper(),
-            orientation=orientation,
-            dpi=dpi,
-            title=title,
-            as_of=chosen_as_of,
-            filters=filters,
-            threshold_pct=get_settings().delay_threshold_pct,
-            bbox=extent,
-        ),
+    req = printing.PrintRequest(
+        fmt=fmt,
+        paper=chosen_size,
+        orientation=orientation,
+        dpi=dpi,
+        title=title,
+        as_of=chosen_as_of,
+        filters=filters,
+        threshold_pct=get_settings().delay_threshold_pct,
+        bbox=extent,
+        page=page,
     )
+    try:
+        body, media = usecases.wall_map(session, req)
+    except printing.PageOutOfRange as exc:
+        raise Problem(400, f"没有第 {page} 页（共 {exc.total} 页）/ {exc}", parameter="page") from exc
     name = f"xiangmap-progress-{chosen_as_of.isoformat()}.{fmt}"
     return Response(body, media_type=media, headers={"Content-Disposition": f'inline; filename="{name}"'})

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             page.screenshot(args.out / name)
             print(f"{args.out / name}: {base + path}")
     for name, extra in (("wallmap-a3.png", {}), ("wallmap-a3-urban.png", {"bbox": URBAN_ZHUZHOU})):
-        params = {"plan": "zhuzhou-2018", "as_of": "2018-12", "paper": "A3", "dpi": "110", **extra}
+        params = {"plan": "zhuzhou-2018", "as_of": "2018-12", "size": "A3", "dpi": "150", **extra}
         response = httpx.get(f"{base}/maps/progress.png", params=params, timeout=120)
         response.raise_for_status()
         (args.out / name).write_bytes(response.content)
