@@ -27,6 +27,7 @@ from service.common.derived_status import (
     status_sql,
 )
 from service.common.geometry_guard import in_service_area_sql
+from service.common.task_filters import task_conditions
 from service.ledger.filters import LedgerFilters, like_pattern
 from service.models.plans import PROGRESS_STATUSES
 
@@ -35,22 +36,12 @@ ORDER_SQL = "l.plan_year, l.plan_id, l.section_order, l.number_order NULLS LAST,
 
 def _task_conditions(filters: LedgerFilters, unit_tasks_cte: str | None, params: dict[str, Any]) -> str:
     """Conditions on ``p`` (projects) and ``pl`` (plans) that need no derived state."""
-    conditions = ["TRUE"]
-    if filters.plan:
-        conditions.append("p.plan_id = :f_plan")
-        params["f_plan"] = filters.plan
-    if filters.category:
-        conditions.append("p.category = :f_category")
-        params["f_category"] = filters.category
-    if filters.year is not None:
-        conditions.append("COALESCE(p.year, pl.year) = :f_year")
-        params["f_year"] = filters.year
-    if filters.district:
-        conditions.append(
-            "EXISTS (SELECT 1 FROM project_districts pd WHERE pd.project_id = p.id"
-            " AND (pd.name = :f_district OR pd.adcode = :f_district))"
-        )
-        params["f_district"] = filters.district
+    conditions = [
+        "TRUE",
+        *task_conditions(
+            params, plan=filters.plan, category=filters.category, year=filters.year, district=filters.district
+        ),
+    ]
     if unit_tasks_cte is not None:
         conditions.append("p.id IN (SELECT id FROM unit_tasks)")
         params["l_unit"] = filters.unit

@@ -33,6 +33,7 @@ from service.common.derived_status import (
     status_sql,
 )
 from service.common.geometry_guard import in_service_area_sql
+from service.common.task_filters import task_conditions
 from service.models.plans import PROGRESS_STATUSES
 from service.settings import get_settings
 
@@ -65,24 +66,12 @@ def _where(filters: ProjectFilter, params: dict[str, Any]) -> str:
     if filters.project_id is not None:
         conditions.append("p.id = :f_project_id")
         params["f_project_id"] = filters.project_id
-    if filters.plan:
-        conditions.append("p.plan_id = :f_plan")
-        params["f_plan"] = filters.plan
-    if filters.category:
-        conditions.append("p.category = :f_category")
-        params["f_category"] = filters.category
     if filters.lead_unit:
         conditions.append(":f_lead_unit = ANY(p.lead_units)")
         params["f_lead_unit"] = filters.lead_unit
-    if filters.year is not None:
-        conditions.append("COALESCE(p.year, pl.year) = :f_year")
-        params["f_year"] = filters.year
-    if filters.district:
-        conditions.append(
-            "EXISTS (SELECT 1 FROM project_districts pd WHERE pd.project_id = p.id"
-            " AND (pd.name = :f_district OR pd.adcode = :f_district))"
-        )
-        params["f_district"] = filters.district
+    conditions += task_conditions(
+        params, plan=filters.plan, category=filters.category, year=filters.year, district=filters.district
+    )
     return " AND ".join(conditions)
 
 
