@@ -179,6 +179,7 @@ def _list(
 
 
 @router.get("/cases", response_class=HTMLResponse, summary="The cases the caller may see, filtered and paged")
+@router.get("/cases.json", summary="The case list as JSON (the same filters and paging)")
 def cases(
     request: Request,
     filters: Filters,
@@ -187,18 +188,7 @@ def cases(
     principal: Principal = Depends(current_principal),
     session: Session = Depends(get_session, scope="function"),
 ) -> Response:
-    return _list(request, filters, page, size, principal, session)
-
-
-@router.get("/cases.json", summary="The case list as JSON (the same filters and paging)")
-def cases_json(
-    request: Request,
-    filters: Filters,
-    page: Text = None,
-    size: Text = None,
-    principal: Principal = Depends(current_principal),
-    session: Session = Depends(get_session, scope="function"),
-) -> Response:
+    """The page, or JSON for /cases.json and for ``Accept: application/json`` (``_list`` decides)."""
     return _list(request, filters, page, size, principal, session)
 
 

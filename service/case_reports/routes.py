@@ -3,7 +3,7 @@ service.case_reports.usecases.  Filters are GET parameters, so a notice is a lin
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -54,32 +54,21 @@ def notices_page(
     return render(request, "case_reports/notices.html", context)
 
 
-@router.get("/cases/notices.pdf", include_in_schema=False)
-def notices_pdf(
+@router.get("/cases/notices.{fmt}", include_in_schema=False)
+def notices_file(
+    fmt: Literal["pdf", "xlsx"],
     as_of: Text = None,
     city: Text = None,
     kind: Text = None,
     principal: Principal = Depends(page_user),
     session: Session = Depends(get_session, scope="function"),
 ) -> Response:
+    """The notice printable (A4 PDF, opened in the browser) or as a workbook (downloaded)."""
     filters = usecases.notice_filters(as_of, city, kind)
-    body, media = usecases.notice_pdf(session, _reader(principal), filters)
+    write = usecases.notice_pdf if fmt == "pdf" else usecases.notice_xlsx
+    body, media = write(session, _reader(principal), filters)
     day = filters.as_of.isoformat()
-    return _download(body, media, f"notice-{day}.pdf", f"通报-{day}.pdf", inline=True)
-
-
-@router.get("/cases/notices.xlsx", include_in_schema=False)
-def notices_xlsx(
-    as_of: Text = None,
-    city: Text = None,
-    kind: Text = None,
-    principal: Principal = Depends(page_user),
-    session: Session = Depends(get_session, scope="function"),
-) -> Response:
-    filters = usecases.notice_filters(as_of, city, kind)
-    body, media = usecases.notice_xlsx(session, _reader(principal), filters)
-    day = filters.as_of.isoformat()
-    return _download(body, media, f"notice-{day}.xlsx", f"通报-{day}.xlsx", inline=False)
+    return _download(body, media, f"notice-{day}.{fmt}", f"通报-{day}.{fmt}", inline=fmt == "pdf")
 
 
 @router.get("/cases/figures", response_class=HTMLResponse, include_in_schema=False)
