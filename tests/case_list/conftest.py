@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from tests.web.conftest import WebUser, make_user, sign_in
+from tests.web.conftest import WebUser, make_user, signed_in
 
 TAG = f"cl{os.getpid()}"
 HOSTILE = "<script>alert('x')</script>绿心违建"
@@ -108,13 +108,6 @@ def world(engine: Engine, owner_engine: Engine) -> Iterator[CaseWorld]:
             conn.execute(text("UPDATE users SET unit_id = NULL WHERE name LIKE :p"), {"p": f"{TAG}-%"})
             conn.execute(text("DELETE FROM users WHERE name LIKE :p"), {"p": f"{TAG}-%"})
             conn.execute(text("DELETE FROM units WHERE name LIKE :p"), {"p": f"案件测试%{TAG}"})
-
-
-def signed_in(app: FastAPI, user: WebUser) -> TestClient:
-    c = TestClient(app, follow_redirects=False)
-    response = sign_in(c, user)
-    assert response.status_code == 303, response.text
-    return c
 
 
 @pytest.fixture

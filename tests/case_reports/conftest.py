@@ -16,7 +16,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 
-from tests.web.conftest import WebUser, make_user, sign_in
+from tests.web.conftest import WebUser, make_user
+from tests.web.conftest import signed_in_browser as signed_in
 
 TAG = f"cr{os.getpid()}"
 CST = timezone(timedelta(hours=8))
@@ -206,16 +207,6 @@ def remove_cases(owner_engine: Engine, ids: list[int]) -> None:
         conn.execute(text("DELETE FROM case_files WHERE case_id = ANY(:ids)"), {"ids": ids})
         conn.execute(text("DELETE FROM case_events WHERE case_id = ANY(:ids)"), {"ids": ids})
         conn.execute(text("DELETE FROM cases WHERE id = ANY(:ids)"), {"ids": ids})
-
-
-def signed_in(app: FastAPI, user: WebUser) -> Iterator[TestClient]:
-    c = TestClient(app, follow_redirects=False)
-    response = sign_in(c, user)
-    assert response.status_code == 303, response.text
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 @pytest.fixture

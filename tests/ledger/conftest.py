@@ -17,7 +17,8 @@ from shapely.geometry import MultiPolygon, Point
 from sqlalchemy import Engine, text
 
 from tests.progress.world import box, post_reports, wgs
-from tests.web.conftest import WebUser, make_user, sign_in
+from tests.web.conftest import WebUser, make_user
+from tests.web.conftest import signed_in_browser as _browser
 
 TAG = f"l{os.getpid()}"
 HOSTILE = "<script>alert(1)</script>清水塘整治"
@@ -117,21 +118,6 @@ def world(engine: Engine, owner_engine: Engine, client, auth) -> Iterator[Ledger
             conn.execute(text("DELETE FROM plans WHERE id = :id"), {"id": plan})
             conn.execute(text("DELETE FROM districts WHERE name = :n"), {"n": district})
             conn.execute(text("DELETE FROM users WHERE name LIKE :p"), {"p": f"{TAG}-%"})
-
-
-def signed_in(app: FastAPI, user: WebUser) -> TestClient:
-    c = TestClient(app, follow_redirects=False)
-    response = sign_in(c, user)
-    assert response.status_code == 303, response.text
-    return c
-
-
-def _browser(app: FastAPI, user: WebUser) -> Iterator[TestClient]:
-    c = signed_in(app, user)
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, text
 
 from tests.progress.world import post_reports
-from tests.web.conftest import WebUser, csrf_of, make_user, sign_in
+from tests.web.conftest import WebUser, csrf_of, make_user
+from tests.web.conftest import signed_in_browser as _browser
 
 TAG = f"ms{os.getpid()}"
 FORMULA_TITLE = '=HYPERLINK("http://x","y")'
@@ -90,16 +91,6 @@ def sheet_world(engine: Engine, owner_engine: Engine, client, auth) -> Iterator[
         with owner_engine.begin() as conn:
             conn.execute(text("DELETE FROM plans WHERE id = :id"), {"id": plan})
             conn.execute(text("DELETE FROM users WHERE name LIKE :p"), {"p": f"{TAG}-%"})
-
-
-def _browser(app: FastAPI, user: WebUser) -> Iterator[TestClient]:
-    c = TestClient(app, follow_redirects=False)
-    response = sign_in(c, user)
-    assert response.status_code == 303, response.text
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from tests.plan_uploads.office_sheet import write
-from tests.web.conftest import WebUser, make_user, sign_in
+from tests.web.conftest import WebUser, make_user, signed_in
 
 TAG = f"pu{os.getpid()}"
 
@@ -28,13 +28,6 @@ def planners(engine: Engine, owner_engine: Engine) -> Iterator[dict[str, WebUser
             conn.execute(text("DELETE FROM plans WHERE id LIKE :p"), {"p": f"{TAG}-%"})
             conn.execute(text("DELETE FROM staged_uploads WHERE owner LIKE :p"), {"p": f"{TAG}-%"})
             conn.execute(text("DELETE FROM users WHERE name LIKE :p"), {"p": f"{TAG}-%"})
-
-
-def signed_in(app: FastAPI, user: WebUser) -> TestClient:
-    client = TestClient(app, follow_redirects=False)
-    response = sign_in(client, user)
-    assert response.status_code == 303, response.text
-    return client
 
 
 @pytest.fixture

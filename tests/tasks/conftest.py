@@ -19,7 +19,8 @@ from shapely.geometry import LineString
 from sqlalchemy import Engine, text
 
 from tests.progress.world import box, geojson, post_reports, wgs
-from tests.web.conftest import WebUser, csrf_of, make_user, sign_in
+from tests.web.conftest import WebUser, csrf_of, make_user
+from tests.web.conftest import signed_in as browser_for
 
 TAG = f"k{os.getpid()}"
 HOSTILE = "<script>alert(1)</script>清雨路改造"
@@ -103,13 +104,6 @@ def world(engine: Engine, owner_engine: Engine, client, auth) -> Iterator[TaskWo
         with owner_engine.begin() as conn:
             conn.execute(text("DELETE FROM plans WHERE id = :id"), {"id": plan})
             conn.execute(text("DELETE FROM users WHERE name LIKE :p"), {"p": f"{TAG}-%"})
-
-
-def browser_for(app: FastAPI, user: WebUser) -> TestClient:
-    c = TestClient(app, follow_redirects=False)
-    response = sign_in(c, user)
-    assert response.status_code == 303, response.text
-    return c
 
 
 @pytest.fixture

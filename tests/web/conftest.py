@@ -77,3 +77,20 @@ def sign_in(client: TestClient, user: WebUser, *, password: str | None = None, n
 
 def set_cookie_headers(response: httpx.Response, name: str) -> list[str]:
     return [v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith(f"{name}=")]
+
+
+def signed_in(app: FastAPI, user: WebUser) -> TestClient:
+    """A browser-like client (cookies, no redirects followed) signed in through the login form as ``user``."""
+    c = TestClient(app, follow_redirects=False)  # no lifespan: the app's start-up ran for the suite's client
+    response = sign_in(c, user)
+    assert response.status_code == 303, response.text
+    return c
+
+
+def signed_in_browser(app: FastAPI, user: WebUser) -> Iterator[TestClient]:
+    """:func:`signed_in` for a fixture: ``yield from signed_in_browser(app, user)`` closes it afterwards."""
+    c = signed_in(app, user)
+    try:
+        yield c
+    finally:
+        c.close()
