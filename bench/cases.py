@@ -26,12 +26,13 @@ import argparse
 import logging
 import os
 import statistics
-import threading
 import time
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine, text
+
+from bench.harness import serving, throwaway_database
 
 DRAW_TARGET_S = 3.0
 LIST_TARGET_MS = 200.0
@@ -96,33 +97,11 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--shots", default="", help="a folder for screenshots of the drawn map (desk and phone)")
     args = parser.parse_args(argv)
 
-    from service.pgcluster import Cluster
-
-    cluster = Cluster.throwaway_cluster().ensure()
-    try:
-        os.environ["DATABASE_URL"] = cluster.url()
-        from service import assets, migrate
-        from service.database import _sessionmaker, get_engine
-        from service.layers import catalogue
-        from service.layers.bundled import load_bundled_layers
-        from service.settings import get_settings
-        from service.units import usecases as units
-
-        get_settings.cache_clear()
-        get_engine.cache_clear()
-        _sessionmaker.cache_clear()
-        engine = get_engine()
-        migrate.upgrade(engine)
-        catalogue.sync(engine)
-        load_bundled_layers(engine)
-        units.load_bundled_units(engine)
-        assets.fetch_assets(engine)
+    with throwaway_database(units=True) as engine:
         t0 = time.perf_counter()
         populate(engine, args.cases)
         print(f"{args.cases} cases inserted in {time.perf_counter() - t0:.1f} s")
         run(engine, args)
-    finally:
-        cluster.destroy()
 
 
 def _users() -> str:
@@ -139,24 +118,13 @@ def _users() -> str:
 
 
 def run(engine: Engine, args: argparse.Namespace) -> None:
-    import uvicorn
-
-    from service.app import create_app
     from service.cases import listing
     from service.database import session_scope
-    from service.pgcluster import free_port
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     token = _users()
     unit, unit_name = busiest(engine)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with serving() as base:
         filters = listing.CaseFilters(unit=unit, status="整改中")
         with session_scope() as session:
             matched = listing.list_cases(session, filters, "inspector", "bench-inspector").total
@@ -200,9 +168,6 @@ def run(engine: Engine, args: argparse.Namespace) -> None:
             features = len(response.json()["features"])
         print(f"map data: {features} features in {took:.2f} s, {size / 1e6:.1f} MB gzipped")
         draw(base, args, features)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def draw(base: str, args: argparse.Namespace, expected: int) -> None:

@@ -14,14 +14,13 @@ start.  Also reports the data endpoint alone: cold (built in SQL) and cached (da
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import threading
 import time
 
 import httpx
 from sqlalchemy import Engine, text
+
+from bench.harness import serving, throwaway_database
 
 TARGET_S = 3.0
 
@@ -62,60 +61,23 @@ WHERE p.plan_id = 'bench-maps' AND p.id % 2 = 0
         conn.execute(text("ANALYZE"))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench maps", description=__doc__.splitlines()[0])
     parser.add_argument("--projects", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from service.pgcluster import Cluster
-
-    cluster = Cluster.throwaway_cluster().ensure()
-    try:
-        os.environ["DATABASE_URL"] = cluster.url()
-        from service import assets, migrate
-        from service.database import _sessionmaker, get_engine
-        from service.layers import catalogue
-        from service.settings import get_settings
-
-        get_settings.cache_clear()
-        get_engine.cache_clear()
-        _sessionmaker.cache_clear()
-        engine = get_engine()
-        migrate.upgrade(engine)
-        catalogue.sync(engine)
-        from service.layers.bundled import load_bundled_layers
-
-        load_bundled_layers(engine)
-        assets.fetch_assets(engine)
+    with throwaway_database() as engine:
         t0 = time.perf_counter()
         populate(engine, args.projects)
         print(f"{args.projects} projects and their reports inserted in {time.perf_counter() - t0:.1f} s")
         run(engine, args)
-    finally:
-        cluster.destroy()
 
 
 def run(engine: Engine, args: argparse.Namespace) -> None:
-    import uvicorn
-
-    from service.app import create_app
     from tests.browser.headless import Browser
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with serving() as base:
         data_url = f"{base}/maps/data/projects.geojson?plan=bench-maps"
         timings, size = [], 0
         for _ in range(args.runs):
@@ -152,6 +114,3 @@ def run(engine: Engine, args: argparse.Namespace) -> None:
             f"first full draw of /maps/progress: {median:.2f} s median of {args.runs}"
             f" (runs: {', '.join(f'{d:.2f}' for d in draws)}); {verdict} the {TARGET_S:g} s target"
         )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
