@@ -102,8 +102,8 @@ class Settings(BaseSettings):
     session_max_hours: int = 12
     password_min_length: int = 10
 
-    # planners: a project is delayed when percent lags elapsed time by this many points
-    delay_threshold_pct: float = 20.0
+    # planners: a started task is 已开工进展缓慢 when its percent lags its due milestones by more than this
+    delay_threshold_pct: float = 0.0
     tianditu_key: str | None = None
     secret_key: str | None = None  # signs shareable links; unset: a key generated once and kept in the database
     map_basemap: str = "osm"  # default basemap of the web maps: osm | tianditu-vec | tianditu-img | none

@@ -1,14 +1,22 @@
-"""The derived status of a task, written once as SQL and used by every reader (decision 0170).
+"""The schedule class of a task, written once as SQL and used by every reader (decisions 0170, 0270).
 
-/stats, the progress maps, the OGC ``projects`` collection (and its tiles and style) and the ledger all
-show one status per task.  The delay rules (docs/decisions/0040-delay-rules.md) are therefore not copied
-into each query: each query names its own columns and these functions return the SQL expressions.
+/stats, the progress maps, the wall map, the OGC ``projects`` collection (and its tiles and style), the ledger
+and the evaluations all show one class per task, the seed's three (003 二(三): 正常推进, 已开工进展缓慢,
+应开工未开工) plus 已完成 and 暂停.  The rule is not copied into each query: each query names its own columns
+and these functions return the SQL expressions.
 
-* the schedule runs from 1 January of the task's year to its deadline (no deadline: 31 December of
-  its year, the end of an annual work plan);
-* 已完成 and 暂停 are kept as reported; otherwise the task is 滞后 when the reporter said so, when the
-  deadline has passed, or when its percent lags the share of elapsed time by more than the threshold;
-* no report yet: 未启动 at 0 %, and the same rules apply.
+* 已完成 and 暂停 are kept as reported;
+* a task is *started* when its latest report says anything but 未启动 or gives a percent above 0;
+* not started, and past the first milestone by which works must have begun (``starts_work``, or any
+  milestone with a planned percent) or past its deadline: 应开工未开工 (``not_started``);
+* started, and past its deadline (``deadline_passed``), or below the planned percent of the milestones due
+  by then by more than the tolerance (``behind_milestone``), or reported 滞后 by its unit (``reported``):
+  已开工进展缓慢;
+* otherwise 正常推进 (which includes a task whose start is not yet due).
+
+A task without milestones is judged by its deadline and its unit's word only: the straight line from
+1 January to the deadline made every task of a new plan late by April (issue 17).  The backward schedule
+(service.milestones.backward) is *offered* to the planner and counts once accepted.
 
 The arguments are SQL expressions (column names or bound parameters), never user text.
 """
@@ -17,7 +25,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DELAY_REASONS = ("reported", "deadline_passed", "behind_schedule")
+SCHEDULE_CLASSES = ("正常推进", "已开工进展缓慢", "应开工未开工", "已完成", "暂停")
+BEHIND_CLASSES = ("已开工进展缓慢", "应开工未开工")
+DELAY_REASONS = ("not_started", "deadline_passed", "behind_milestone", "reported")
+DELAY_LABELS = {
+    "not_started": "应开工未开工",
+    "deadline_passed": "已过完成时限",
+    "behind_milestone": "落后于节点计划",
+    "reported": "单位上报滞后",
+}
 
 
 @dataclass(frozen=True)
@@ -37,7 +53,7 @@ def schedule_sql(project_year: str, plan_year: str, deadline: str) -> Schedule:
 
 
 def elapsed_pct_sql(start_date: str, end_date: str, as_of: str) -> str:
-    """The share of the schedule elapsed at ``as_of``, 0-100 (NULL without a schedule)."""
+    """The share of the schedule elapsed at ``as_of``, 0-100 (NULL without a schedule); shown, not judged."""
     return f"""CASE WHEN {start_date} IS NULL OR {end_date} IS NULL THEN NULL
              WHEN {end_date} <= {start_date} THEN CASE WHEN CAST({as_of} AS date) >= {end_date} THEN 100.0 ELSE 0.0 END
              ELSE LEAST(100.0, GREATEST(0.0,
@@ -45,25 +61,64 @@ def elapsed_pct_sql(start_date: str, end_date: str, as_of: str) -> str:
         END"""
 
 
+def milestones_sql(project_id: str, as_of: str) -> str:
+    """A subquery for ``CROSS JOIN LATERAL (...) ms``: one row per task (an aggregate) with
+
+    * ``has_milestones``;
+    * ``planned_pct``: the highest planned percent of the milestones due before ``as_of`` (NULL: none due);
+    * ``start_due``: the first milestone by which works must have begun (NULL: none);
+    * ``due_milestone``: the name of the latest milestone due; ``next_milestone``, ``next_due``: the next one.
+
+    A milestone's ``due`` is the last day it may be reached: it counts from the day after.
+    """
+    day = f"CAST({as_of} AS date)"
+    return f"""SELECT count(*) > 0 AS has_milestones,
+            max(m.planned_percent) FILTER (WHERE m.due < {day})::float AS planned_pct,
+            min(m.due) FILTER (WHERE m.starts_work OR m.planned_percent > 0) AS start_due,
+            (array_agg(m.name ORDER BY m.due DESC, m.planned_percent DESC) FILTER (WHERE m.due < {day}))[1]
+                AS due_milestone,
+            (array_agg(m.name ORDER BY m.due, m.planned_percent) FILTER (WHERE m.due >= {day}))[1]
+                AS next_milestone,
+            min(m.due) FILTER (WHERE m.due >= {day}) AS next_due
+        FROM task_milestones m WHERE m.project_id = {project_id}"""
+
+
+def started_sql(reported_status: str, percent: str) -> str:
+    """Works have begun: the latest report says more than 未启动, or gives a percent."""
+    return f"(COALESCE({reported_status}, '未启动') <> '未启动' OR COALESCE({percent}, 0) > 0)"
+
+
 def delay_reason_sql(
-    reported_status: str, percent: str, end_date: str, elapsed_pct: str, as_of: str, threshold: str
+    reported_status: str,
+    percent: str,
+    end_date: str,
+    planned_pct: str,
+    start_due: str,
+    as_of: str,
+    threshold: str,
 ) -> str:
-    """Why the task is late (one of DELAY_REASONS), or NULL when it is not."""
+    """Why the task is behind (one of DELAY_REASONS), or NULL when it is not."""
+    day = f"CAST({as_of} AS date)"
+    started = started_sql(reported_status, percent)
     return f"""CASE
-            WHEN {reported_status} = '已完成' THEN NULL
+            WHEN {reported_status} IN ('已完成', '暂停') THEN NULL
+            WHEN NOT {started} THEN CASE
+                WHEN ({start_due} IS NOT NULL AND {day} > {start_due})
+                  OR ({end_date} IS NOT NULL AND {day} > {end_date}) THEN 'not_started' END
+            WHEN {end_date} IS NOT NULL AND {day} > {end_date} THEN 'deadline_passed'
+            WHEN {planned_pct} IS NOT NULL AND {planned_pct} - COALESCE({percent}, 0) > {threshold}
+                THEN 'behind_milestone'
             WHEN {reported_status} = '滞后' THEN 'reported'
-            WHEN {end_date} IS NOT NULL AND CAST({as_of} AS date) > {end_date} THEN 'deadline_passed'
-            WHEN {elapsed_pct} IS NOT NULL AND {elapsed_pct} - COALESCE({percent}, 0) > {threshold}
-                THEN 'behind_schedule'
         END"""
 
 
 def status_sql(reported_status: str, delay_reason: str) -> str:
-    """The derived status from the reported one and the delay reason."""
+    """The schedule class (one of SCHEDULE_CLASSES) from the reported status and the delay reason."""
     return f"""CASE
         WHEN {reported_status} IN ('已完成', '暂停') THEN {reported_status}
-        WHEN {delay_reason} IS NOT NULL THEN '滞后'
-        ELSE COALESCE({reported_status}, '未启动')
+        WHEN {delay_reason} = 'not_started' THEN '应开工未开工'
+        WHEN {delay_reason} IS NOT NULL THEN '已开工进展缓慢'
+        ELSE '正常推进'
     END"""
 
 

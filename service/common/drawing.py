@@ -35,8 +35,14 @@ KNOWN_CJK_FILES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
 )
 
-# A project's status (service.progress.state), the same on the wall map and the web map.
-STATUS_COLORS = {"未启动": "#9e9e9e", "推进中": "#1f78b4", "已完成": "#33a02c", "滞后": "#e31a1c", "暂停": "#ff7f00"}
+# A task's schedule class (service.common.derived_status), the same on the wall map, the web maps and the tiles.
+STATUS_COLORS = {
+    "正常推进": "#1f78b4",
+    "已开工进展缓慢": "#ff7f00",
+    "应开工未开工": "#e31a1c",
+    "已完成": "#33a02c",
+    "暂停": "#9e9e9e",
+}
 # A screening verdict (service.screening.rules); "outside" is a zone near the site but not touched.
 VERDICT_COLOURS = {"prohibited": "#d7301f", "needs_approval": "#fc8d59", "allowed": "#41ab5d", "outside": "#969696"}
 # Zones told apart on a screening figure (ColorBrewer Dark2).

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from service.common import derived_status
+
 Kind = Literal["text", "units", "date", "month", "percent", "fraction", "bool"]
 
 
@@ -24,18 +26,19 @@ COLUMNS: tuple[Column, ...] = (
     Column("lead_units", "牵头单位", "units", 24),
     Column("responsible_units", "责任单位", "units", 24),
     Column("deadline", "完成时限", "date", 12),
-    Column("status", "状态", "text", 8),
+    Column("status", "进度分类", "text", 12),
     Column("percent", "完成进度", "percent", 10),
+    Column("planned_pct", "节点计划", "percent", 10),
+    Column("next_milestone", "下一节点", "text", 12),
+    Column("next_due", "节点时间", "date", 12),
     Column("spatial_progress", "空间进度", "fraction", 10),
     Column("note", "最新进展", "text", 40),
-    Column("delay_label", "滞后原因", "text", 16),
+    Column("delay_label", "滞后依据", "text", 14),
+    Column("behind_category", "滞后原因类别", "text", 10),
+    Column("behind_reason", "滞后原因", "text", 24),
     Column("overdue", "已逾期", "bool", 8),
     Column("period", "报告期", "month", 10),
 )
 
-DELAY_LABELS = {
-    "reported": "上报滞后",
-    "deadline_passed": "已过完成时限",
-    "behind_schedule": "进度落后于时间",
-}
+DELAY_LABELS = derived_status.DELAY_LABELS
 UNIT_SEPARATOR = "、"

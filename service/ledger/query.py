@@ -17,9 +17,11 @@ from datetime import date
 from typing import Any
 
 from service.common.derived_status import (
+    SCHEDULE_CLASSES,
     delay_reason_sql,
     elapsed_pct_sql,
     latest_report_sql,
+    milestones_sql,
     overdue_sql,
     schedule_sql,
     spatial_measures_sql,
@@ -29,7 +31,6 @@ from service.common.derived_status import (
 from service.common.geometry_guard import in_service_area_sql
 from service.common.task_filters import task_conditions
 from service.ledger.filters import LedgerFilters, like_pattern
-from service.models.plans import PROGRESS_STATUSES
 
 ORDER_SQL = "l.plan_year, l.plan_id, l.section_order, l.number_order NULLS LAST, l.id"
 
@@ -59,7 +60,7 @@ def _state_conditions(filters: LedgerFilters, params: dict[str, Any]) -> str:
     """Conditions on the derived state ``s``."""
     conditions = ["TRUE"]
     if filters.status:
-        if filters.status not in PROGRESS_STATUSES:
+        if filters.status not in SCHEDULE_CLASSES:
             raise ValueError(f"unknown status {filters.status!r}")
         conditions.append("s.status = :f_status")
         params["f_status"] = filters.status
@@ -85,7 +86,9 @@ def ledger_sql(
     tasks = _task_conditions(filters, unit_tasks_cte, params)
     state = _state_conditions(filters, params)
     schedule = schedule_sql("p.year", "pl.year", "p.deadline")
-    reason = delay_reason_sql("b.reported_status", "b.percent", "b.end_date", "b.elapsed_pct", ":as_of", ":threshold")
+    reason = delay_reason_sql(
+        "b.reported_status", "b.percent", "b.end_date", "b.planned_pct", "b.start_due", ":as_of", ":threshold"
+    )
     status = status_sql("j.reported_status", "j.delay_reason")
     measurable = (
         f"{in_service_area_sql('p.geom')} AND ST_NPoints(p.geom) <= {int(max_vertices)}"
@@ -97,11 +100,13 @@ def ledger_sql(
 WITH {scope} base AS (
     SELECT p.id, p.plan_id, pl.year AS plan_year, p.section, p.number,
         r.id AS report_id, r.period, r.status AS reported_status, COALESCE(r.percent, 0)::float AS percent,
-        t.end_date, {elapsed_pct_sql("t.start_date", "t.end_date", ":as_of")} AS elapsed_pct
+        t.end_date, {elapsed_pct_sql("t.start_date", "t.end_date", ":as_of")} AS elapsed_pct,
+        ms.has_milestones, ms.planned_pct, ms.start_due, ms.next_milestone, ms.next_due
     FROM projects p
     JOIN plans pl ON pl.id = p.plan_id
     LEFT JOIN LATERAL ({latest_report_sql("p.id", ":as_of_month", "id, period, status, percent")}) r ON TRUE
     CROSS JOIN LATERAL (SELECT {schedule.start_date} AS start_date, {schedule.end_date} AS end_date) t
+    CROSS JOIN LATERAL ({milestones_sql("p.id", ":as_of")}) ms
     WHERE {tasks}
 ), judged AS (
     SELECT b.*, {reason} AS delay_reason FROM base b
@@ -111,7 +116,8 @@ WITH {scope} base AS (
     FROM judged j
 ), matched AS (
     SELECT s.id, s.plan_id, s.plan_year, s.section, s.number, s.report_id, s.period, s.reported_status,
-        s.percent, s.status, s.delay_reason, s.overdue,
+        s.percent, s.status, s.delay_reason, s.overdue, s.has_milestones, s.planned_pct, s.next_milestone,
+        s.next_due,
         min(s.id) OVER (PARTITION BY s.plan_id, s.section) AS section_order,
         CASE WHEN s.number ~ '^\\s*[0-9]{{1,9}}\\s*$' THEN CAST(trim(s.number) AS integer) END AS number_order,
         count(*) OVER () AS total
@@ -120,13 +126,15 @@ WITH {scope} base AS (
 )
 SELECT l.id, l.plan_id, pl.title AS plan_title, l.plan_year, l.section, l.number, p.title, p.task_text,
     p.lead_units, p.responsible_units, p.deadline, p.deadline_text, l.status, l.reported_status, l.percent,
-    rep.note, l.delay_reason, l.overdue, l.period, l.section_order, l.number_order, l.total,
+    rep.note, rep.behind_category, rep.behind_reason, l.delay_reason, l.overdue, l.period, l.has_milestones,
+    l.planned_pct, l.next_milestone, l.next_due, l.section_order, l.number_order, l.total,
     {spatial_progress_sql("sp")} AS spatial_progress
 FROM (SELECT * FROM matched l ORDER BY {ORDER_SQL}{f" LIMIT {int(limit)}" if limit is not None else ""}) l
 CROSS JOIN LATERAL (SELECT title, task_text, lead_units, responsible_units, deadline, deadline_text, geom
                     FROM projects WHERE id = l.id) p
 CROSS JOIN LATERAL (SELECT title FROM plans WHERE id = l.plan_id) pl
-LEFT JOIN LATERAL (SELECT note FROM progress_reports WHERE id = l.report_id) rep ON TRUE
+LEFT JOIN LATERAL (SELECT note, behind_category, behind_reason FROM progress_reports WHERE id = l.report_id) rep
+    ON TRUE
 LEFT JOIN LATERAL ({latest_report_sql("l.id", ":as_of_month", "done_geom", with_done_geom=True)}) dg ON TRUE
 LEFT JOIN LATERAL ({spatial_measures_sql("p.geom", "dg.done_geom", measurable)}) sp ON TRUE
 ORDER BY {ORDER_SQL}

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
+from service.common.derived_status import SCHEDULE_CLASSES
 from service.dependencies import get_session
 from service.errors import Problem
 from service.ledger import usecases
@@ -23,7 +24,7 @@ from service.web.pages import page_user, render
 
 router = APIRouter(route_class=SessionReleasingRoute, include_in_schema=False, tags=["web"])
 
-STATUSES = ("未启动", "推进中", "已完成", "滞后", "暂停")
+STATUSES = SCHEDULE_CLASSES
 MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

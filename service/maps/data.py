@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from service.common.derived_status import SCHEDULE_CLASSES
 from service.common.geometry_guard import display_sql
 from service.errors import Problem
 
@@ -180,7 +181,7 @@ def facets(session: Session) -> dict[str, Any]:
             "SELECT DISTINCT COALESCE(p.year, pl.year) FROM projects p JOIN plans pl ON pl.id = p.plan_id ORDER BY 1"
         ),
         "periods": [d.strftime("%Y-%m") for d in column("SELECT DISTINCT period FROM progress_reports ORDER BY 1")],
-        "statuses": ["未启动", "推进中", "已完成", "滞后", "暂停"],
+        "statuses": list(SCHEDULE_CLASSES),
     }
 
 

@@ -18,6 +18,7 @@ from service.models.layers import (
     Site,
     Stream,
 )
+from service.models.milestones import TaskMilestone
 from service.models.plans import Plan, ProgressReport, Project, ProjectLocation
 from service.models.project_districts import ProjectDistrict
 from service.models.screening import Screening, ScreeningZonePart
@@ -55,6 +56,7 @@ __all__ = [
     "Site",
     "StagedUpload",
     "Stream",
+    "TaskMilestone",
     "Unit",
     "UnitAlias",
     "UnitGroup",

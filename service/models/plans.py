@@ -26,7 +26,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.models.base import SRID, Base
 
-PROGRESS_STATUSES = ("未启动", "推进中", "已完成", "滞后", "暂停")
+PROGRESS_STATUSES = ("未启动", "推进中", "已完成", "滞后", "暂停")  # what a unit reports
+# why a behind task is behind, as the report gives it (migration 0021), beside its own words
+BEHIND_CATEGORIES = ("资金", "用地", "审批", "拆迁", "设计", "其他")
 LOCATION_METHODS = ("gazetteer", "admin", "seat", "manual")
 LOCATION_STATES = ("pending", "auto", "review", "unresolved", "manual")
 
@@ -119,6 +121,7 @@ class ProgressReport(Base):
     investment_wan: Mapped[float | None] = mapped_column(Numeric(14, 2))
     note: Mapped[str | None] = mapped_column(Text)
     behind_reason: Mapped[str | None] = mapped_column(Text)  # the unit's own words when behind (滞后原因)
+    behind_category: Mapped[str | None] = mapped_column(Text)  # one of BEHIND_CATEGORIES
     done_geom: Mapped[object | None] = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=False))
     reported_by: Mapped[str | None] = mapped_column(Text)
     demo: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
@@ -127,5 +130,9 @@ class ProgressReport(Base):
     __table_args__ = (
         CheckConstraint(f"status IN {PROGRESS_STATUSES!r}", name="progress_reports_status"),
         CheckConstraint("percent >= 0 AND percent <= 100", name="progress_reports_percent"),
+        CheckConstraint(
+            f"behind_category IS NULL OR behind_category IN {BEHIND_CATEGORIES!r}",
+            name="progress_reports_behind_category",
+        ),
         CheckConstraint("period = date_trunc('month', period)::date", name="progress_reports_period_month"),
     )

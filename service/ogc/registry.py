@@ -19,7 +19,7 @@ from sqlalchemy import Engine, text
 
 from service.cases.access import ALL_CASES_ROLES, visible_sql
 from service.cases.workflow import OVERDUE_SQL
-from service.common.derived_status import delay_reason_sql, elapsed_pct_sql, overdue_sql, schedule_sql, status_sql
+from service.common.derived_status import delay_reason_sql, milestones_sql, overdue_sql, schedule_sql, status_sql
 from service.errors import Problem
 from service.settings import get_settings
 
@@ -113,22 +113,24 @@ class Collection:
 
 
 _SCHEDULE = schedule_sql("p.year", "pl.year", "p.deadline")
-_REASON = delay_reason_sql("r.status", "r.percent", "s.end_date", "s.elapsed_pct", "CURRENT_DATE", "{threshold}")
+_REASON = delay_reason_sql(
+    "r.status", "r.percent", "s.end_date", "ms.planned_pct", "ms.start_due", "CURRENT_DATE", "{threshold}"
+)
 _DERIVED = status_sql("r.status", "dr.delay_reason")
 # ``status`` is the latest *reported* status (kept so saved filters, QGIS projects and CQL2 queries still work);
-# ``derived_status`` is the one /stats, the maps and the ledger show: the delay rules applied today
-# (service.common.derived_status, decision 0170).  Reports for months after this one do not count yet.
+# ``derived_status`` is the one /stats, the maps and the ledger show: the schedule class today
+# (service.common.derived_status, decisions 0170, 0270).  Reports for months after this one do not count yet.
 PROJECTS_SELECT = (
     """(
     SELECT p.id, p.key, p.title, p.task_text, p.plan_id, p.section, p.number, p.category,
            p.lead_units, p.responsible_units, p.deadline, p.deadline_text, p.year, p.precision,
-           p.location_status, r.status, d.derived_status, d.overdue, dr.delay_reason,
-           r.percent::double precision AS percent,
+           p.location_status, r.status, d.derived_status, d.overdue, dr.delay_reason, r.behind_category,
+           ms.planned_pct AS planned_percent, r.percent::double precision AS percent,
            r.investment_wan::double precision AS investment_wan, r.period, p.updated_at, {geom} AS geom
     FROM projects p
     JOIN plans pl ON pl.id = p.plan_id
     LEFT JOIN LATERAL (
-        SELECT pr.status, pr.percent, pr.investment_wan, pr.period
+        SELECT pr.status, pr.percent, pr.investment_wan, pr.period, pr.behind_category
         FROM progress_reports pr
         WHERE pr.project_id = p.id AND pr.period <= CAST(date_trunc('month', CURRENT_DATE) AS date)
         ORDER BY pr.period DESC, pr.created_at DESC, pr.id DESC
@@ -136,9 +138,10 @@ PROJECTS_SELECT = (
     ) r ON true
     CROSS JOIN LATERAL (SELECT """
     + _SCHEDULE.end_date
-    + " AS end_date, "
-    + elapsed_pct_sql(_SCHEDULE.start_date, _SCHEDULE.end_date, "CURRENT_DATE")
-    + """ AS elapsed_pct) s
+    + """ AS end_date) s
+    CROSS JOIN LATERAL ("""
+    + milestones_sql("p.id", "CURRENT_DATE")
+    + """) ms
     CROSS JOIN LATERAL (SELECT """
     + _REASON
     + """ AS delay_reason) dr
@@ -230,9 +233,12 @@ PROJECT_FIELDS: tuple[Field, ...] = (
     Field("precision", "int2"),
     Field("location_status", "text"),
     Field("status", "text"),  # the latest reported status
-    Field("derived_status", "text"),  # after the delay rules, today: what /stats, the maps and the ledger show
+    # the schedule class today (正常推进 已开工进展缓慢 应开工未开工 已完成 暂停), as /stats, the maps, the ledger
+    Field("derived_status", "text"),
     Field("overdue", "bool"),
     Field("delay_reason", "text"),
+    Field("behind_category", "text"),  # 资金 用地 审批 拆迁 设计 其他, from the latest report
+    Field("planned_percent", "float8"),  # the percent its milestones due by today ask for
     Field("percent", "float8"),
     Field("investment_wan", "float8"),
     Field("period", "date"),
@@ -295,8 +301,10 @@ def _load(engine: Engine) -> dict[str, Collection]:
         title="项目 Projects",
         description=(
             "Every task of the work plans, with its latest progress report (status: the reported status, percent, "
-            "investment, period) and its derived status today (derived_status, overdue, delay_reason: the delay rules "
-            "/stats, the maps and the ledger apply); projects not yet located have a null geometry."
+            "investment, period, behind_category) and its schedule class today (derived_status: 正常推进, "
+            "已开工进展缓慢, 应开工未开工, 已完成 or 暂停; overdue, delay_reason, planned_percent from its "
+            "milestones: the rule /stats, the maps and the ledger apply); projects not yet located have a null "
+            "geometry."
         ),
         geometry_type="Geometry",
         source_sql=projects_select(),

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from service.common.percent import PercentError, parse_percent
 from service.common.strict_numbers import Number
-from service.models.plans import PROGRESS_STATUSES
+from service.models.plans import BEHIND_CATEGORIES, PROGRESS_STATUSES
 
 STATUS_ALIASES = {
     "not_started": "未启动",
@@ -78,6 +78,9 @@ class ReportIn(BaseModel):
     behind_reason: str | None = Field(
         default=None, max_length=2000, description="the unit's own reason when the task is behind (滞后原因)"
     )
+    behind_category: str | None = Field(
+        default=None, description="why it is behind: 资金 用地 审批 拆迁 设计 其他 (滞后原因类别)"
+    )
     done_geom: dict[str, Any] | None = Field(
         default=None, description="GeoJSON geometry (EPSG:4326) of the part done: built road section, treated reach ..."
     )
@@ -102,6 +105,16 @@ class ReportIn(BaseModel):
             return parse_percent(value)
         except PercentError as exc:
             raise ValueError(str(exc)) from None
+
+    @field_validator("behind_category", mode="before")
+    @classmethod
+    def _behind_category(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or value.strip() not in BEHIND_CATEGORIES:
+            choices = "、".join(BEHIND_CATEGORIES)
+            raise ValueError(f"滞后原因类别须为 {choices} 之一 / behind_category must be one of {choices}")
+        return value.strip()
 
     @field_validator("note", "behind_reason", mode="after")
     @classmethod

@@ -132,7 +132,7 @@ def stored_for_period(session: Session, project_id: int, period: date) -> dict[s
         session.execute(
             text(
                 "SELECT id, status, percent::float AS percent, investment_wan::float AS investment_wan, note,"
-                " behind_reason, done_geom IS NOT NULL AS has_done_geom"
+                " behind_reason, behind_category, done_geom IS NOT NULL AS has_done_geom"
                 " FROM progress_reports WHERE project_id = :id AND period = :period"
                 " ORDER BY created_at DESC, id DESC LIMIT 1"
             ),
@@ -159,6 +159,7 @@ def same_as_stored(session: Session, project_id: int, report: ReportIn) -> bool:
         and number(stored["investment_wan"]) == number(report.investment_wan)
         and (stored["note"] or None) == report.note
         and (stored["behind_reason"] or None) == report.behind_reason
+        and (stored["behind_category"] or None) == report.behind_category
     )
 
 
@@ -191,8 +192,8 @@ def add_report(
     new_id = session.execute(
         text(
             "INSERT INTO progress_reports (project_id, period, status, percent, investment_wan, note, behind_reason,"
-            " done_geom, reported_by, demo) VALUES (:project_id, :period, :status, :percent, :investment_wan, :note,"
-            " :behind_reason,"
+            " behind_category, done_geom, reported_by, demo) VALUES (:project_id, :period, :status, :percent,"
+            " :investment_wan, :note, :behind_reason, :behind_category,"
             " CASE WHEN CAST(:gj AS text) IS NULL THEN NULL"
             "      ELSE ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(CAST(:gj AS text)), 4326)) END,"
             " :actor, :demo) RETURNING id"
@@ -205,6 +206,7 @@ def add_report(
             "investment_wan": report.investment_wan,
             "note": report.note,
             "behind_reason": report.behind_reason,
+            "behind_category": report.behind_category,
             "gj": json.dumps(report.done_geom) if report.done_geom is not None else None,
             "actor": actor,
             "demo": demo,
@@ -227,7 +229,7 @@ def list_reports(session: Session, project_id: int) -> list[dict[str, Any]]:
     rows = session.execute(
         text(
             "SELECT id, period, status, percent::float AS percent, investment_wan::float AS investment_wan, note,"
-            " behind_reason, ST_AsGeoJSON(done_geom, 7)::json AS done_geom,"
+            " behind_reason, behind_category, ST_AsGeoJSON(done_geom, 7)::json AS done_geom,"
             " CASE WHEN done_geom IS NULL THEN NULL"
             "      WHEN ST_Dimension(done_geom) = 1 THEN ST_Length(ST_Transform(done_geom, 4547))"
             "      ELSE ST_Area(ST_Transform(done_geom, 4547)) END AS done_measure_m,"
@@ -249,11 +251,19 @@ def state_payload(row: dict[str, Any]) -> dict[str, Any]:
         "reported_status": row["reported_status"],
         "delayed": row["delayed"],
         "delay_reason": row["delay_reason"],
+        "overdue": row["overdue"],
         "percent": row["percent"],
         "elapsed_pct": None if row["elapsed_pct"] is None else round(float(row["elapsed_pct"]), 1),
         "investment_wan": row["investment_wan"],
         "period": period.strftime("%Y-%m") if period else None,
         "note": row["note"],
+        "behind_category": row["behind_category"],
+        "behind_reason": row["behind_reason"],
+        "has_milestones": row["has_milestones"],
+        "planned_pct": row["planned_pct"],
+        "due_milestone": row["due_milestone"],
+        "next_milestone": row["next_milestone"],
+        "next_due": row["next_due"].isoformat() if row["next_due"] else None,
         "demo": row["demo"],
     }
     if "spatial_progress" in row:

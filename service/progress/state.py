@@ -26,15 +26,16 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.common.derived_status import (
+    SCHEDULE_CLASSES,
     delay_reason_sql,
     elapsed_pct_sql,
+    milestones_sql,
     overdue_sql,
     schedule_sql,
     status_sql,
 )
 from service.common.geometry_guard import in_service_area_sql
 from service.common.task_filters import task_conditions
-from service.models.plans import PROGRESS_STATUSES
 from service.settings import get_settings
 
 
@@ -144,15 +145,17 @@ WITH base AS (
         p.id AS project_id, p.plan_id, p.category, p.lead_units, p.precision, p.deadline,
         COALESCE(p.year, pl.year) AS project_year,
         r.period, r.status AS reported_status, COALESCE(r.percent, 0)::float AS percent,
-        r.investment_wan::float AS investment_wan, r.note, r.created_at AS reported_at, r.demo,
-        t.start_date, t.end_date,
+        r.investment_wan::float AS investment_wan, r.note, r.behind_category, r.behind_reason,
+        r.created_at AS reported_at, r.demo,
+        t.start_date, t.end_date, ms.has_milestones, ms.planned_pct, ms.start_due, ms.due_milestone,
+        ms.next_milestone, ms.next_due,
         {elapsed_pct_sql("t.start_date", "t.end_date", ":as_of")} AS elapsed_pct
         {SPATIAL_COLUMNS if spatial else ""}
     FROM projects p
     JOIN plans pl ON pl.id = p.plan_id
     LEFT JOIN (
         SELECT DISTINCT ON (x.project_id) x.project_id, x.period, x.status, x.percent, x.investment_wan, x.note,
-               x.created_at, x.demo
+               x.behind_category, x.behind_reason, x.created_at, x.demo
         FROM progress_reports x
         WHERE x.period <= :as_of_month {"AND x.project_id = :f_project_id" if filters.project_id is not None else ""}
         ORDER BY x.project_id, x.period DESC, x.created_at DESC, x.id DESC
@@ -162,11 +165,16 @@ WITH base AS (
             {schedule.start_date} AS start_date,
             {schedule.end_date} AS end_date
     ) t
+    CROSS JOIN LATERAL ({milestones_sql("p.id", ":as_of")}) ms
     {spatial_join() if spatial else ""}
     WHERE {where}
 ), judged AS (
     SELECT b.*,
-        {delay_reason_sql("b.reported_status", "b.percent", "b.end_date", "b.elapsed_pct", ":as_of", ":threshold")}
+        {
+        delay_reason_sql(
+            "b.reported_status", "b.percent", "b.end_date", "b.planned_pct", "b.start_due", ":as_of", ":threshold"
+        )
+    }
             AS delay_reason
     FROM base b
 )
@@ -178,7 +186,7 @@ SELECT j.*,
 FROM judged j
 """
     if filters.status:
-        if filters.status not in PROGRESS_STATUSES:
+        if filters.status not in SCHEDULE_CLASSES:
             raise ValueError(f"unknown status {filters.status!r}")
         sql = f"SELECT * FROM ({sql}) s WHERE s.status = :f_status"
         params["f_status"] = filters.status

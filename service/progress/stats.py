@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service.models.plans import PROGRESS_STATUSES
+from service.common.derived_status import SCHEDULE_CLASSES
 from service.progress.state import ProjectFilter, state_query, tune_for_state_queries
 
 GROUPINGS = ("district", "category", "lead_unit", "plan")
@@ -62,7 +62,7 @@ def stats(
     state_sql, params = state_query(as_of, threshold_pct, filters, spatial=spatial)
     tune_for_state_queries(session)
     status_counts = ", ".join(
-        f"count(*) FILTER (WHERE s.status = '{status}') AS \"n_{status}\"" for status in PROGRESS_STATUSES
+        f"count(*) FILTER (WHERE s.status = '{status}') AS \"n_{status}\"" for status in SCHEDULE_CLASSES
     )
     sql = f"""
 SELECT {key_sql} AS key, max({label_sql}) AS label, max({code_sql}) AS code,
@@ -88,7 +88,7 @@ def _ratio(done: float | None, planned: float | None) -> float | None:
 
 def _group(row: dict[str, Any], by: str) -> dict[str, Any]:
     projects = int(row["projects"])
-    by_status = {status: int(row[f"n_{status}"]) for status in PROGRESS_STATUSES}
+    by_status = {status: int(row[f"n_{status}"]) for status in SCHEDULE_CLASSES}
     group: dict[str, Any] = {"key": row["key"]}
     if by == "plan":
         group["title"] = row["label"]

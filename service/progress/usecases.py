@@ -84,7 +84,9 @@ def project_filter(
     category: Annotated[str | None, Field(description="project category")] = None,
     lead_unit: Annotated[str | None, Field(description="a lead unit (牵头单位)")] = None,
     district: Annotated[str | None, Field(description="district name or adcode (spatial)")] = None,
-    status: Annotated[str | None, Field(description="derived status: 未启动 推进中 已完成 滞后 暂停")] = None,
+    status: Annotated[
+        str | None, Field(description="schedule class: 正常推进 已开工进展缓慢 应开工未开工 已完成 暂停")
+    ] = None,
     year: Annotated[int | None, Field(ge=1990, le=2100, description="plan / project year")] = None,
 ) -> ProjectFilter:
     """The project filters shared by /stats and the map data endpoints (a status alias becomes its name)."""

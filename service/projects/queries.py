@@ -14,7 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.common.chinese_text import to_simplified
-from service.models.plans import LOCATION_STATES, PROGRESS_STATUSES
+from service.common.derived_status import SCHEDULE_CLASSES
+from service.models.plans import LOCATION_STATES
 
 PRECISION_CODES = (1, 2, 3, 4, 5, 6, 8)
 REVIEW_STATES = ("review", "unresolved")
@@ -34,9 +35,9 @@ class ProjectQuery:
 
     def validate(self) -> None:
         """Raise ValueError(parameter, reason) for a value no project can have."""
-        if self.status and self.status not in LOCATION_STATES + PROGRESS_STATUSES:
-            states = ", ".join(LOCATION_STATES + PROGRESS_STATUSES)
-            raise ValueError("status", f"status must be a location status or a progress status: {states}")
+        if self.status and self.status not in LOCATION_STATES + SCHEDULE_CLASSES:
+            states = ", ".join(LOCATION_STATES + SCHEDULE_CLASSES)
+            raise ValueError("status", f"status must be a location status or a schedule class: {states}")
         if self.precision is not None and self.precision not in PRECISION_CODES:
             raise ValueError("precision", f"precision must be one of {', '.join(map(str, PRECISION_CODES))}")
 

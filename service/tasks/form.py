@@ -21,6 +21,7 @@ FIELDS = (
     "percent",
     "investment_wan",
     "note",
+    "behind_category",
     "behind_reason",
     "done_geom",
     "done_file",
@@ -32,6 +33,7 @@ LABELS = {
     "percent": "完成比例",
     "investment_wan": "累计完成投资",
     "note": "进展说明",
+    "behind_category": "滞后原因类别",
     "behind_reason": "滞后原因",
     "done_geom": "已建部分",
     "done_file": "已建部分文件",
@@ -58,6 +60,7 @@ class ReportForm:
     percent: str = ""
     investment_wan: str = ""
     note: str = ""
+    behind_category: str = ""
     behind_reason: str = ""
     done_geom: str = ""  # the drawn part, GeoJSON text written by the map script
     errors: dict[str, list[str]] = field(default_factory=dict)
@@ -86,6 +89,7 @@ class ReportForm:
             "investment_wan": _number(self.investment_wan),
             "note": self.note,
             "behind_reason": self.behind_reason,
+            "behind_category": self.behind_category.strip() or None,
         }
         if not body["period"]:
             self.add("period", "请选择填报月份 / the month is required")

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy.orm import Session
 
 from service.dependencies import get_session
+from service.models.plans import BEHIND_CATEGORIES
 from service.routing import SessionReleasingRoute
 from service.security import Principal
 from service.settings import get_settings
@@ -56,6 +57,7 @@ def _form_page(request: Request, session: Session, task_id: int, form: ReportFor
         "errors": form.errors,
         "form_errors": form.errors.get(FORM, []),
         "statuses": STATUSES,
+        "behind_categories": BEHIND_CATEGORIES,
         "evidence_accept": EVIDENCE_ACCEPT,
         "built_accept": BUILT_ACCEPT,
     }
@@ -95,6 +97,7 @@ def submit_report(
     percent: Text = "",
     investment_wan: Text = "",
     note: Text = "",
+    behind_category: Text = "",
     behind_reason: Text = "",
     done_geom: Annotated[str, Form(max_length=5_000_000)] = "",
     done_file: Annotated[UploadFile | None, File()] = None,
@@ -112,6 +115,7 @@ def submit_report(
             "percent": percent,
             "investment_wan": investment_wan,
             "note": note,
+            "behind_category": behind_category,
             "behind_reason": behind_reason,
             "done_geom": done_geom,
         }

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service.common import audit
+from service.common import audit, derived_status
 from service.errors import Problem
 from service.progress import usecases as progress
 from service.settings import get_settings
@@ -87,9 +87,6 @@ def refuse_report(session: Session, project_id: int, actor: str, role: str | Non
     return reason
 
 
-DELAY_LABELS = {"reported": "上报滞后", "deadline_passed": "已过完成时限", "behind_schedule": "进度落后于时间"}
-
-
 def derived_state(session: Session, project_id: int, as_of: date | None = None) -> dict[str, Any]:
     """The task's one derived status, percent, overdue and delay reason at ``as_of`` (default today): the
     progress area's state query, the row the ledger shows (decision 0170)."""
@@ -101,7 +98,7 @@ def derived_state(session: Session, project_id: int, as_of: date | None = None) 
     )
     row = session.execute(text(sql), params).mappings().first()
     state = dict(row) if row else {}
-    state["delay_label"] = DELAY_LABELS.get(state.get("delay_reason") or "")
+    state["delay_label"] = derived_status.DELAY_LABELS.get(state.get("delay_reason") or "")
     return state
 
 
