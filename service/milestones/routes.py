@@ -5,15 +5,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from service.dependencies import current_principal, get_session, require_role
+from service.errors import Problem
 from service.milestones import usecases
 from service.milestones.backward import Milestone
 from service.routing import SessionReleasingRoute
 from service.security import Principal
+from service.web import flash
+from service.web.pages import page_user, render
 
 ProjectId = Annotated[int, Path(ge=1, le=2_147_483_647, description="project (task) id")]
 
@@ -70,3 +74,93 @@ def accept_backward(
     principal: Principal = Depends(require_role("coordinator")),
 ) -> dict[str, Any]:
     return usecases.accept_backward(session, project_id, principal.name)
+
+
+# --- the browser page: /tasks/{id}/milestones -------------------------------------------------------------
+
+ROWS = 8  # rows on the page; a monthly plan of more rows comes by the API or a sheet
+
+
+def _rows_from_form(form: dict[str, str]) -> tuple[list[Milestone], list[str], list[dict[str, Any]]]:
+    """The typed rows as milestones, the problems of reading them, and the rows as typed (to show again)."""
+    items: list[Milestone] = []
+    found: list[str] = []
+    typed: list[dict[str, Any]] = []
+    for n in range(ROWS):
+        name = (form.get(f"name_{n}") or "").strip()
+        due = (form.get(f"due_{n}") or "").strip()
+        pct = (form.get(f"pct_{n}") or "").strip().rstrip("%％")
+        starts = form.get(f"starts_{n}") == "on"
+        typed.append({"name": name, "due": due, "planned_percent": pct, "starts_work": starts})
+        if not (name or due or pct):
+            continue
+        try:
+            day = date.fromisoformat(due)
+        except ValueError:
+            found.append(f"第 {n + 1} 行：日期“{due}”不是 YYYY-MM-DD / row {n + 1}: date is not YYYY-MM-DD")
+            continue
+        try:
+            percent = float(pct)
+        except ValueError:
+            found.append(f"第 {n + 1} 行：计划比例“{pct}”不是数字 / row {n + 1}: percent is not a number")
+            continue
+        items.append(Milestone(name, day, percent, starts))
+    return items, found, typed
+
+
+def _page(
+    request: Request, session: Session, task_id: int, principal: Principal, *, typed=None, errors=(), status=200
+) -> HTMLResponse:
+    data = usecases.milestones(session, task_id)
+    shown = typed or data["milestones"] or data["backward"]
+    empty = {"name": "", "due": "", "planned_percent": "", "starts_work": False}
+    rows = [*shown, *(empty for _ in range(ROWS - len(shown)))][:ROWS]
+    context = data | {
+        "rows": rows,
+        "proposed": not typed and not data["milestones"] and bool(data["backward"]),
+        "errors": list(errors),
+        "may_edit": principal.has("coordinator"),
+        "task_id": task_id,
+    }
+    return render(request, "milestones/edit.html", context, status=status)
+
+
+@router.get("/tasks/{task_id}/milestones", response_class=HTMLResponse, include_in_schema=False)
+def milestones_page(
+    request: Request,
+    task_id: ProjectId,
+    principal: Principal = Depends(page_user),
+    session: Session = Depends(get_session, scope="function"),
+) -> HTMLResponse:
+    return _page(request, session, task_id, principal)
+
+
+@router.post("/tasks/{task_id}/milestones", response_class=HTMLResponse, include_in_schema=False)
+async def save_milestones_page(
+    request: Request,
+    task_id: ProjectId,
+    principal: Principal = Depends(page_user),
+    session: Session = Depends(get_session, scope="function"),
+) -> Response:
+    form = {k: str(v)[:200] for k, v in (await request.form()).items() if isinstance(v, str)}
+    if not principal.has("coordinator"):
+        return _page(
+            request,
+            session,
+            task_id,
+            principal,
+            errors=["只有统筹协调人员可以设置节点 / coordinators only"],
+            status=403,
+        )
+    items, found, typed = _rows_from_form(form)
+    if not found:
+        try:
+            usecases.replace(session, task_id, items, principal.name)
+        except Problem as problem:
+            found = problem.detail.split("；")
+    if found:
+        session.rollback()
+        return _page(request, session, task_id, principal, typed=typed, errors=found, status=422)
+    response = RedirectResponse(f"/tasks/{task_id}", status_code=303)
+    flash.add(request, response, f"已保存 {len(items)} 个节点，进度分类按新节点判断")
+    return response
