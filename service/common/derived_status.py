@@ -35,6 +35,28 @@ DELAY_LABELS = {
     "reported": "单位上报滞后",
 }
 
+# English names a filter may use for a class (QGIS users, scripts)
+CLASS_ALIASES = {
+    "on_schedule": "正常推进",
+    "started_behind": "已开工进展缓慢",
+    "not_started": "应开工未开工",
+    "done": "已完成",
+    "completed": "已完成",
+    "suspended": "暂停",
+}
+
+
+def parse_class(value: str) -> str:
+    """A class filter's value as the class's name; ValueError naming the choices otherwise."""
+    name = CLASS_ALIASES.get(value.strip().lower(), value.strip())
+    if name not in SCHEDULE_CLASSES:
+        choices = "、".join(SCHEDULE_CLASSES)
+        raise ValueError(
+            f"进度分类“{value}”不是 {choices} 之一 / status {value!r} is not one of {', '.join(SCHEDULE_CLASSES)}"
+            f" (or {', '.join(CLASS_ALIASES)})"
+        )
+    return name
+
 
 @dataclass(frozen=True)
 class Schedule:

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Numeric, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Numeric,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.models.base import Base
@@ -35,4 +48,6 @@ class TaskMilestone(Base):
         CheckConstraint("planned_percent >= 0 AND planned_percent <= 100", name="task_milestones_percent"),
         CheckConstraint(f"source IN {MILESTONE_SOURCES!r}", name="task_milestones_source"),
         CheckConstraint("length(name) BETWEEN 1 AND 100", name="task_milestones_name"),
+        UniqueConstraint("project_id", "name", "due", name="uq_task_milestones_project_name_due"),
+        Index("ix_task_milestones_project_due", "project_id", "due"),
     )

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from service.common import audit
+from service.common import audit, derived_status
 from service.common.concurrency import IfMatch
 from service.common.spreadsheets import RowError
 from service.errors import Problem
@@ -92,7 +92,7 @@ def project_filter(
     """The project filters shared by /stats and the map data endpoints (a status alias becomes its name)."""
     if status:
         try:
-            status = parse_status(status)
+            status = derived_status.parse_class(status)
         except ValueError as exc:
             raise Problem(400, str(exc), parameter="status") from exc
     return ProjectFilter(

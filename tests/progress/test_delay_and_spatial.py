@@ -1,4 +1,4 @@
-"""Delay rules and spatial progress against hand-computed values (threshold 20 points, the default).
+"""Schedule classes without milestones and spatial progress against hand-computed values (decision 0270).
 
 The point project runs 2018-01-01 .. 2018-06-30 (180 days); the line is 1000 m long; the area is a
 1000 m x 500 m rectangle (500 000 m²), all drawn in EPSG:4547 so the figures are exact by construction.
@@ -63,10 +63,11 @@ def state(client, project_id: int, as_of: str) -> dict:  # type: ignore[no-untyp
 @pytest.mark.parametrize(
     ("as_of", "status", "reason", "percent", "elapsed"),
     [
-        ("2018-01-31", "未启动", None, 0, 16.7),  # 30/180 elapsed, nothing reported: within the threshold
-        ("2018-02-28", "滞后", "behind_schedule", 0, 32.2),  # 58/180 = 32.2 % elapsed, 0 % done
-        ("2018-03-31", "推进中", None, 30, 49.4),  # lag 19.4 points: not yet delayed
-        ("2018-05-31", "滞后", "behind_schedule", 50, 83.3),  # lag 33.3 points
+        # no milestones: only the deadline and the unit's word judge (decision 0270); elapsed time is shown only
+        ("2018-01-31", "正常推进", None, 0, 16.7),  # 30/180 elapsed, nothing reported
+        ("2018-02-28", "正常推进", None, 0, 32.2),  # 58/180 = 32.2 % elapsed, 0 % done: no straight line
+        ("2018-03-31", "正常推进", None, 30, 49.4),
+        ("2018-05-31", "正常推进", None, 50, 83.3),
         ("2018-07-15", "已完成", None, 100, 100.0),  # done in July: late reports do not make it delayed
     ],
 )
@@ -78,22 +79,27 @@ def test_delay_rules_over_time(client, world: World, as_of, status, reason, perc
 
 
 def test_deadline_passed_before_done_is_delayed(client, world: World) -> None:  # type: ignore[no-untyped-def]
-    # the city-wide project (deadline 2018-09-30) never reported
-    assert state(client, world.ids["city"], "2018-09-30")["delay_reason"] == "behind_schedule"
-    got = state(client, world.ids["city"], "2018-10-01")
-    assert (got["status"], got["delay_reason"], got["period"], got["percent"]) == ("滞后", "deadline_passed", None, 0)
+    # the city-wide project (deadline 2018-09-30) never reported: on its last day it is not yet late
+    assert state(client, world.ids["city"], "2018-09-30")["delay_reason"] is None
+    got = state(client, world.ids["city"], "2018-10-01")  # never started, past its deadline
+    assert (got["status"], got["delay_reason"], got["period"], got["percent"]) == (
+        "应开工未开工",
+        "not_started",
+        None,
+        0,
+    )
 
 
-def test_suspended_stays_suspended_but_counts_as_delayed_after_deadline(client, world: World) -> None:  # type: ignore[no-untyped-def]
+def test_suspended_stays_suspended_and_is_overdue_after_deadline(client, world: World) -> None:  # type: ignore[no-untyped-def]
     assert state(client, world.ids["line"], "2018-06-30")["status"] == "暂停"
     assert state(client, world.ids["line"], "2018-06-30")["delayed"] is False
     late = state(client, world.ids["line"], "2019-01-31")
-    assert (late["status"], late["delayed"], late["delay_reason"]) == ("暂停", True, "deadline_passed")
+    assert (late["status"], late["delayed"], late["overdue"]) == ("暂停", False, True)
 
 
 def test_reported_delay_and_year_end_deadline(client, world: World) -> None:  # type: ignore[no-untyped-def]
     got = state(client, world.ids["area"], "2018-04-30")
-    assert (got["status"], got["delay_reason"]) == ("滞后", "reported")
+    assert (got["status"], got["delay_reason"]) == ("已开工进展缓慢", "reported")
     # no explicit deadline: the end of the plan year is the deadline; elapsed 119/364 days
     assert got["elapsed_pct"] == pytest.approx(100 * 119 / 364, abs=0.05)
 

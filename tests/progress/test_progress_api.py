@@ -37,7 +37,7 @@ def test_post_appends_and_latest_report_is_the_state(client, auth, world: World,
     assert again.status_code == 201, again.text
     body = client.get(f"/projects/{pid}/progress", params={"as_of": "2018-03"}).json()
     assert [r["percent"] for r in body["reports"]] == [35.0, 30.0]
-    assert body["state"]["percent"] == 35.0 and body["state"]["status"] == "推进中"
+    assert body["state"]["percent"] == 35.0 and body["state"]["status"] == "正常推进"
     assert body["state"]["investment_wan"] == 130.0
     with engine.connect() as conn:
         audited = conn.execute(
@@ -134,4 +134,4 @@ def test_rejected_reports_leave_no_history(client, world: World) -> None:  # typ
     # the rejected reports above left nothing behind for the line project
     body = client.get(f"/projects/{world.ids['line']}/progress").json()
     assert body["reports"] == []
-    assert body["state"]["status"] == "滞后" and body["state"]["delay_reason"] == "deadline_passed"
+    assert body["state"]["status"] == "应开工未开工" and body["state"]["delay_reason"] == "not_started"

@@ -1,11 +1,12 @@
 """GET /stats?by=district|category|lead_unit|plan against values computed by hand.
 
-As of 2018-03-31 (threshold 20 points):
-  point   甲区  两型改革  市发改委           推进中 40 %, 100 万元 (elapsed 49.4 %)
-  line    甲区  碧水蓝天  市住建局, 市城管局  推进中 30 %, 300 万元, 250 of 1000 m built
+As of 2018-03-31 (tolerance 0 points; milestones set below):
+  point   甲区  两型改革  市发改委           推进中 40 %, 100 万元, no milestones -> 正常推进
+  line    甲区  碧水蓝天  市住建局, 市城管局  推进中 30 %, 300 万元, 250 of 1000 m built;
+                                             50 % due by 2018-03-15 -> 已开工进展缓慢
   area    乙区  绿心保护  市林业局           已完成 100 %, 50 万元, all 500 000 m² done
-  nowhere  -    两型改革  (none)             no report -> 滞后 (elapsed 24.5 %)
-  city    (precision 4: no district) 碧水蓝天 市住建局  no report -> 滞后 (elapsed 32.7 %)
+  nowhere  -    两型改革  (none)             no report, 开工 due by 2018-02-28 -> 应开工未开工
+  city    (precision 4: no district) 碧水蓝天 市住建局  no report, 开工 due by 2018-02-28 -> 应开工未开工
 """
 
 from __future__ import annotations
@@ -60,6 +61,16 @@ def world(engine: Engine, client, auth) -> Iterator[World]:  # type: ignore[no-u
             {"period": "2018-04", "status": "已完成", "percent": 100, "investment_wan": 80},
         ],
     )
+    start = [{"name": "开工", "due": "2018-02-28", "planned_percent": 0, "starts_work": True}]
+    for key, milestones in {
+        "line": [{"name": "完成过半", "due": "2018-03-15", "planned_percent": 50}],
+        "nowhere": start,
+        "city": start,
+    }.items():
+        r = client.put(
+            f"/projects/{built.ids[key]}/milestones", json={"milestones": milestones}, headers=auth["coordinator"]
+        )
+        assert r.status_code == 200, r.text
     yield built
     drop_world(engine, built)
 
@@ -76,7 +87,8 @@ def test_by_district_is_spatial(client, world: World) -> None:  # type: ignore[n
     got = groups(client, world, "district")
     assert set(got) == {jia, yi, "未定位到区县"}
     a = got[jia]
-    assert a["projects"] == 2 and a["by_status"]["推进中"] == 2 and a["delayed"] == 0
+    assert a["projects"] == 2 and a["by_status"]["正常推进"] == 1 and a["by_status"]["已开工进展缓慢"] == 1
+    assert a["delayed"] == 1
     assert a["mean_percent"] == 35.0 and a["investment_wan"] == 400.0 and a["completion_rate"] == 0
     assert a["adcode"] == "T6stats1" and a["city"] == "测试市"
     assert a["spatial"]["length_planned_m"] == pytest.approx(1000.0, abs=0.1)
@@ -86,7 +98,7 @@ def test_by_district_is_spatial(client, world: World) -> None:  # type: ignore[n
     assert b["projects"] == 1 and b["completion_rate"] == 1.0 and b["investment_wan"] == 50.0
     assert b["spatial"]["area_planned_m2"] == pytest.approx(500_000, abs=1) and b["spatial"]["area_progress"] == 1.0
     nowhere = got["未定位到区县"]
-    assert nowhere["projects"] == 2 and nowhere["by_status"]["滞后"] == 2 and nowhere["delayed"] == 2
+    assert nowhere["projects"] == 2 and nowhere["by_status"]["应开工未开工"] == 2 and nowhere["delayed"] == 2
     assert nowhere["mean_percent"] == 0 and nowhere["investment_wan"] is None
 
 
@@ -97,7 +109,13 @@ def test_by_category(client, world: World) -> None:  # type: ignore[no-untyped-d
         "碧水蓝天": (2, 15.0, 300.0),
         "绿心保护": (1, 100.0, 50.0),
     }
-    assert got["碧水蓝天"]["by_status"] == {"未启动": 0, "推进中": 1, "已完成": 0, "滞后": 1, "暂停": 0}
+    assert got["碧水蓝天"]["by_status"] == {
+        "正常推进": 0,
+        "已开工进展缓慢": 1,
+        "应开工未开工": 1,
+        "已完成": 0,
+        "暂停": 0,
+    }
 
 
 def test_by_lead_unit_counts_each_lead(client, world: World) -> None:  # type: ignore[no-untyped-def]
@@ -115,13 +133,14 @@ def test_by_plan_totals(client, world: World) -> None:  # type: ignore[no-untype
     got = groups(client, world, "plan")[world.plan]
     assert got["title"] == "测试计划stats"
     assert got["projects"] == 5 and got["completion_rate"] == 0.2
-    assert got["by_status"] == {"未启动": 0, "推进中": 2, "已完成": 1, "滞后": 2, "暂停": 0}
+    assert got["by_status"] == {"正常推进": 1, "已开工进展缓慢": 1, "应开工未开工": 2, "已完成": 1, "暂停": 0}
     assert got["mean_percent"] == 34.0 and got["investment_wan"] == 450.0
     assert got["spatial"]["length_progress"] == 0.25 and got["spatial"]["area_progress"] == 1.0
 
 
 def test_filters_combine(client, world: World) -> None:  # type: ignore[no-untyped-def]
-    assert groups(client, world, "plan", status="delayed")[world.plan]["projects"] == 2
+    assert groups(client, world, "plan", status="not_started")[world.plan]["projects"] == 2
+    assert groups(client, world, "plan", status="已开工进展缓慢")[world.plan]["projects"] == 1
     in_jia = groups(client, world, "category", district=world.district_names[0])
     assert {k: g["projects"] for k, g in in_jia.items()} == {"两型改革": 1, "碧水蓝天": 1}
     assert groups(client, world, "plan", lead_unit="市住建局")[world.plan]["projects"] == 2

@@ -32,7 +32,9 @@ def test_the_filter_bounds_reach_the_http_answer(client) -> None:  # type: ignor
 
 
 def test_the_filters_called_without_http() -> None:
-    assert usecases.project_filter(status="delayed", year=2018) == usecases.ProjectFilter(status="滞后", year=2018)
+    assert usecases.project_filter(status="not_started", year=2018) == usecases.ProjectFilter(
+        status="应开工未开工", year=2018
+    )
     assert usecases.parse_as_of("2018-02").isoformat() == "2018-02-28"
     with pytest.raises(Problem) as refused:
         usecases.parse_as_of("soon")
