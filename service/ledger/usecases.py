@@ -11,6 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from service.common import derived_status
 from service.database import session_scope
 from service.ledger import export
 from service.ledger.filters import ALL_UNITS, LedgerFilters
@@ -98,5 +99,5 @@ def parse_as_of(value: str | None) -> date:
 
 
 def parse_status(value: str) -> str:
-    """A status name or alias as its name (ValueError otherwise)."""
-    return progress.parse_status(value)
+    """A schedule class or its English alias as its name (ValueError otherwise), as /stats reads it."""
+    return derived_status.parse_class(value)

@@ -88,7 +88,7 @@ def test_projects_filters_and_paging(client: TestClient) -> None:
     exact = client.get("/projects", params={"precision": 1, "category": "碧水蓝天"}).json()
     assert exact["items"] and all(p["precision"] == 1 for p in exact["items"])
 
-    not_started = client.get("/projects", params={"status": "未启动", "plan": "changzhutan-2010"}).json()
+    not_started = client.get("/projects", params={"status": "应开工未开工", "plan": "changzhutan-2010"}).json()
     assert not_started["numberMatched"] <= 28
     review = client.get("/projects", params={"status": "review"}).json()
     assert all(p["location_status"] == "review" for p in review["items"])

@@ -1,4 +1,5 @@
 """A small Zhuzhou plan for the ledger: four tasks in two sections, one hostile title, reports in March 2018,
+milestones for t3 and t10,
 a district holding one task, an editor of 石峰区人民政府 and a coordinator who sign in with passwords.
 
 Committed (the app reads on its own connections) and removed again afterwards.
@@ -102,6 +103,16 @@ def world(engine: Engine, owner_engine: Engine, client, auth) -> Iterator[Ledger
     )
     post_reports(client, auth, ids["t2"], [{"period": "2018-03", "status": "已完成", "percent": 100}])
     post_reports(client, auth, ids["t10"], [{"period": "2018-03", "status": "推进中", "percent": 10, "note": HOSTILE}])
+    # milestones (decision 0270): t10 half done by 15 March (10 % in March: 已开工进展缓慢), t3 started by the end
+    # of February (no report: 应开工未开工 in March)
+    for key, milestone in {
+        "t10": {"name": "完成过半", "due": "2018-03-15", "planned_percent": 50},
+        "t3": {"name": "开工", "due": "2018-02-28", "planned_percent": 0, "starts_work": True},
+    }.items():
+        r = client.put(
+            f"/projects/{ids[key]}/milestones", json={"milestones": [milestone]}, headers=auth["coordinator"]
+        )
+        assert r.status_code == 200, r.text
     editor = make_user(f"{TAG}-shifeng", "editor")
     coordinator = make_user(f"{TAG}-coord", "coordinator")
     with session_scope() as session:

@@ -38,7 +38,8 @@ def test_xlsx_headers_frozen_dates_percent(coordinator_browser: TestClient, worl
     assert t1[COL["完成进度"]].value == 0.5 and t1[COL["完成进度"]].number_format == "0%"
     assert t1[COL["报告期"]].is_date and t1[COL["报告期"]].number_format == "yyyy-mm"
     assert t1[COL["最新进展"]].value == "已完成清淤" and t1[COL["牵头单位"]].value == "市环保局"
-    assert t10[COL["状态"]].value == "滞后" and t10[COL["滞后原因"]].value == "进度落后于时间"
+    assert t10[COL["进度分类"]].value == "已开工进展缓慢" and t10[COL["滞后依据"]].value == "落后于节点计划"
+    assert t10[COL["节点计划"]].value == 0.5 and t10[COL["节点计划"]].number_format == "0%"
     assert t10[COL["任务"]].value == HOSTILE  # text exactly as it is
     assert t3[COL["任务"]].value == FORMULA and t3[COL["任务"]].data_type == "s"  # never a formula
 
@@ -48,7 +49,7 @@ def test_xlsx_rows_are_the_filtered_ledger(coordinator_browser: TestClient, worl
     assert [r[COL["序号"]] for r in sheet.iter_rows(min_row=2, values_only=True)] == ["3", "10"]
     sheet = workbook(coordinator_browser, plan=world.plan, as_of="2018-07", overdue="1").active
     (row,) = sheet.iter_rows(min_row=2, values_only=True)
-    assert row[COL["序号"]] == "10" and row[COL["已逾期"]] == "是" and row[COL["滞后原因"]] == "已过完成时限"
+    assert row[COL["序号"]] == "10" and row[COL["已逾期"]] == "是" and row[COL["滞后依据"]] == "已过完成时限"
 
 
 def test_csv_utf8_bom_percent_and_neutralised_formulas(coordinator_browser: TestClient, world: LedgerWorld) -> None:

@@ -30,8 +30,9 @@ def test_plan_order_sections_then_numbers_as_numbers(world: LedgerWorld) -> None
     [
         ({"category": "生态"}, ["t3", "t10"]),
         ({"status": "已完成"}, ["t2"]),
-        ({"status": "推进中"}, ["t1"]),
-        ({"status": "滞后"}, ["t3", "t10"]),
+        ({"status": "正常推进"}, ["t1"]),
+        ({"status": "已开工进展缓慢"}, ["t10"]),
+        ({"status": "应开工未开工"}, ["t3"]),
         ({"year": 2018}, PLAN_ORDER),
         ({"year": 2019}, []),
         ({"q": "湘江"}, ["t1"]),
@@ -67,11 +68,12 @@ def test_as_of_changes_the_derived_status(world: LedgerWorld) -> None:
         return {world.key_of(r["id"]): (r["status"], r["overdue"], r["delay_reason"]) for r in rows}
 
     january, march, july = state(date(2018, 1, 31)), state(MARCH), state(date(2018, 7, 31))
-    assert january["t1"] == ("未启动", False, None)  # no report yet, 8 % of the year gone
-    assert march["t1"] == ("推进中", False, None)
-    assert january["t10"] == ("未启动", False, None)
-    assert march["t10"] == ("滞后", False, "behind_schedule")  # 10 % done, half its time gone
-    assert july["t10"] == ("滞后", True, "deadline_passed")
+    assert january["t1"] == ("正常推进", False, None)  # no report yet, no milestone due
+    assert march["t1"] == ("正常推进", False, None)
+    assert january["t10"] == ("正常推进", False, None)
+    assert march["t10"] == ("已开工进展缓慢", False, "behind_milestone")  # 10 % done, 50 % due by 15 March
+    assert july["t10"] == ("已开工进展缓慢", True, "deadline_passed")
+    assert (january["t3"], march["t3"]) == (("正常推进", False, None), ("应开工未开工", False, "not_started"))
     assert keys(world, as_of=date(2018, 7, 31), overdue=True) == ["t10"]
     assert march["t2"] == july["t2"] == ("已完成", False, None)
 

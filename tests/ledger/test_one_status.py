@@ -21,14 +21,14 @@ PLAN = f"one-status-{os.getpid()}"
 THIS_MONTH = date.today().strftime("%Y-%m")
 # key: reported status and percent this month (None: no report), deadline
 TASKS = {
-    "quiet": (None, "2099-12-31"),  # no report, 1 % of its time gone: 未启动
+    "quiet": (None, "2099-12-31"),  # no report, no milestone: 正常推进
     "going": (("推进中", 5), "2099-12-31"),
     "paused": (("暂停", 5), "2099-12-31"),
     "done": (("已完成", 100), "2099-12-31"),
-    "late": (("推进中", 5), f"{date.today().year - 1}-12-31"),  # deadline passed: 滞后 though reported 推进中
+    "late": (("推进中", 5), f"{date.today().year - 1}-12-31"),  # deadline passed: behind though reported 推进中
     "said-late": (("滞后", 5), "2099-12-31"),
 }
-EXPECTED = {"未启动": 1, "推进中": 1, "暂停": 1, "已完成": 1, "滞后": 2}
+EXPECTED = {"正常推进": 2, "暂停": 1, "已完成": 1, "已开工进展缓慢": 2}
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +76,14 @@ def test_stats_ogc_and_ledger_agree(client, auth, plan: dict[str, int]) -> None:
 
     assert from_stats == from_ogc == from_ledger == EXPECTED
     # the reported status is kept beside the derived one, named so
-    assert features["late"]["status"] == "推进中" and features["late"]["derived_status"] == "滞后"
+    assert features["late"]["status"] == "推进中" and features["late"]["derived_status"] == "已开工进展缓慢"
     assert features["late"]["overdue"] is True and features["late"]["delay_reason"] == "deadline_passed"
-    assert features["quiet"]["status"] is None and features["quiet"]["derived_status"] == "未启动"
+    assert features["quiet"]["status"] is None and features["quiet"]["derived_status"] == "正常推进"
     assert features["said-late"]["delay_reason"] == "reported" and features["said-late"]["overdue"] is False
     delayed = client.get(
-        "/collections/projects/items", params={"plan_id": PLAN, "derived_status": "滞后"}, headers=auth["viewer"]
+        "/collections/projects/items",
+        params={"plan_id": PLAN, "derived_status": "已开工进展缓慢"},
+        headers=auth["viewer"],
     ).json()
     assert sorted(f["properties"]["key"].split("/")[-1] for f in delayed["features"]) == ["late", "said-late"]
 

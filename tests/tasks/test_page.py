@@ -51,7 +51,7 @@ def test_one_derived_status_as_the_ledger_shows_it(
     with session_scope() as session:
         rows = ledger.ledger_rows(session, LedgerFilters(plan=world.plan, unit=ALL_UNITS), date.today())
     row = next(r for r in rows if r["id"] == world.ids["road"])
-    assert row["status"] == "滞后" and row["overdue"]  # 20 % in 2018, the deadline long past
+    assert row["status"] == "已开工进展缓慢" and row["overdue"]  # 20 % in 2018, the deadline long past
     html = editor_browser.get(f"/tasks/{world.ids['road']}").text
     assert f'<span class="st st-{row["status"]}">{row["status"]}</span>' in html.split('id="h-state"')[1]
     assert '<span class="badge overdue">已逾期</span>' in html
