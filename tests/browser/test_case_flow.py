@@ -18,19 +18,21 @@ import subprocess
 import time
 import zipfile
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from service.case_reports.filters import today as office_today
 from tests.browser.playwright_kit import Offline, sign_in
 from tests.case_pages.conftest import CaseWorld, case_world, jpeg  # noqa: F401  (fixture)
 from tests.web.conftest import WebUser
 
 expect = pytest.importorskip("playwright.sync_api").expect
 UNIT_NAME = "株洲市石峰区人民政府"  # case_world.unit (tests/case_pages/conftest.py)
-FOUND = date.today() - timedelta(days=40)
-DEADLINE = date.today() - timedelta(days=10)  # after the finding, before today: overdue from the start
+# the office's day (Beijing), as the notices count overdue days: after 16:00 UTC it is already tomorrow there
+FOUND = office_today() - timedelta(days=40)
+DEADLINE = office_today() - timedelta(days=10)  # after the finding, before today: overdue from the start
 
 
 class Located(Offline):

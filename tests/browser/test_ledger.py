@@ -27,7 +27,7 @@ def test_filter_by_unit_refreshes_the_table(desk: Offline, live_server: str, wor
     desk.page.get_by_label("单位").select_option(str(world.units["luosong"]))
     expect(desk.page.locator(ROWS)).to_have_count(1)  # htmx swapped the table (CSP: no eval in waits)
     row = desk.page.locator(ROWS).first.inner_text()
-    assert "完成湘江治理" in row and "芦淞区人民政府" in row and "推进中" in row and "50%" in row
+    assert "完成湘江治理" in row and "芦淞区人民政府" in row and "正常推进" in row and "50%" in row
     assert f"unit={world.units['luosong']}" in desk.page.url  # the filtered ledger is a link (hx-push-url)
     desk.page.get_by_label("单位").select_option("")
     expect(desk.page.locator(ROWS)).to_have_count(4)

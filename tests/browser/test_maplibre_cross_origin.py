@@ -71,7 +71,7 @@ map.once("idle", async () => {{
     features: features.length,
     sources: [...new Set(features.map((f) => f.source))].sort(),
     projects: projects.length,
-    projectStatuses: [...new Set(projects.map((f) => f.properties.status))],
+    projectStatuses: [...new Set(projects.map((f) => f.properties.derived_status))],
     painted, inStatus, pixels: data.length / 4, clicked,
   }};
 }});

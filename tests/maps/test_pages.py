@@ -37,7 +37,7 @@ def test_projects_geojson_is_light(client) -> None:  # type: ignore[no-untyped-d
     assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
     features = r.json()["features"]
     assert features and set(features[0]["properties"]) == {"s", "p", "q"}
-    assert {f["properties"]["s"] for f in features} <= {"未启动", "推进中", "已完成", "滞后", "暂停"}
+    assert {f["properties"]["s"] for f in features} <= {"正常推进", "已开工进展缓慢", "应开工未开工", "已完成", "暂停"}
 
 
 def test_popup_and_facets(client) -> None:  # type: ignore[no-untyped-def]
@@ -83,8 +83,8 @@ def test_projects_geojson_is_cached_until_the_data_changes(client, auth, engine:
             client.get("/maps/data/projects.geojson", params=params, headers={"If-None-Match": etag}).status_code == 304
         )
         point = next(f for f in first.json()["features"] if f["id"] == world.ids["point"])
-        assert point["properties"]["s"] == "滞后"  # nothing reported by June: behind schedule
-        report = {"period": "2018-05", "status": "推进中", "percent": 90}
+        assert point["properties"]["s"] == "正常推进"  # nothing reported by June, no milestone, deadline 30 June
+        report = {"period": "2018-05", "status": "已完成", "percent": 100}
         assert (
             client.post(
                 f"/projects/{world.ids['point']}/progress", json=report, headers=auth["coordinator"]
@@ -94,6 +94,6 @@ def test_projects_geojson_is_cached_until_the_data_changes(client, auth, engine:
         second = client.get("/maps/data/projects.geojson", params=params, headers={"If-None-Match": etag})
         assert second.status_code == 200 and second.headers["etag"] != etag
         point = next(f for f in second.json()["features"] if f["id"] == world.ids["point"])
-        assert (point["properties"]["s"], point["properties"]["p"]) == ("推进中", 90)
+        assert (point["properties"]["s"], point["properties"]["p"]) == ("已完成", 100)
     finally:
         drop_world(engine, world)

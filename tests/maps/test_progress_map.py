@@ -121,7 +121,7 @@ def test_time_slider_steps_through_report_periods(browser: Browser, live_server:
 def test_popup_tells_the_project_in_chinese(browser: Browser, live_server: str, world: World) -> None:
     page = open_map(browser, f"{live_server}/maps/progress?basemap=none&plan={world.plan}&as_of=2018-06")
     text = page.evaluate(f"XM.popup({world.ids['line']})")
-    for expected in ("测试项目 line", "完成测试项目line的建设任务", "市住建局、市城管局", "推进中", "50%", "2018-06"):
+    for expected in ("测试项目 line", "完成测试项目line的建设任务", "市住建局、市城管局", "正常推进", "50%", "2018-06"):
         assert expected in text, text
 
 

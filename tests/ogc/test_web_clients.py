@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from service.models.plans import PROGRESS_STATUSES
+from service.common.derived_status import SCHEDULE_CLASSES
 
 ORIGIN = "http://maps.elsewhere.example"
 ALLOWED = "http://intranet-portal.example"
@@ -306,7 +306,7 @@ def test_the_style_draws_every_collection_and_projects_by_status(client: TestCli
     circle = next(layer for layer in projects if layer["type"] == "circle")
     colour = circle["paint"]["circle-color"]
     # labels as one-item lists, the form QGIS 3.22's style converter reads (MapLibre takes both)
-    assert colour[0] == "match" and set(PROGRESS_STATUSES) <= {label[0] for label in colour[2:-1:2]}
+    assert colour[0] == "match" and set(SCHEDULE_CLASSES) <= {label[0] for label in colour[2:-1:2]}
     assert not any("text-field" in layer.get("layout", {}) for layer in layers)  # no glyphs needed
 
     one = client.get("/collections/roads/styles/default").json()
