@@ -12,6 +12,7 @@ import typer
 from service.accounts import cli as users
 from service.geocoding import cli as geocode_cli
 from service.layers import cli as layers
+from service.milestones import cli as milestones
 from service.progress import cli as progress
 from service.projects import cli as plans
 from service.screening import cli as screen
@@ -31,6 +32,7 @@ app.add_typer(layers.app, name="layers")
 app.add_typer(plans.app, name="plans")
 app.add_typer(geocode_cli.app, name="geocode")
 app.add_typer(progress.app, name="progress")
+app.add_typer(milestones.app, name="milestones")
 app.add_typer(screen.app, name="screen")
 app.add_typer(users.app, name="users")
 app.add_typer(units.app, name="units")

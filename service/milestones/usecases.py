@@ -73,7 +73,13 @@ def milestones(session: Session, project_id: int) -> dict[str, Any]:
 
 
 def replace(
-    session: Session, project_id: int, items: list[Milestone], actor: str, source: str = "browser"
+    session: Session,
+    project_id: int,
+    items: list[Milestone],
+    actor: str,
+    source: str = "browser",
+    *,
+    commit: bool = True,
 ) -> dict[str, Any]:
     """Replace the task's milestones with ``items`` (refused whole with 422 when any is wrong)."""
     if source not in MILESTONE_SOURCES:
@@ -111,7 +117,8 @@ def replace(
         {"milestones": before},
         {"milestones": after, "source": source},
     )
-    session.commit()
+    if commit:
+        session.commit()
     return milestones(session, project_id)
 
 
@@ -125,3 +132,41 @@ def accept_backward(session: Session, project_id: int, actor: str) -> dict[str, 
     if not items:
         raise Problem(422, "任务没有完成时限和年度，无法倒排工期 / no deadline or year to schedule back from")
     return replace(session, project_id, items, actor, source="backward")
+
+
+class SheetImportRefused(Exception):
+    """Nothing was imported; the message lists every problem."""
+
+
+def import_sheet(session: Session, name: str, data: bytes, actor: str) -> dict[str, int]:
+    """Replace the milestones of every task the sheet names (one transaction: one bad row, nothing written)."""
+    from service.milestones.sheet import SheetRefused, read_sheet
+
+    try:
+        found = read_sheet(name, data)
+    except SheetRefused as exc:
+        raise SheetImportRefused(str(exc)) from exc
+    errors = [str(e) for e in found.errors]
+    targets: dict[str, int] = {}
+    for ref, rows in found.rows.items():
+        kind, value = ref.split(":", 1)
+        sql = "SELECT id FROM projects WHERE key = :v" if kind == "key" else "SELECT id FROM projects WHERE id = :v"
+        try:
+            param: object = value if kind == "key" else int(value)
+        except ValueError:
+            errors.append(f"row {rows[0]}: project_id {value!r} is not a number")
+            continue
+        project_id = session.execute(text(sql), {"v": param}).scalar()
+        if project_id is None:
+            errors.append(f"row {rows[0]}: 没有这个任务 / no task {value!r}")
+            continue
+        targets[ref] = project_id
+        task = _task(session, project_id)
+        for problem in checks.problems(found.by_task[ref], task["year"]):
+            errors.append(f"rows {', '.join(map(str, rows))} ({value}): {problem}")
+    if errors:
+        raise SheetImportRefused("\n".join(errors))
+    for ref, project_id in targets.items():
+        replace(session, project_id, found.by_task[ref], actor, source="sheet", commit=False)
+    session.commit()
+    return {"tasks": len(targets), "milestones": sum(len(found.by_task[r]) for r in targets)}
