@@ -59,7 +59,7 @@
     var rows = [
       ["计划", d.plan_title], ["类别", d.category], ["牵头单位", (d.lead_units || []).join("、")],
       ["责任单位", (d.responsible_units || []).join("、")], ["目标", targets.join("；")],
-      ["状态", d.status + (d.delayed && d.status !== "滞后" ? "（滞后）" : "")],
+      ["进度分类", d.status],
       ["完成", d.percent + "%" + (d.elapsed_pct != null ? "（时间过半：" + Math.round(d.elapsed_pct) + "%）" : "")],
       ["投资", d.investment_wan != null ? d.investment_wan + " 万元" : ""],
       ["截止", d.deadline || d.deadline_text], ["最近报告", d.period ? d.period + (d.note ? "：" + d.note : "") : "无"],

@@ -64,7 +64,7 @@
       }
       var html = "<div class='xm-title'>" + esc(project.title) + "</div><p>" + esc(project.task_text) + "</p>" +
         "<div>牵头单位：" + esc((project.lead_units || []).join("、")) + "</div>" +
-        "<div>状态：<b>" + esc(s.status) + "</b>，完成 " + s.percent + "%" + (s.delayed && s.status !== "滞后" ? "（滞后）" : "") + "</div>" +
+        "<div>进度分类：<b>" + esc(s.status) + "</b>，完成 " + s.percent + "%</div>" +
         (spatial ? "<div>空间进度：" + spatial + "</div>" : "") +
         "<div>截止：" + esc(project.deadline || project.deadline_text || "—") + "</div>" +
         "<table id='xm-report-table'><tr><th>月份</th><th>状态</th><th>完成</th><th>投资(万元)</th><th>说明</th></tr>";
