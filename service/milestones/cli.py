@@ -12,9 +12,7 @@ app = typer.Typer(help="Milestones (倒排工期): import a sheet of milestones 
 
 @app.command("import")
 def import_file(
-    file: Path = typer.Argument(
-        ..., exists=True, dir_okay=False, readable=True, help="CSV or XLSX, a row each."
-    ),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV or XLSX, a row each."),
     actor: str = typer.Option(None, help="Name recorded in the audit log (default: the OS user)."),
 ) -> None:
     """Replace the milestones of every task the sheet names; nothing is written if a row is bad."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,9 @@ YES = {"是", "y", "yes", "true", "1", "√", "✓"}
 NO = {"", "否", "n", "no", "false", "0"}
 
 
+CellText = Callable[[Any, "str | None"], str]  # (value, number format) -> text
+
+
 class SheetRefused(Exception):
     """The file as a whole cannot be read (type, encoding, header)."""
 
@@ -44,21 +48,7 @@ class SheetRows:
     errors: list[RowError] = field(default_factory=list)
 
 
-def _cell(value: Any, number_format: str | None) -> str:
-    if isinstance(value, datetime):
-        value = value.date()
-    if isinstance(value, date):
-        return value.isoformat()
-    if value is None:
-        return ""
-    if isinstance(value, float) and number_format and "%" in number_format:
-        return f"{value * 100:g}%"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _table(name: str, data: bytes) -> tuple[list[str], list[list[str]]]:
+def _table(name: str, data: bytes, cell_text: CellText) -> tuple[list[str], list[list[str]]]:
     suffix = Path(name).suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
@@ -69,7 +59,8 @@ def _table(name: str, data: bytes) -> tuple[list[str], list[list[str]]]:
             raise SheetRefused(f"{name}: 不是可读的 XLSX 工作簿 / not a readable XLSX workbook ({exc})") from exc
         try:
             rows = [
-                [_cell(c.value, getattr(c, "number_format", None)) for c in r] for r in book.worksheets[0].iter_rows()
+                [cell_text(c.value, getattr(c, "number_format", None)) for c in r]
+                for r in book.worksheets[0].iter_rows()
             ]
         finally:
             book.close()
@@ -85,9 +76,10 @@ def _table(name: str, data: bytes) -> tuple[list[str], list[list[str]]]:
     return [h.strip().lower() for h in rows[0]], rows[1:]
 
 
-def read_sheet(name: str, data: bytes) -> SheetRows:
-    """The sheet's milestones grouped by task, with every bad row named."""
-    header, body = _table(name, data)
+def read_sheet(name: str, data: bytes, cell_text: CellText) -> SheetRows:
+    """The sheet's milestones grouped by task, with every bad row named.  ``cell_text``: the progress import's
+    ``xlsx_text``, so a percent-formatted cell reads as every other sheet of the project reads it."""
+    header, body = _table(name, data, cell_text)
     canonical = {alias.lower(): key for key, aliases in ALIASES.items() for alias in aliases}
     names = [canonical.get(h, h) for h in header]
     if "project_key" not in names and "project_id" not in names:

@@ -141,9 +141,10 @@ class SheetImportRefused(Exception):
 def import_sheet(session: Session, name: str, data: bytes, actor: str) -> dict[str, int]:
     """Replace the milestones of every task the sheet names (one transaction: one bad row, nothing written)."""
     from service.milestones.sheet import SheetRefused, read_sheet
+    from service.progress import usecases as progress
 
     try:
-        found = read_sheet(name, data)
+        found = read_sheet(name, data, progress.xlsx_text)
     except SheetRefused as exc:
         raise SheetImportRefused(str(exc)) from exc
     errors = [str(e) for e in found.errors]
