@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.common import audit
+from service.common.concurrency import bump_version
 from service.errors import Problem
 from service.milestones import backward, checks
 from service.milestones.backward import Milestone
@@ -106,7 +107,7 @@ def replace(
                 "actor": actor,
             },
         )
-    session.execute(text("UPDATE projects SET version = version + 1 WHERE id = :id"), {"id": project_id})
+    bump_version(session, project_id, None)  # the task's ETag moves on, as with a report
     after = stored(session, project_id)
     audit.record(
         session,
