@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, text
 
 # the service only reads these; audit_log is append-only (INSERT, SELECT)
 READ_ONLY_TABLES = ("alembic_version", "spatial_ref_sys")
-APPEND_ONLY_TABLES = ("audit_log", "case_events", "case_files")
+APPEND_ONLY_TABLES = ("audit_log", "case_events", "case_files", "evaluations", "evaluation_files")
 # rows that change but are never deleted: a wrong case is withdrawn (撤销), not removed (issue 16)
 NEVER_DELETED_TABLES = ("cases",)
 TABLE_DML = "SELECT, INSERT, UPDATE, DELETE"

@@ -80,6 +80,28 @@ SELECT c.responsible_unit_id AS unit_id, u.name AS unit,
  ORDER BY u.name IS NULL, u.name"""
 
 
+def _rectification_sql(reader: Reader) -> str:
+    """Per responsible unit, what the scoreboard (service.evaluations) judges: the cases whose rectification
+    deadline fell between :start and :as_of (``due``, withdrawn ones aside), those of them closed (销号, China
+    time) by their deadline, and the violations found in that span, beside the open / overdue / closed counts."""
+    closed_day = f"(c.closed_then AT TIME ZONE '{LOCAL_TZ}')::date"
+    due = "c.status_then <> '撤销' AND c.deadline BETWEEN CAST(:start AS date) AND CAST(:as_of AS date)"
+    return f"""WITH {cases_then_cte(reader.role)}
+SELECT c.responsible_unit_id AS unit_id, u.name AS unit,
+       count(*) FILTER (WHERE c.status_then IN {OPEN_SQL}) AS open,
+       count(*) FILTER (WHERE c.status_then IN {OPEN_SQL} AND c.deadline < CAST(:as_of AS date)) AS overdue,
+       count(*) FILTER (WHERE c.status_then = '销号') AS closed,
+       count(*) FILTER (WHERE c.status_then = '撤销') AS withdrawn,
+       count(*) FILTER (WHERE {due}) AS due,
+       count(*) FILTER (WHERE {due} AND c.status_then = '销号' AND {closed_day} <= c.deadline) AS closed_on_time,
+       count(*) FILTER (WHERE c.kind = '{VIOLATION}' AND c.status_then <> '撤销'
+                          AND c.found_on BETWEEN CAST(:start AS date) AND CAST(:as_of AS date)) AS violations
+  FROM cases_then c LEFT JOIN units u ON u.id = c.responsible_unit_id
+ WHERE c.status_then IS NOT NULL
+ GROUP BY c.responsible_unit_id, u.name
+ ORDER BY u.name IS NULL, u.name"""
+
+
 def _close_sql(reader: Reader) -> str:
     return f"""WITH {cases_then_cte(reader.role)},
 closed AS (
@@ -201,3 +223,9 @@ def time_to_close(session: Session, reader: Reader, as_of: date) -> dict[str, An
         else:
             out["all"] = entry
     return out
+
+
+def rectification_by_unit(session: Session, reader: Reader, start: date, as_of: date) -> list[dict[str, Any]]:
+    """Each responsible unit's cases as the scoreboard counts them (see ``_rectification_sql``)."""
+    rows = session.execute(text(_rectification_sql(reader)), params(reader.name, as_of, start=start)).mappings()
+    return [{**dict(r), "unit": r["unit"] or "（未交办）"} for r in rows]

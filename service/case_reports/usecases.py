@@ -138,5 +138,18 @@ def figures(session: Session, reader: Reader, *, year: int, as_of: date) -> dict
     }
 
 
+def rectification(session: Session, reader: Reader, *, start: date, as_of: date) -> dict[str, Any]:
+    """The cases' figures an evaluation freezes: per responsible unit (open, overdue, closed, withdrawn, due in
+    ``start``..``as_of``, closed by their deadline, violations found then), their totals, and the time to close."""
+    _check(reader)
+    units = figures_module.rectification_by_unit(session, reader, start, as_of)
+    keys = ("open", "overdue", "closed", "withdrawn", "due", "closed_on_time", "violations")
+    return {
+        "by_unit": units,
+        "totals": {k: sum(int(u[k]) for u in units) for k in keys},
+        "time_to_close": figures_module.time_to_close(session, reader, as_of)["all"],
+    }
+
+
 def rate_chart(periods: list[dict[str, Any]]) -> Chart:
     return grouped_bars(periods)

@@ -10,6 +10,7 @@ import sys
 import typer
 
 from service.accounts import cli as users
+from service.evaluations import cli as evaluations
 from service.geocoding import cli as geocode_cli
 from service.layers import cli as layers
 from service.milestones import cli as milestones
@@ -33,6 +34,7 @@ app.add_typer(plans.app, name="plans")
 app.add_typer(geocode_cli.app, name="geocode")
 app.add_typer(progress.app, name="progress")
 app.add_typer(milestones.app, name="milestones")
+app.add_typer(evaluations.app, name="evaluations")
 app.add_typer(screen.app, name="screen")
 app.add_typer(users.app, name="users")
 app.add_typer(units.app, name="units")

@@ -51,6 +51,27 @@ def wall_map(session: Session, req: PrintRequest) -> tuple[bytes, str]:
     return printable.wall_map(session, req, state)
 
 
+def wall_map_png(
+    session: Session, *, as_of: date, threshold_pct: float, filters: ProjectFilter, title: str, paper: str = "A3"
+) -> bytes:
+    """The wall map's first sheet (the map and the head of its task table) as a PNG, as an evaluation freezes
+    it: landscape, 150 dpi, read in the caller's transaction (so it shows the same moment as its figures)."""
+    from service.maps import printable
+
+    req = printable.PrintRequest(
+        fmt="png",
+        paper=paper,
+        orientation="landscape",
+        dpi=150,
+        title=title,
+        as_of=as_of,
+        filters=filters,
+        threshold_pct=threshold_pct,
+    )
+    state = progress.state_query(as_of, threshold_pct, filters)
+    return printable.render(session, req, state)
+
+
 def projects_geojson(session: Session, as_of: date, threshold_pct: float, filters: ProjectFilter) -> str:
     """/maps/data/projects.geojson: the filtered projects with their state at ``as_of``."""
     state_sql, params = progress.state_query(as_of, threshold_pct, filters)

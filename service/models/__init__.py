@@ -5,6 +5,7 @@ from service.models.base import Base
 from service.models.cases import Case, CaseEvent, CaseFile
 from service.models.catalogue import LayerEntry
 from service.models.data_version import DataVersion, DataVersionPending
+from service.models.evaluations import Evaluation, EvaluationFile
 from service.models.evidence import EvidenceFile
 from service.models.layer_loads import layer_loads
 from service.models.layers import (
@@ -39,6 +40,8 @@ __all__ = [
     "DataVersionPending",
     "DemoZone",
     "District",
+    "Evaluation",
+    "EvaluationFile",
     "EvidenceFile",
     "GreenHeartZone",
     "LayerEntry",

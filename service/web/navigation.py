@@ -54,7 +54,8 @@ def landing(app: ASGIApp) -> str:
     return LEDGER if has_route(app, LEDGER) else FALLBACK_LANDING
 
 
-NAV = (("台账", LEDGER), ("地图", FALLBACK_LANDING), ("数据", "/collections"))
+EVALUATIONS = "/evaluations"
+NAV = (("台账", LEDGER), ("地图", FALLBACK_LANDING), ("评估", EVALUATIONS), ("数据", "/collections"))
 # links shown only to the roles that can use them: the monthly sheet is for editors and up, and so is
 # importing a plan (an editor their own unit's, decision 0183; the 两型办 planners and admins any plan)
 MONTHLY_SHEET = "/ledger/monthly-sheet"
