@@ -73,11 +73,17 @@ _CLASSES = "、".join(SCHEDULE_CLASSES)
 _REASONS = "，".join(f"{code} {label}" for code, label in DELAY_LABELS.items())
 
 TASK_FIELDS: tuple[Field, ...] = (
-    Field("no", "序号", "number", "本次评估中任务的编号（1, 2, ...），与挂图上的编号相同"),
+    Field("no", "序号", "number", "本次评估中任务的序号（1, 2, ...），按计划和任务顺序"),
     Field("project_id", "任务编号", "project id", "任务在系统中的编号"),
     Field("plan_id", "计划编号", "plan id", "任务所属工作计划的编号"),
     Field("title", "任务", "title", "计划原文中的任务表述"),
     Field("lead_units", "牵头单位", "lead units", "牵头单位；多个单位时以“、”分隔（JSON 中为列表）"),
+    Field(
+        "assessed_units",
+        "考核单位",
+        "assessed units",
+        "单位名录认定的牵头单位（规范名称），考核得分和按单位统计以此计；未能认定的保留原文",
+    ),
     Field("category", "类别", "category", "任务类别"),
     Field("district", "区县", "district", "任务所在区县；只定位到市或更大范围时为“未定位到区县”"),
     Field("status", "进度分类", "schedule class", f"截至日期的进度分类：{_CLASSES}"),
@@ -113,7 +119,6 @@ GROUP_FIELDS: tuple[Field, ...] = (
     Field("delayed", "滞后合计", "behind", "已开工进展缓慢与应开工未开工之和"),
     Field("completion_rate", "完成率", "completion rate", "已完成任务数 / 任务数（0-1）"),
     Field("mean_percent", "平均进度", "mean percent", "各任务当前进度的平均值（%）"),
-    Field("investment_wan", "投资（万元）", "investment, 10,000 yuan", "计划投资合计（万元）；未填为空"),
 )
 SCOREBOARD_FIELDS: tuple[Field, ...] = (
     Field("rule.name", "考核规则", "rule name", "考核规则的名称"),

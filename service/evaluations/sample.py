@@ -35,7 +35,6 @@ def _group(key: str, tasks: list[dict[str, Any]]) -> dict[str, Any]:
         "delayed": by_status["已开工进展缓慢"] + by_status["应开工未开工"],
         "completion_rate": round(by_status["已完成"] / n, 4) if n else None,
         "mean_percent": round(sum(t["percent"] for t in tasks) / n, 2) if n else None,
-        "investment_wan": None,
     }
 
 
