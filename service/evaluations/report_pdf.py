@@ -117,10 +117,16 @@ def _list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else []
 
 
+class _Lines(tuple[str, ...]):
+    """A cell's text that starts each of its parts on a line of its own (a formula, then its basis)."""
+
+
 def _s(value: Any) -> str:
     """Text for a cell: "—" for None or blank, whitespace (newlines too) collapsed so a row keeps its height."""
     if value is None:
         return DASH
+    if isinstance(value, _Lines):
+        return "\n".join(_s(part) for part in value)
     if isinstance(value, list | tuple):
         parts = [_s(v) for v in value if v is not None and str(v).strip()]
         return "、".join(parts) if parts else DASH
@@ -205,15 +211,16 @@ def _created_label(value: Any) -> str:
 
 def _creation_date(evaluation: Any) -> datetime:
     """The PDF's CreationDate: when the evaluation was made, never now, so two downloads are the same bytes;
-    the as-of date, then a fixed day, for a snapshot without it."""
+    the as-of date, then a fixed day, for a snapshot without it.  In UTC: matplotlib writes a positive
+    offset with the wrong sign (D:...-08'00' for +08:00), UTC it writes right (D:...Z)."""
     moment = _parse_datetime(_get(evaluation, "created_at"))
-    if moment is not None:
-        return moment
-    try:
-        day = date.fromisoformat(str(_get(evaluation, "as_of"))[:10])
-    except ValueError:
-        return datetime(2000, 1, 1, tzinfo=UTC)
-    return datetime(day.year, day.month, day.day, tzinfo=CST)
+    if moment is None:
+        try:
+            day = date.fromisoformat(str(_get(evaluation, "as_of"))[:10])
+        except ValueError:
+            return datetime(2000, 1, 1, tzinfo=UTC)
+        moment = datetime(day.year, day.month, day.day, tzinfo=CST)
+    return moment.astimezone(UTC)
 
 
 # ----------------------------------------------------------------------------------------------- fonts
@@ -415,8 +422,11 @@ class _Ink(Artist):
             gc.set_foreground(colour)
             try:
                 if target is None:
+                    # as Text.draw does: a raster renderer counts y from the top
+                    height = renderer.get_canvas_width_height()[1] if renderer.flipy() else None
                     for s in strings:
-                        renderer.draw_text(gc, s.x * dpi, s.y * dpi, s.text, _properties(s.size, s.bold), 0.0)
+                        y = s.y * dpi if height is None else height - s.y * dpi
+                        renderer.draw_text(gc, s.x * dpi, y, s.text, _properties(s.size, s.bold), 0.0)
                 else:
                     self._draw_pdf(target, gc, strings)
             finally:
@@ -612,14 +622,17 @@ class _Contents(_Item):
         self.height = self.pitch * len(names)
 
     def draw(self, canvas: _Canvas, top: float) -> None:
-        right = canvas.width - MARGIN - 1.2
+        left, right = MARGIN + 0.2, canvas.width - MARGIN - 0.2
+        face = _face(False)
         for i, name in enumerate(self.names):
             y = _baseline(top - i * self.pitch, self.size, self.pitch)
             page = f"第 {self.starts[name]} 页" if name in self.starts else DASH
-            canvas.text(MARGIN + 0.2, y, _clip(name, right - MARGIN - 1.3, self.size), size=self.size)
+            page_width = face.width(page, self.size)
+            shown = _clip(name, right - left - page_width - 0.4, self.size)
+            canvas.text(left, y, shown, size=self.size)
             canvas.text(right, y, page, size=self.size, align="right")
-            start = MARGIN + 0.3 + _face(False).width(name, self.size)
-            canvas.rule(start, y + 0.01, right - 0.6, y + 0.01, colour="#c0c4ca", width=0.4)
+            leader = (left + face.width(shown, self.size) + 0.1, right - page_width - 0.1)
+            canvas.rule(leader[0], y + 0.01, leader[1], y + 0.01, colour="#c0c4ca", width=0.4)
 
 
 class _Chart(_Item):
@@ -743,8 +756,7 @@ def _paginate(section: _Section) -> list[_Page]:
     """The section's items on pages of its size, from the top: an item that does not fit starts a page, a
     sticky one (heading, table header) goes over with what follows it, a table row that starts a page is
     preceded by its table's caption (续) and header."""
-    W, H = section.size
-    top, bottom = H - TOP_MARGIN, BOTTOM_MARGIN
+    top, bottom = section.size[1] - TOP_MARGIN, BOTTOM_MARGIN
     pages = [_Page(section.size, [])]
     y = top
     items = section.items
@@ -765,11 +777,10 @@ def _paginate(section: _Section) -> list[_Page]:
             pages.append(_Page(section.size, []))
             y = top
             if isinstance(item, _TableRow):
-                caption = item.table.caption or section.name
+                caption = item.table.caption or section.name or ""
                 for repeat in (_Line(f"{caption}（续）", size=9.0, bold=True, colour=GREY), item.table.header()):
-                    if caption or isinstance(repeat, _TableHeader):
-                        pages[-1].placed.append((y, repeat))
-                        y -= repeat.height
+                    pages[-1].placed.append((y, repeat))
+                    y -= repeat.height
         pages[-1].placed.append((y, item))
         y -= item.height
     return pages
@@ -788,8 +799,12 @@ def _cover(snapshot: dict[str, Any], contents: _Contents) -> _Section:
     rule = _get(snapshot, "scoreboard", "rule")
     width = _usable()
     items: list[_Item] = [_Gap(0.9), _Line("xiangmap 定期评估报告", size=10.0, colour=GREY)]
-    items += [_Line(line, size=20.0, bold=True, colour=ACCENT) for line in _wrap(_title(snapshot), width, 20.0,
-                                                                                  bold=True, lines=4)]
+    title = _title(snapshot)
+    # one line in a slightly smaller size rather than a last character alone on the second
+    size = next((s for s in (20.0, 18.0, 16.5) if _face(True).width(title, s) <= width), 20.0)
+    items += [
+        _Line(line, size=size, bold=True, colour=ACCENT) for line in _wrap(title, width, size, bold=True, lines=4)
+    ]
     subtitle = f"{_s(_get(evaluation, 'kind_label'))}　{_s(_get(evaluation, 'period'))}"
     items += [_Gap(0.05), *_paragraph(subtitle, width, size=13.0), _Gap(0.35)]
     scope = _get(evaluation, "scope")
@@ -859,10 +874,11 @@ def _summary(snapshot: dict[str, Any]) -> _Section:
     table = _Table(
         (_Col("进度分类", 1.9), _Col("任务数", 0.9, "right"), _Col("占比", 0.9, "right")), "（一）任务进度分类"
     )
-    rows = [table.row((cls, _count(counts[cls]), _share(counts[cls], projects))) for cls in SCHEDULE_CLASSES]
-    rows.append(table.row(("合计", _count(projects), _share(projects, projects) if _float(projects) else DASH)))
-    for row in rows[: len(SCHEDULE_CLASSES)]:
-        row.colours = {0: STATUS_COLORS.get(row.cells[0][0], INK)}
+    rows = [
+        table.row((cls, _count(counts[cls]), _share(counts[cls], projects)), colours={0: STATUS_COLORS.get(cls, INK)})
+        for cls in SCHEDULE_CLASSES
+    ]
+    rows.append(table.row(("合计", _count(projects), _share(projects, projects))))
     items += _table_items(table, rows)
     if any(_float(v) for v in counts.values()):
         items.append(_Chart(1.9, lambda c, x, y, w, h: _class_chart(c, x, y, w, h, counts, projects)))
@@ -884,8 +900,14 @@ def _class_chart(
     top = max(values) or 1.0
     ax.set_xlim(0, top * 1.05)
     for p, v, c in zip(positions, values, SCHEDULE_CLASSES, strict=True):
-        ax.text(v + top * 0.01, p, f"{_count(counts[c])} 项（{_share(counts[c], projects)}）", va="center",
-                fontsize=7.5, clip_on=False)
+        ax.text(
+            v + top * 0.01,
+            p,
+            f"{_count(counts[c])} 项（{_share(counts[c], projects)}）",
+            va="center",
+            fontsize=7.5,
+            clip_on=False,
+        )
     ax.tick_params(axis="x", labelsize=7, length=2)
     ax.tick_params(axis="y", length=0)
     for side in ("top", "right"):
@@ -919,10 +941,7 @@ def _cases(snapshot: dict[str, Any], width: float) -> list[_Item]:
         "案件按单位",
     )
     keys = ("open", "overdue", "closed", "withdrawn", "due", "closed_on_time", "violations")
-    rows = [
-        table.row((_get(u, "unit"), *(_count(_get(u, k)) for k in keys)))
-        for u in _list(_get(cases, "by_unit"))
-    ]
+    rows = [table.row((_get(u, "unit"), *(_count(_get(u, k)) for k in keys))) for u in _list(_get(cases, "by_unit"))]
     return items + _table_items(table, rows)
 
 
@@ -962,13 +981,15 @@ def _groups(snapshot: dict[str, Any]) -> _Section:
             title = _get(group, "title") if key == "plan" else None
             counts = _status_counts(_get(group, "by_status"))
             rows.append(
-                table.row((
-                    title if title is not None else _get(group, "key"),
-                    _count(_get(group, "projects")),
-                    *(_count(counts[c]) for c in SCHEDULE_CLASSES),
-                    _rate(_get(group, "completion_rate")),
-                    _percent(_get(group, "mean_percent")),
-                ))
+                table.row(
+                    (
+                        title if title is not None else _get(group, "key"),
+                        _count(_get(group, "projects")),
+                        *(_count(counts[c]) for c in SCHEDULE_CLASSES),
+                        _rate(_get(group, "completion_rate")),
+                        _percent(_get(group, "mean_percent")),
+                    )
+                )
             )
         items += _table_items(table, rows)
     return _Section(name, items)
@@ -1019,15 +1040,15 @@ def _part_weight(weights: Any, key: str) -> str:
     return _count(value) if value is not None else DASH
 
 
-def _part_cell(part: Any) -> str:
-    """One part's points with how they came: weight × value = points (basis)."""
+def _part_cell(part: Any) -> _Lines | str:
+    """One part's points with how they came: weight × value = points, and under it the basis."""
     if not isinstance(part, dict):
         return DASH
     value = _float(part.get("value"))
     shown = DASH if value is None else f"{value:.4f}".rstrip("0").rstrip(".")
     text = f"{_count(part.get('weight'))}×{shown}={_fixed(part.get('points'), 2)}"
     basis = part.get("basis")
-    return text if basis is None or not str(basis).strip() else f"{text}（{_s(basis)}）"
+    return text if basis is None or not str(basis).strip() else _Lines((text, f"（{_s(basis)}）"))
 
 
 def _behind(snapshot: dict[str, Any]) -> _Section:
@@ -1035,9 +1056,10 @@ def _behind(snapshot: dict[str, Any]) -> _Section:
     width = _usable()
     tasks = [t for t in _list(_get(snapshot, "tasks")) if isinstance(t, dict) and t.get("status") in BEHIND_CLASSES]
     slow = sum(1 for t in tasks if t.get("status") == BEHIND_CLASSES[0])
-    items: list[_Item] = [_Heading("四、滞后及应开工未开工任务清单", rule=True), _Gap(0.05)]
+    items: list[_Item] = [_Heading(name, rule=True), _Gap(0.05)]
     items += _paragraph(
-        f"共 {len(tasks)} 项：{BEHIND_CLASSES[0]} {slow} 项，{BEHIND_CLASSES[1]} {len(tasks) - slow} 项，按任务序号排列。"
+        f"共 {len(tasks)} 项：{BEHIND_CLASSES[0]} {slow} 项，{BEHIND_CLASSES[1]} {len(tasks) - slow} 项，"
+        "按任务序号排列。"
         "“进度/计划”为最新上报进度与截至评估日已到期节点的计划进度（%）。",
         width,
     )
@@ -1080,9 +1102,9 @@ def _behind(snapshot: dict[str, Any]) -> _Section:
 class _WallMap(_Item):
     """The wall map, scaled to the page (never up past its pixels' worth), or why there is none."""
 
-    def __init__(self, snapshot: dict[str, Any], image: np.ndarray | None, problem: str | None, size: tuple[float, float]):
+    def __init__(self, snapshot: dict[str, Any], image: np.ndarray | None, problem: str | None, height: float) -> None:
         self.snapshot, self.image, self.problem = snapshot, image, problem
-        self.height = size[1] - TOP_MARGIN - BOTTOM_MARGIN
+        self.height = height
 
     def draw(self, canvas: _Canvas, top: float) -> None:
         wall = _get(self.snapshot, "wall_map")
@@ -1133,7 +1155,9 @@ def _wall_map(snapshot: dict[str, Any], png: bytes | None) -> _Section:
     name = "五、挂图作战"
     image, problem = _decode(png)
     size = LANDSCAPE if image is not None else PORTRAIT
-    return _Section(name, [_Heading(name, rule=True), _Gap(0.05), _WallMap(snapshot, image, problem, size)], size)
+    head: list[_Item] = [_Heading(name, rule=True), _Gap(0.05)]
+    room = size[1] - TOP_MARGIN - BOTTOM_MARGIN - sum(item.height for item in head) - 0.01
+    return _Section(name, [*head, _WallMap(snapshot, image, problem, room)], size)
 
 
 # ----------------------------------------------------------------------------------------------- report
@@ -1152,7 +1176,9 @@ def _footer(canvas: _Canvas, snapshot: dict[str, Any], number: int, total: int) 
 
 def _metadata(snapshot: dict[str, Any]) -> dict[str, Any]:
     evaluation = _get(snapshot, "evaluation")
-    subject = f"{_s(_get(evaluation, 'kind_label'))} {_s(_get(evaluation, 'period'))} 截至 {_s(_get(evaluation, 'as_of'))}"
+    subject = (
+        f"{_s(_get(evaluation, 'kind_label'))} {_s(_get(evaluation, 'period'))} 截至 {_s(_get(evaluation, 'as_of'))}"
+    )
     author = _get(evaluation, "created_by")
     return {
         "Title": _title(snapshot),
