@@ -32,6 +32,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("percent", "完成比例", "percent", "percent", 10, True),
     Column("investment_wan", "累计完成投资（万元）", "investment_wan", "number", 14, True),
     Column("note", "进展情况", "note", "text", 40, True),
+    Column("behind_category", "滞后原因类别", "behind_category", "text", 12, True),
     Column("behind_reason", "滞后原因", "behind_reason", "text", 24, True),
 )
 FILL_COLUMNS = tuple(c for c in COLUMNS if c.fill)
@@ -51,6 +52,7 @@ FIELD_COLUMNS = {
     "percent": ("完成比例", "percent"),
     "investment_wan": ("累计完成投资（万元）", "investment_wan"),
     "note": ("进展情况", "note"),
+    "behind_category": ("滞后原因类别", "behind_category"),
     "behind_reason": ("滞后原因", "behind_reason"),
     "row": ("本月状态", "status"),  # status and percent disagree (已完成 needs 100): shown at the status
     TASK_ID: ("任务编号", "task_id"),

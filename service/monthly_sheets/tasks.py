@@ -18,7 +18,7 @@ SELECT t.* FROM (
     SELECT p.id, p.plan_id, pl.year AS plan_year, p.section, p.number, p.title, p.lead_units, p.responsible_units,
         p.deadline, p.deadline_text,
         prev.status AS previous_status, prev.percent AS previous_percent,
-        cur.status, cur.percent, cur.investment_wan, cur.note, cur.behind_reason,
+        cur.status, cur.percent, cur.investment_wan, cur.note, cur.behind_reason, cur.behind_category,
         min(p.id) OVER (PARTITION BY p.plan_id, p.section) AS section_order,
         CASE WHEN p.number ~ '^\\s*[0-9]{1,9}\\s*$' THEN CAST(trim(p.number) AS integer) END AS number_order
     FROM projects p
@@ -29,7 +29,7 @@ SELECT t.* FROM (
     ) prev ON TRUE
     LEFT JOIN LATERAL (
         SELECT r.status, r.percent::float AS percent, r.investment_wan::float AS investment_wan, r.note,
-            r.behind_reason
+            r.behind_reason, r.behind_category
         FROM progress_reports r
         WHERE r.project_id = p.id AND r.period = :period ORDER BY r.created_at DESC, r.id DESC LIMIT 1
     ) cur ON TRUE

@@ -107,6 +107,7 @@ def _report_dict(report: progress.ReportIn) -> dict[str, Any]:
         "investment_wan": report.investment_wan,
         "note": report.note,
         "behind_reason": report.behind_reason,
+        "behind_category": report.behind_category,
     }
 
 

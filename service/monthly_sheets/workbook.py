@@ -18,7 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from service.common.spreadsheet_safety import xlsx_cell
-from service.models.plans import PROGRESS_STATUSES
+from service.models.plans import BEHIND_CATEGORIES, PROGRESS_STATUSES
 from service.monthly_sheets.columns import (
     COLUMNS,
     FIRST_DATA_ROW,
@@ -88,6 +88,18 @@ def build(unit_name: str, period: date, tasks: list[dict[str, Any]]) -> bytes:
         showInputMessage=True,
     )
     sheet.add_data_validation(statuses)
+    reasons = DataValidation(
+        type="list",
+        formula1='"' + ",".join(BEHIND_CATEGORIES) + '"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="滞后原因类别",
+        error="滞后时请从列表中选择：" + "、".join(BEHIND_CATEGORIES),
+        promptTitle="滞后原因类别",
+        prompt="任务滞后时从列表中选择，并在“滞后原因”中说明",
+        showInputMessage=True,
+    )
+    sheet.add_data_validation(reasons)
     last_row = FIRST_DATA_ROW + len(tasks) - 1
     for offset, task in enumerate(tasks):
         row = FIRST_DATA_ROW + offset
@@ -106,6 +118,8 @@ def build(unit_name: str, period: date, tasks: list[dict[str, Any]]) -> bytes:
     if tasks:
         status_col = get_column_letter(next(i for i, c in enumerate(COLUMNS, start=1) if c.kind == "status"))
         statuses.add(f"{status_col}{FIRST_DATA_ROW}:{status_col}{last_row}")
+        reason_col = get_column_letter(next(i for i, c in enumerate(COLUMNS, start=1) if c.key == "behind_category"))
+        reasons.add(f"{reason_col}{FIRST_DATA_ROW}:{reason_col}{last_row}")
     sheet.freeze_panes = sheet.cell(FIRST_DATA_ROW, 1)
     # the task columns are locked (no password: protection guards against slips, not against the unit)
     sheet.protection.sheet = True

@@ -42,6 +42,7 @@ ALIASES = {
     "investment_wan": ("investment_wan", "完成投资", "完成投资（万元）", "完成投资(万元)"),
     "note": ("note", "备注", "进展情况"),
     "behind_reason": ("behind_reason", "滞后原因"),
+    "behind_category": ("behind_category", "滞后原因类别"),
     "done_geom": ("done_geom", "完成范围", "done_wkt"),
 }
 
@@ -160,7 +161,7 @@ def report_from_row(row: dict[str, str], index: int) -> tuple[ReportIn | None, l
     except ValueError:
         written = row["investment_wan"]
         errors.append(RowError(index, "investment_wan", f"“{written}”不是数字 / '{written}' is not a number"))
-    for column in ("note", "behind_reason"):
+    for column in ("note", "behind_reason", "behind_category"):
         if row.get(column):
             body[column] = row[column]
     if row.get("done_geom"):

@@ -129,6 +129,7 @@ def fill(book: Workbook, task_id: int, **values: Any) -> None:
     sheet, cols, row = book.active, header(book), row_of(book, task_id)
     names = {"status": "本月状态", "percent": "完成比例", "investment": "累计完成投资（万元）", "note": "进展情况"}
     names["reason"] = "滞后原因"
+    names["category"] = "滞后原因类别"
     for key, value in values.items():
         cell = sheet.cell(row, cols[names[key]])
         if isinstance(value, tuple):

@@ -8,6 +8,7 @@ import zipfile
 from datetime import date, datetime
 
 from fastapi.testclient import TestClient
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import Engine, text
 
@@ -50,7 +51,14 @@ def test_the_sheet_holds_the_units_tasks_as_a_workbook_to_fill(
         "上月状态",
         "上月完成比例",
     ]
-    assert list(cols)[8:] == ["本月状态", "完成比例", "累计完成投资（万元）", "进展情况", "滞后原因"]
+    assert list(cols)[8:] == [
+        "本月状态",
+        "完成比例",
+        "累计完成投资（万元）",
+        "进展情况",
+        "滞后原因类别",
+        "滞后原因",
+    ]
     assert sheet.freeze_panes == "A3"  # title and header stay in view
     ids = [sheet.cell(r, 1).value for r in range(3, sheet.max_row + 1)]
     # the unit's tasks only (ours and the bundled plans' for 石峰区), not 芦淞区's
@@ -75,7 +83,7 @@ def test_the_sheet_holds_the_units_tasks_as_a_workbook_to_fill(
     assert sheet.cell(a, cols["重点任务"]).alignment.wrap_text
     assert sheet.column_dimensions["C"].width >= 40
     # 本月状态 offers the statuses as a list
-    (validation,) = sheet.data_validations.dataValidation
+    (validation,) = [v for v in sheet.data_validations.dataValidation if "推进中" in (v.formula1 or "")]
     assert isinstance(validation, DataValidation) and validation.type == "list"
     assert "推进中" in validation.formula1 and "已完成" in validation.formula1
     status_letter = sheet.cell(3, cols["本月状态"]).column_letter
@@ -349,3 +357,28 @@ def test_a_viewer_has_no_monthly_sheet(app, sheet_world: SheetWorld) -> None:  #
         assert ">月报</a>" not in browser.get("/me").text  # no nav link for a viewer
     finally:
         browser.close()
+
+
+def test_a_behind_task_carries_its_category_from_the_sheet(
+    editor_browser: TestClient, sheet_world: SheetWorld, engine: Engine
+) -> None:
+    ids = sheet_world.ids
+    book = download(editor_browser, "2018-10")
+    sheet, cols = book.active, header(book)
+    shown = [v for v in sheet.data_validations.dataValidation if "拆迁" in (v.formula1 or "")]
+    assert shown and get_column_letter(cols["滞后原因类别"]) in str(shown[0].sqref)  # a list to pick from
+    fill(book, ids["b"], status="滞后", percent=60, category="天气", reason="雨季停工", note="验收资料待补")
+    refused = upload_page(editor_browser, as_bytes(book))
+    assert "滞后原因类别须为 资金、用地、审批、拆迁、设计、其他 之一" in refused.text and "/commit" not in refused.text
+    fill(book, ids["b"], category="拆迁", reason="征拆协议未签")
+    accepted = upload_page(editor_browser, as_bytes(book))
+    assert commit_page(editor_browser, accepted.text).status_code == 303
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text(
+                "SELECT behind_category, behind_reason FROM progress_reports WHERE project_id = :p"
+                " AND period = '2018-10-01' ORDER BY created_at DESC LIMIT 1"
+            ),
+            {"p": ids["b"]},
+        ).one()
+    assert tuple(stored) == ("拆迁", "征拆协议未签")

@@ -56,6 +56,28 @@ def test_csv_with_chinese_headers_imports(world: World, engine: Engine, tmp_path
     assert reports_of(engine, world.ids["point"]) == [("2018-05", "已完成", 100.0, "test-importer", False)]
 
 
+def test_a_behind_row_carries_its_reason_category(world: World, engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "behind.csv"
+    path.write_text(
+        f"项目编号,月份,状态,完成比例,滞后原因类别,滞后原因\n{world.plan}/area,2018-06,滞后,10,用地,用地报批未完成\n",
+        encoding="utf-8",
+    )
+    result = run(str(path))
+    assert result.exit_code == 0, result.output
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT behind_category, behind_reason FROM progress_reports WHERE project_id = :p"),
+            {"p": world.ids["area"]},
+        ).one()
+    assert tuple(row) == ("用地", "用地报批未完成")
+    bad = tmp_path / "bad-category.csv"
+    bad.write_text(
+        f"项目编号,月份,状态,完成比例,滞后原因类别\n{world.plan}/area,2018-07,滞后,12,天气\n", encoding="utf-8"
+    )
+    refused = run(str(bad))
+    assert refused.exit_code != 0 and "behind_category" in refused.output
+
+
 def test_bad_rows_are_named_and_nothing_is_written(world: World, engine: Engine, tmp_path: Path) -> None:
     far_away = wgs(LineString([(1000, 9000), (1300, 9000)])).wkt
     book = Workbook()
