@@ -26,6 +26,8 @@ NOT_WATCHED = {
     "evidence_files",  # migration 0018: evidence is served only to signed-in users, never from the cache
     "case_events",  # migration 0019: a case's timeline is shown only on its no-store page
     "case_files",  # migration 0019: files are served only to those who may see the case
+    "evaluations",  # migration 0022: made from the data, never changed; served to signed-in users only
+    "evaluation_files",  # migration 0022: immutable bytes, sent with their SHA-256 as the ETag
 }
 
 
