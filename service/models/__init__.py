@@ -22,7 +22,7 @@ from service.models.layers import (
 from service.models.milestones import TaskMilestone
 from service.models.plans import Plan, ProgressReport, Project, ProjectLocation
 from service.models.project_districts import ProjectDistrict
-from service.models.screening import Screening, ScreeningZonePart
+from service.models.screening import ProjectScreeningCategory, Screening, ScreeningZonePart
 from service.models.secrets import AppSecret
 from service.models.staged_uploads import StagedUpload
 from service.models.units import ProjectUnit, Unit, UnitAlias, UnitGroup, UnitGroupMember
@@ -50,6 +50,7 @@ __all__ = [
     "Project",
     "ProjectDistrict",
     "ProjectLocation",
+    "ProjectScreeningCategory",
     "ProjectUnit",
     "QingshuitangArea",
     "Road",

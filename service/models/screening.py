@@ -47,3 +47,16 @@ class ScreeningZonePart(Base):
     valid_to: Mapped[date | None] = mapped_column(Date)
     zone_hash: Mapped[str] = mapped_column(Text, nullable=False)
     geom: Mapped[object] = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=False), nullable=False)
+
+
+class ProjectScreeningCategory(Base):
+    """The screening category an inspector set for a project (issue 18): it wins over inference, and no
+    re-import, re-geocoding or rules change touches it; every change is in the audit log."""
+
+    __tablename__ = "project_screening_categories"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(Text, nullable=False)  # a category id of geodata/rules/categories.yaml
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    set_by: Mapped[str] = mapped_column(Text, nullable=False)
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())

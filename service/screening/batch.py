@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from service.errors import Problem
 from service.models import Project, Screening
+from service.screening import project_categories
 from service.screening.records import record
 from service.screening.rules import RuleBook, load_rules
 from service.screening.site_input import ScreeningInput, repair
-from service.screening.verdict import CategoryChoice, infer_category, screen
+from service.screening.verdict import CategoryChoice, choose_category, infer_category, screen
 from service.screening.zones import batch_zones
 
 
@@ -147,22 +148,18 @@ def screen_projects(
         if ids
         else {}
     )
+    set_by_inspector = project_categories.stored_for(session, [p.id for p in projects])
     for n, project in enumerate(projects, start=1):
         if project.geom is None:
             outcome.skipped.append({"project_id": project.id, "title": project.title, "reason": "no geometry"})
         else:
             site = project_site(project)
             found = zones.get(project.id, [])
-            answer = screen(
-                session,
-                site,
-                on,
-                buffer_m,
-                project_category(rules, project),
-                zones=found,
-                with_views=bool(found),
-                rules=rules,
-            )
+            entry = set_by_inspector.get(project.id)
+            choice = choose_category(rules, entry["category"]) if entry else project_category(rules, project)
+            answer = screen(session, site, on, buffer_m, choice, zones=found, with_views=bool(found), rules=rules)
+            if entry is not None:
+                answer["category"] = project_categories.annotate(answer["category"], entry)
             answer["project"] = project_summary(project, answer["input"]["area_m2"])
             if name is not None or note is not None:
                 answer.update(batch_name=name, batch_note=note)

@@ -16,8 +16,7 @@ from matplotlib.path import Path as MplPath
 from shapely.geometry.base import BaseGeometry
 
 from service.common.drawing import ZONE_PALETTE, legend, scale_bar, use_cjk_font
-
-VERDICT_ZH = {"prohibited": "禁止", "needs_approval": "需审批", "allowed": "允许", "outside": "区外"}
+from service.screening.report_facts import VERDICT_ZH, site_name
 
 
 def _path(geom: BaseGeometry) -> MplPath | None:
@@ -113,11 +112,6 @@ def draw_screening(ax: Axes, result: dict[str, Any]) -> None:
         ncol=2,
         fontsize=8,
     )
-
-
-def site_name(result: dict[str, Any]) -> str:
-    """What a report calls the site: the request's name (issue 16), the project's title, else the input's source."""
-    return result.get("name") or (result.get("project") or {}).get("title") or result["input"]["source"]
 
 
 def screening_title(result: dict[str, Any]) -> str:

@@ -12,8 +12,9 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from service.models import Screening
+from service.screening.report_facts import DISCLAIMER, VERDICT_ZH, site_facts, zone_citations
 from service.screening.report_figures import screening_png
-from service.screening.report_table import VERDICT_ZH, report_rows
+from service.screening.report_table import report_rows
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -24,7 +25,8 @@ def environment() -> Environment:
 
 
 def screenings_html(screenings: Sequence[Screening], *, title: str) -> str:
-    flagged = [s for s in screenings if s.result.get("flagged")]
+    # a site's own section (its facts, map and citations): every flagged site, and the one site of a single report
+    flagged = [s for s in screenings if s.result.get("flagged") or len(screenings) == 1]
     maps = {s.id: base64.b64encode(screening_png(s.result)).decode() for s in flagged}
     return (
         environment()
@@ -38,5 +40,8 @@ def screenings_html(screenings: Sequence[Screening], *, title: str) -> str:
             rows=report_rows(screenings),
             maps=maps,
             verdict_zh=VERDICT_ZH,
+            facts={s.id: site_facts(s) for s in flagged},
+            citations={s.id: zone_citations(s.result) for s in flagged},
+            disclaimer=DISCLAIMER,
         )
     )

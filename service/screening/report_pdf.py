@@ -13,10 +13,10 @@ from typing import Any
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from service.common.drawing import use_cjk_font
+from service.common.drawing import VERDICT_COLOURS, use_cjk_font
 from service.models import Screening
-from service.screening.report_figures import draw_screening, screening_title, site_name
-from service.screening.report_table import VERDICT_ZH
+from service.screening.report_facts import DISCLAIMER, VERDICT_ZH, site_facts, site_name, zone_citations
+from service.screening.report_figures import draw_screening
 
 A4 = (8.27, 11.69)
 SUMMARY_LINES = 42
@@ -55,32 +55,60 @@ def _summary_pages(screenings: Sequence[Screening], title: str) -> list[Figure]:
     return pages
 
 
-def _zone_lines(result: dict[str, Any]) -> list[str]:
-    lines = []
-    for entry in result["layers"]:
-        for z in entry["zones"]:
-            lines.append(
-                f"{z['name']}" + (f" ({z['scheme']})" if z["scheme"] else "") + ": "
-                f"重叠 {z['overlap_m2']:.0f} m² ({z['overlap_pct']:.1f}%), 距离 {z['distance_m']:.0f} m, "
-                f"{VERDICT_ZH[z['verdict']]}" + (f", 审批: {z['needs_approval_by']}" if z["needs_approval_by"] else "")
-            )
-            lines += textwrap.wrap("依据: " + z["clause"], 58)
-    return lines
+def _wrapped(label: str, value: str, width: int) -> list[str]:
+    lines = textwrap.wrap(f"{label}：{value}", width) or [f"{label}："]
+    return [lines[0], *("    " + line for line in lines[1:])]
+
+
+def _citation_lines(result: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for c in zone_citations(result):
+        where = (
+            f"重叠 {c['overlap_m2']:.0f} m² ({c['overlap_pct']:.1f}%)"
+            if c["inside"]
+            else f"距离 {c['distance_m']:.0f} m"
+        )
+        lines.append(f"■ {c['layer']} · {c['zone']}：{c['verdict_zh']}（{where}）")
+        lines += _wrapped("  法规", c["regulation"] + (f"（{c['in_force']} 起施行）" if c["in_force"] else ""), 62)
+        lines += _wrapped("  条款", (f"{c['article']} " if c["article"] else "") + c["clause"], 62)
+        if c["by"]:
+            lines += _wrapped("  审批机关", c["by"], 62)
+    return lines or ["该场地不在任何保护区内，也不在缓冲距离内。"]
 
 
 def _site_page(screening: Screening) -> Figure:
+    """One site on one A4 page: what was screened and how, its map with a legend, every zone's citation and
+    the disclaimer (the same facts as the HTML report, service.screening.report_facts)."""
     use_cjk_font()  # before the axes exist: their labels take the font current at creation
     fig = Figure(figsize=A4)
-    ax = fig.add_axes((0.1, 0.47, 0.82, 0.46))
-    draw_screening(ax, screening.result)
-    fig.text(0.08, 0.97, screening_title(screening.result), fontsize=11, va="top")
-    note = screening.result.get("note")
-    if note:
-        fig.text(
-            0.08, 0.40, textwrap.shorten("备注: " + " ".join(note.split()), 110, placeholder="…"), fontsize=8, va="top"
-        )
-    for i, line in enumerate(_zone_lines(screening.result)[:18]):
-        fig.text(0.08, 0.33 - i * 0.017, line, fontsize=8, va="top")
+    result = screening.result
+    verdict = result["verdict"]
+    fig.text(0.08, 0.975, f"筛查 #{screening.id} · {site_name(result)}", fontsize=12, va="top", fontweight="bold")
+    fig.text(
+        0.08,
+        0.952,
+        f"结论：{VERDICT_ZH.get(verdict, verdict)}",
+        fontsize=12,
+        va="top",
+        color=VERDICT_COLOURS.get(verdict, "#333"),
+        fontweight="bold",
+    )
+    y = 0.925
+    for label, value in site_facts(screening):
+        if label in ("场地名称", "结论"):
+            continue
+        for line in _wrapped(label, value, 70):
+            fig.text(0.08, y, line, fontsize=7.5, va="top")
+            y -= 0.0135
+    top = y - 0.01
+    ax = fig.add_axes((0.12, top - 0.36, 0.76, 0.34))
+    draw_screening(ax, result)
+    y = top - 0.36 - 0.075  # below the map's legend
+    for line in _citation_lines(result)[:24]:
+        fig.text(0.08, y, line, fontsize=7.5, va="top")
+        y -= 0.0135
+    for i, line in enumerate(textwrap.wrap(DISCLAIMER, 92)):
+        fig.text(0.08, 0.045 - i * 0.012, line, fontsize=6.5, va="top", color="#444")
     return fig
 
 
@@ -91,6 +119,6 @@ def screenings_pdf(screenings: Sequence[Screening], *, title: str) -> bytes:
         for page in _summary_pages(screenings, title):
             pdf.savefig(page)
         for s in screenings:
-            if s.result.get("flagged"):
+            if s.result.get("flagged") or len(screenings) == 1:
                 pdf.savefig(_site_page(s))
     return out.getvalue()

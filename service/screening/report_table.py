@@ -7,7 +7,6 @@ from typing import Any
 
 from service.models import Screening
 
-VERDICT_ZH = {"prohibited": "禁止", "needs_approval": "需审批", "allowed": "允许", "outside": "区外"}
 COLUMNS = (
     "screening_id",
     "project_id",

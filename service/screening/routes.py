@@ -320,10 +320,16 @@ def post_project_screening(
     project_id: int,
     date: dt.date | None = None,
     buffer_m: float = Query(0.0, ge=0, le=MAX_BUFFER_M),
+    category: str | None = Query(
+        None,
+        max_length=100,
+        description="screen under this category this once (id, Chinese name or keyword; an unknown one is a 400);"
+        " PUT /projects/{id}/screening-category sets it for good",
+    ),
     session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(inspector),
 ) -> JSONResponse:
-    answer = usecases.screen_project(session, principal.name, project_id, date, buffer_m)
+    answer = usecases.screen_project(session, principal.name, project_id, date, buffer_m, category)
     return JSONResponse(answer, status_code=201, headers={"Location": answer["links"]["self"]})
 
 
@@ -333,11 +339,66 @@ def post_project_screening(
 )
 def get_project_screening(
     project_id: int,
+    category: str | None = Query(None, max_length=100, description="not taken here: a 400 says where it goes"),
     session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(inspector),
 ) -> dict[str, Any]:
-    """A read: until issue #13 this GET recorded a screening (without an audit entry); the POST does that now."""
+    """A read: until issue #13 this GET recorded a screening (without an audit entry); the POST does that now.
+    A ``category`` used to be ignored silently here (issue 18): it is refused, saying where it belongs."""
+    if category is not None:
+        raise Problem(
+            400,
+            "GET 只读取最近一次筛查，不接受类别；以某一类别筛查请用 POST /projects/{id}/screening?category=…，"
+            "核定项目类别请用 PUT /projects/{id}/screening-category / GET reads the latest screening and takes no"
+            " category: POST /projects/{id}/screening?category=... screens under one, PUT"
+            " /projects/{id}/screening-category sets it for the project",
+            parameter="category",
+        )
     return usecases.latest_project_screening(session, project_id)
+
+
+class CategoryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category: str = Field(min_length=1, max_length=100, description="category id, Chinese name or keyword")
+    reason: str = Field(min_length=1, max_length=500, description="why this category (kept and audited)")
+
+
+@router.get(
+    "/projects/{project_id}/screening-category",
+    summary="The category a project is screened under, and how it was chosen (inspector)",
+)
+def get_project_category(
+    project_id: int,
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(inspector),
+) -> dict[str, Any]:
+    return usecases.project_category_of(session, project_id)
+
+
+@router.put(
+    "/projects/{project_id}/screening-category",
+    summary="Set or correct a project's screening category (inspector; kept, audited, never overwritten)",
+)
+def put_project_category(
+    project_id: int,
+    body: CategoryIn,
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(inspector),
+) -> dict[str, Any]:
+    return usecases.set_project_category(session, principal.name, project_id, body.category, body.reason)
+
+
+@router.delete(
+    "/projects/{project_id}/screening-category",
+    summary="Remove the category an inspector set: the project's words decide again (audited)",
+)
+def delete_project_category(
+    project_id: int,
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(inspector),
+) -> dict[str, Any]:
+    return usecases.clear_project_category(session, principal.name, project_id)
 
 
 @router.get("/maps/screening/{screening_id}", response_class=HTMLResponse, summary="Map of a recorded screening")

@@ -20,6 +20,7 @@ from service.common.signed_links import sign
 from service.database import get_engine
 from service.errors import Problem
 from service.models import Project
+from service.screening import project_categories
 from service.screening.batch import (
     BatchOutcome,
     batch_rows,
@@ -39,9 +40,11 @@ from service.screening.verdict import check_buffer, choose_category, screen, tod
 __all__ = [
     "BatchOutcome",
     "batch_report",
+    "clear_project_category",
     "get_screening",
     "latest_project_screening",
     "list_screenings",
+    "project_category_of",
     "recheck",
     "record_screening",
     "screen_batch",
@@ -49,6 +52,7 @@ __all__ = [
     "screen_site",
     "screening_map",
     "screening_report",
+    "set_project_category",
 ]
 
 
@@ -116,18 +120,38 @@ def _project(session: Session, project_id: int) -> Project:
     return project
 
 
+def _project_choice(session: Session, project: Project, given: str | None) -> tuple[Any, dict[str, Any] | None]:
+    """The category a project is screened under: the one given for this screening, else the inspector's,
+    else the one inferred from its words; and the inspector's entry when that is what decided."""
+    rules = load_rules()
+    if given is not None and given.strip():
+        return choose_category(rules, given), None
+    entry = project_categories.stored(session, project.id)
+    if entry is not None:
+        return choose_category(rules, entry["category"]), entry
+    return project_category(rules, project), None
+
+
 def screen_project(
-    session: Session, actor: str, project_id: int, on: date | None = None, buffer_m: float = 0.0
+    session: Session,
+    actor: str,
+    project_id: int,
+    on: date | None = None,
+    buffer_m: float = 0.0,
+    category: str | None = None,
 ) -> dict[str, Any]:
     """Screen a stored project on its geometry and category; recorded, audited, committed.
 
     ``POST /projects/{id}/screening``: until issue #13 this was a GET that recorded without an audit
-    entry; a write is a POST and every recorded screening has its audit entry.
+    entry; a write is a POST and every recorded screening has its audit entry.  The category is the one
+    given for this screening, else the inspector's (issue 18), else inferred from the task's words.
     """
     project = _project(session, project_id)
     site = project_site(project)
-    category = project_category(load_rules(), project)
-    answer = screen(session, site, on or today(), check_buffer(buffer_m), category)
+    choice, entry = _project_choice(session, project, category)
+    answer = screen(session, site, on or today(), check_buffer(buffer_m), choice)
+    if entry is not None:
+        answer["category"] = project_categories.annotate(answer["category"], entry)
     answer["project"] = project_summary(project, answer["input"]["area_m2"])
     row = record(session, actor, site, answer, project_id=project.id)
     audit.record(
@@ -140,6 +164,50 @@ def screen_project(
     )
     session.commit()
     return with_share_link(public_answer(row.result))
+
+
+def project_category_of(session: Session, project_id: int) -> dict[str, Any]:
+    """The category the project is screened under now and how it was chosen (set by an inspector, or
+    inferred from its words, with the words and the confidence)."""
+    project = _project(session, project_id)
+    choice, entry = _project_choice(session, project, None)
+    shown = choice.as_dict()
+    if entry is not None:
+        shown = project_categories.annotate(shown, entry)
+    inferred = project_category(load_rules(), project).as_dict()
+    return {"project_id": project.id, "title": project.title, "category": shown, "inferred": inferred}
+
+
+def set_project_category(session: Session, actor: str, project_id: int, category: str, reason: str) -> dict[str, Any]:
+    """An inspector sets or corrects the project's category: kept (never overwritten by inference), audited."""
+    project = _project(session, project_id)
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise Problem(400, "请写明核定类别的理由 / give the reason for the category", parameter="reason")
+    if len(reason) > project_categories.MAX_REASON:
+        raise Problem(
+            400, f"reason is {len(reason)} characters; at most {project_categories.MAX_REASON}", parameter="reason"
+        )
+    if not category or not category.strip():
+        raise Problem(400, "category is required (DELETE removes a category set earlier)", parameter="category")
+    choice = choose_category(load_rules(), category)
+    before = project_categories.stored(session, project.id)
+    entry = project_categories.save(session, project.id, choice.id, reason, actor)
+    audit.record(session, actor, "set-screening-category", "project", project.id, before=before, after=entry)
+    session.commit()
+    return project_category_of(session, project.id)
+
+
+def clear_project_category(session: Session, actor: str, project_id: int) -> dict[str, Any]:
+    """Back to inference for this project (the removal is audited with what was set)."""
+    project = _project(session, project_id)
+    before = project_categories.stored(session, project.id)
+    if before is None:
+        raise Problem(404, f"project {project_id} has no category set by an inspector", parameter="id")
+    project_categories.remove(session, project.id)
+    audit.record(session, actor, "clear-screening-category", "project", project.id, before=before, after=None)
+    session.commit()
+    return project_category_of(session, project.id)
 
 
 def latest_project_screening(session: Session, project_id: int) -> dict[str, Any]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from html import escape
 from typing import Any
 
 import folium
@@ -11,24 +12,44 @@ import shapely
 
 from service.common.drawing import VERDICT_COLOURS
 from service.common.web_maps import add_basemaps, localise
-from service.screening.report_figures import VERDICT_ZH
+from service.screening.report_facts import DISCLAIMER, VERDICT_ZH, site_name
+from service.screening.zones import VIEW_RADIUS_M, margin_degrees
 from service.settings import get_settings
 
 
 def screening_map_html(result: dict[str, Any]) -> str:
     site = shapely.geometry.shape(result["input"]["geometry"])
     minx, miny, maxx, maxy = site.bounds
-    m = folium.Map(location=((miny + maxy) / 2, (minx + maxx) / 2), zoom_start=14, tiles=None, control_scale=True)
+    # the recorded zones reach VIEW_RADIUS_M around the site: the map pans and zooms out no further, so no
+    # zone is seen to end at the edge of what was recorded
+    reach = margin_degrees(site.bounds, VIEW_RADIUS_M)
+    m = folium.Map(
+        location=((miny + maxy) / 2, (minx + maxx) / 2),
+        zoom_start=14,
+        tiles=None,
+        control_scale=True,
+        min_zoom=12,
+        max_bounds=True,
+        min_lat=miny - reach,
+        max_lat=maxy + reach,
+        min_lon=minx - reach,
+        max_lon=maxx + reach,
+    )
     tianditu_key = get_settings().tianditu_key
     add_basemaps(m, "tianditu-vec" if tianditu_key else "osm", tianditu_key)
     zones = {f"{e['layer']}/{z['zone_key']}": z for e in result["layers"] for z in e["zones"]}
+    legend_items: list[tuple[str, str, str]] = [("#000", "line", "项目/场地")]
     for key, view in (result.get("map") or {}).items():
         zone = zones.get(key)
         if zone is None or not view.get("zone"):
             continue
-        colour = VERDICT_COLOURS[zone["verdict"]] if zone["inside"] else VERDICT_COLOURS["outside"]
+        colour = VERDICT_COLOURS.get(zone["verdict"], "#666") if zone["inside"] else VERDICT_COLOURS["outside"]
+        where = f"重叠 {zone['overlap_pct']:.1f}%" if zone["inside"] else f"距离 {zone['distance_m']:.0f} m"
+        shown = f"{zone['name']} {zone['subzone'] or ''} · {VERDICT_ZH.get(zone['verdict'], zone['verdict'])} · {where}"
+        legend_items.append((colour, "area", shown))
         label = (
-            f"{zone['name']} {zone['subzone'] or ''} · {zone['scheme'] or ''} · {VERDICT_ZH[zone['verdict']]}"
+            f"{zone['name']} {zone['subzone'] or ''} · {zone['scheme'] or ''}"
+            f" · {VERDICT_ZH.get(zone['verdict'], zone['verdict'])}"
             f" · 重叠 {zone['overlap_m2']:.0f} m² ({zone['overlap_pct']:.1f}%) · 距离 {zone['distance_m']:.0f} m"
         )
         folium.GeoJson(
@@ -58,10 +79,53 @@ def screening_map_html(result: dict[str, Any]) -> str:
         result["input"]["geometry"],
         name="项目/场地",
         style_function=lambda _f: {"color": "#000", "weight": 3, "fillOpacity": 0},
-        tooltip=f"#{result.get('id')} {VERDICT_ZH[result['verdict']]} ({result['date']})",
+        tooltip=f"#{result.get('id')} {VERDICT_ZH.get(result['verdict'], result['verdict'])} ({result['date']})",
     ).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=16, padding=(60, 60))
     folium.LayerControl(collapsed=False).add_to(m)
-    title = f"<title>筛查 #{result.get('id')} · {VERDICT_ZH[result['verdict']]}</title>"
+    m.get_root().html.add_child(folium.Element(_verdict_box(result) + _legend(result, legend_items)))
+    title = f"<title>筛查 #{result.get('id')} · {VERDICT_ZH.get(result['verdict'], result['verdict'])}</title>"
     m.get_root().header.add_child(folium.Element(title))
     return localise(m.get_root().render())
+
+
+BOX_STYLE = (
+    "position:fixed;z-index:1000;background:#fff;border:1px solid #999;border-radius:4px;padding:6px 10px;"
+    "font:13px/1.5 'Noto Sans CJK SC','Noto Sans SC',sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3);max-width:22rem"
+)
+
+
+def _verdict_box(result: dict[str, Any]) -> str:
+    """The verdict, the site, the date and the category, over the map (a shared link shows them to anyone)."""
+    verdict = result["verdict"]
+    colour = VERDICT_COLOURS.get(verdict, "#333")
+    category = result.get("category") or {}
+    return (
+        f'<div class="xm-verdict" style="{BOX_STYLE};top:10px;left:50px">'
+        f"<strong>筛查 #{escape(str(result.get('id', '')))} · {escape(site_name(result))}</strong><br>"
+        f'结论：<strong style="color:{colour}">{escape(VERDICT_ZH.get(verdict, verdict))}</strong>'
+        f" · {escape(result['date'])}<br>类别：{escape(str(category.get('zh') or '—'))}"
+        f'<br><span style="font-size:11px;color:#555">{escape(DISCLAIMER.split(" / ")[0])}</span></div>'
+    )
+
+
+def _legend(result: dict[str, Any], items: list[tuple[str, str, str]]) -> str:
+    """What each colour and line on the map is."""
+    rows = []
+    for colour, kind, label in items:
+        swatch = (
+            f'<span style="display:inline-block;width:14px;height:0;border-top:3px solid {colour};'
+            'margin-right:6px;vertical-align:middle"></span>'
+            if kind == "line"
+            else f'<span style="display:inline-block;width:14px;height:12px;background:{colour};opacity:.6;'
+            f'border:1px solid {colour};margin-right:6px;vertical-align:middle"></span>'
+        )
+        rows.append(f"<div>{swatch}{escape(label)}</div>")
+    if any(v.get("shortest_line") for v in (result.get("map") or {}).values()):
+        rows.append(
+            '<div><span style="display:inline-block;width:14px;border-top:2px dashed #3182bd;margin-right:6px;'
+            'vertical-align:middle"></span>到最近保护区的距离</div>'
+        )
+    return (
+        f'<div class="xm-legend" style="{BOX_STYLE};bottom:24px;left:10px"><strong>图例</strong>{"".join(rows)}</div>'
+    )

@@ -122,9 +122,10 @@ SELECT ST_AsGeoJSON(ST_ShortestLine(p.geom, g), 7)
  LIMIT 1
 """
 
+VIEW_RADIUS_M = 25_000.0
 VIEW_SQL = """
 WITH env AS (SELECT ST_Expand(ST_Envelope(ST_GeomFromWKB(:wkb, 4326)), :view_margin) AS e)
-SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(ST_Intersection(ST_Union(p.geom), env.e), 0.00001), 6)
+SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(ST_Intersection(ST_Union(p.geom), env.e), 0.00003), 6)
   FROM screening_zone_parts p, env
  WHERE p.layer = :layer AND p.zone_id = :zone_id AND p.geom && env.e
  GROUP BY env.e
@@ -169,7 +170,9 @@ def add_views(
     """What the map needs to be redrawn later: the zone around the site and the shortest line to it."""
     minx, miny, maxx, maxy = bounds
     diagonal_m = math.hypot((maxx - minx) * 98_000, (maxy - miny) * 111_000)
-    view_m = max(800.0, 1.5 * buffer_m, 0.5 * diagonal_m)
+    # the zones as far as a reader can pan the map (VIEW_RADIUS_M around the site, service.screening.web_map):
+    # cut any closer and the shared map showed the Green Heart ending in a straight edge 800 m away (issue 18)
+    view_m = max(VIEW_RADIUS_M, 1.5 * buffer_m, 0.5 * diagonal_m)
     view_margin = margin_degrees(bounds, view_m)
     for zone in zones:
         params = {"wkb": wkb, "layer": zone.layer, "zone_id": zone.zone_id}
