@@ -107,7 +107,7 @@ def test_the_reports_state_what_an_inspector_signs(client, auth, zones: Screenin
     assert html.status_code == 200, html.text
     for words in ("金山村拟建厂房", "群众举报，现场核实", "筛查人", "适用日期", "类别依据", "输入坐标系", "收到的坐标"):
         assert words in html.text, words
-    assert "不代替主管部门的审查" in html.text and "法规" in html.text and "test" in html.text  # the zones' regulation field
+    assert "不代替主管部门的审查" in html.text and "法规" in html.text and "test" in html.text  # regulation: test
     pdf = client.get(f"/screenings/{sid}/report.pdf", headers=auth["inspector"])
     assert pdf.status_code == 200
     if shutil.which("pdftotext") is None:
