@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import shapely
 from geoalchemy2.shape import to_shape
 from sqlalchemy import BigInteger, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from service.errors import Problem
 from service.models import Project, Screening
 from service.screening import project_categories
+from service.screening.crs_hints import received_coordinates
 from service.screening.records import record
 from service.screening.rules import RuleBook, load_rules
 from service.screening.site_input import ScreeningInput, repair
@@ -37,8 +39,19 @@ def project_site(project: Project) -> ScreeningInput:
             "geocode it or draw its location first",
             parameter="id",
         )
-    geom, repairs = repair(to_shape(project.geom))
-    return ScreeningInput(geom, "EPSG:4326", f"project:{project.id}", repairs)
+    stored = to_shape(project.geom)
+    geom, repairs = repair(stored)
+    first = next(iter(shapely.get_coordinates(stored)), None)
+    received = received_coordinates(
+        None if first is None else (float(first[0]), float(first[1])),
+        stored.bounds,
+        int(shapely.get_num_coordinates(stored)),
+        "EPSG:4326",
+    )
+    # a stored project's geometry is WGS84 by the register's definition (projects.geom, SRID 4326): declared
+    return ScreeningInput(
+        geom, "EPSG:4326", f"project:{project.id}", repairs, crs_declared=True, coordinates_received=received
+    )
 
 
 SITED_PRECISIONS = (1, 2, 5)  # IATI: exact, near, along a road or river; others place a project on a whole area

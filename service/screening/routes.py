@@ -47,7 +47,11 @@ class ScreeningRequest(BaseModel):
         None, description="GeoJSON geometry, Feature or FeatureCollection, in the CRS named by `crs`"
     )
     wkt: str | None = Field(None, description="WKT geometry, in the CRS named by `crs`")
-    crs: str | None = Field(None, description=f"one of {', '.join(SUPPORTED_CRS)}; default EPSG:4326")
+    crs: str | None = Field(
+        None,
+        description=f"one of {', '.join(SUPPORTED_CRS)}; without it EPSG:4326 is assumed and the answer warns"
+        " (warnings[].code crs_assumed; phone files are usually GCJ-02: crs=gcj02); crs=EPSG:4326 confirms WGS84",
+    )
     buffer_m: Number = Field(0.0, ge=0, le=MAX_BUFFER_M, description="also list zones within this many metres")
     date: dt.date | None = Field(None, description="the day whose regulations apply (default today, China time)")
     category: str | None = Field(
@@ -78,7 +82,7 @@ _MULTIPART_DOC = {
                         "file": {
                             "type": "string",
                             "format": "binary",
-                            "description": "KML, KMZ, zipped Shapefile, GeoPackage",
+                            "description": "KML, KMZ, GPX, GeoJSON, zipped Shapefile, GeoPackage",
                         },
                         "geometry": {"type": "string"},
                         "wkt": {"type": "string"},
