@@ -11,10 +11,23 @@ VERDICT_ZH = {
     "prohibited": "禁止建设（位于禁止开发区/核心保护区）",
     "needs_approval": "需审批（位于限制开发区等）",
     "allowed": "允许（位于保护区内，按规定管控）",
+    "not_applicable": "不适用（位于保护区内，但不是建设活动）",
     "outside": "不涉及保护区",
 }
-VERDICT_CLASS = {"prohibited": "stop", "needs_approval": "caution", "allowed": "clear", "outside": "clear"}
-SHORT_VERDICT = {"prohibited": "禁止", "needs_approval": "需审批", "allowed": "允许", "outside": "区外"}
+VERDICT_CLASS = {
+    "prohibited": "stop",
+    "needs_approval": "caution",
+    "allowed": "clear",
+    "not_applicable": "clear",
+    "outside": "clear",
+}
+SHORT_VERDICT = {
+    "prohibited": "禁止",
+    "needs_approval": "需审批",
+    "allowed": "允许",
+    "not_applicable": "不适用",
+    "outside": "区外",
+}
 POSITION_ZH = {"gps": "手机定位", "drawn": "地图标注", "file": "上传文件", "project": "所涉项目的位置"}
 CRS_ZH = {"WGS84": "WGS84", "GCJ-02": "GCJ-02（高德、腾讯）", "BD-09": "BD-09（百度）"}
 ACTION_ZH = {

@@ -21,13 +21,15 @@ from service.models.cases import CASE_KINDS, CASE_SEVERITIES, CASE_STATUSES
 
 OVERDUE = "逾期"  # a status filter value: open and past its deadline (workflow.OVERDUE_SQL)
 STATUS_CHOICES = (*CASE_STATUSES, OVERDUE)
-INSIDE_VERDICTS = ("prohibited", "needs_approval", "allowed")  # the screening found the place inside a zone
+# the screening found the place inside a zone
+INSIDE_VERDICTS = ("prohibited", "needs_approval", "allowed", "not_applicable")
 VERDICT_CHOICES = {
     "inside": "在保护区内",
     "outside": "在保护区外",
     "prohibited": "禁止",
     "needs_approval": "需审批",
     "allowed": "允许",
+    "not_applicable": "不适用（非建设活动）",
     "unscreened": "未筛查",
 }
 CITIES = ("长沙市", "株洲市", "湘潭市")
@@ -140,7 +142,7 @@ def where_sql(
         clauses.append("c.severity = :severity")
         params["severity"] = filters.severity
     if filters.verdict == "inside":
-        clauses.append("c.verdict IN ('prohibited', 'needs_approval', 'allowed')")
+        clauses.append("c.verdict IN ('prohibited', 'needs_approval', 'allowed', 'not_applicable')")
     elif filters.verdict == "outside":
         clauses.append("c.verdict = 'outside'")
     elif filters.verdict == "unscreened":

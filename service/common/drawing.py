@@ -44,7 +44,13 @@ STATUS_COLORS = {
     "暂停": "#9e9e9e",
 }
 # A screening verdict (service.screening.rules); "outside" is a zone near the site but not touched.
-VERDICT_COLOURS = {"prohibited": "#d7301f", "needs_approval": "#fc8d59", "allowed": "#41ab5d", "outside": "#969696"}
+VERDICT_COLOURS = {
+    "prohibited": "#d7301f",
+    "needs_approval": "#fc8d59",
+    "allowed": "#41ab5d",
+    "not_applicable": "#6baed6",  # inside a zone, but the task builds nothing (issue 18)
+    "outside": "#969696",
+}
 # Zones told apart on a screening figure (ColorBrewer Dark2).
 ZONE_PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
 

@@ -17,12 +17,23 @@ from typing import Any
 
 import yaml
 
+from service.screening import categories as reading
 from service.settings import PROJECT_ROOT, get_settings
 
-VERDICTS = ("prohibited", "needs_approval", "allowed", "outside")
-SEVERITY = {v: i for i, v in enumerate(reversed(VERDICTS))}  # outside 0 ... prohibited 3
+# Most severe first.  `not_applicable` (issue 18) is the answer for a task that builds nothing (a reform, a
+# plan, a financing): "not a development activity", not a zone verdict.  It is the least severe answer for a
+# zone the site lies in, yet above `outside`, so that a policy task placed on the Green Heart says so rather
+# than "outside" (a zone was hit: `flagged` is true).  Every other verdict outranks it.
+VERDICTS = ("prohibited", "needs_approval", "allowed", "not_applicable", "outside")
+SEVERITY = {v: i for i, v in enumerate(reversed(VERDICTS))}  # outside 0, not_applicable 1 ... prohibited 4
+NOT_APPLICABLE = "not_applicable"
+RULE_VERDICTS = VERDICTS[:4]  # what a rules file may say (outside is the screening's own answer)
 UNSPECIFIED = "unspecified"
 ANY = "*"
+IMPLICIT_NOT_APPLICABLE = (
+    "非建设类活动 (政策、规划、制度、改革、金融、监管等) 不是开发建设活动, 不适用分区开发管控 "
+    "(categories.yaml: development: false; 本规则文件未另行说明)。"
+)
 
 
 class RulesError(ValueError):
@@ -31,10 +42,20 @@ class RulesError(ValueError):
 
 @dataclass(frozen=True)
 class Category:
+    """A project category of categories.yaml and the words it is read from.
+
+    ``kind`` is ``action`` (what is done to things: closing, treating, planning) or ``object`` (what is built);
+    ``development`` is false for tasks that build nothing, which every scheme answers ``not_applicable``.
+    """
+
     id: str
     zh: str
     en: str
     keywords: tuple[str, ...]
+    weak: tuple[str, ...] = ()
+    kind: str = "object"
+    development: bool = True
+    outranks: tuple[str, ...] = ()  # categories dropped from a clause where this one has a strong word
 
 
 @dataclass(frozen=True)
@@ -42,9 +63,13 @@ class Verdict:
     verdict: str
     clause: str
     by: str | None = None
+    article: str | None = None  # the regulation's article, only where a checked source gives it (never guessed)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "needs_approval_by": self.by, "clause": self.clause}
+        shown = {"verdict": self.verdict, "needs_approval_by": self.by, "clause": self.clause}
+        if self.article:
+            shown["article"] = self.article
+        return shown
 
 
 @dataclass(frozen=True)
@@ -109,14 +134,27 @@ def rules_dir() -> Path:
     return get_settings().geodata_dir / "rules"
 
 
-def _verdict(raw: Any, where: str) -> Verdict:
-    if not isinstance(raw, dict) or raw.get("verdict") not in VERDICTS[:3]:
-        raise RulesError(f"{where}: needs 'verdict' one of {', '.join(VERDICTS[:3])}")
+def _verdict(
+    raw: Any, where: str, category: str | None = None, non_development: frozenset[str] = frozenset()
+) -> Verdict:
+    """One verdict of a file; ``category`` is None for a sub-zone's default.
+
+    A task that builds nothing is not a development activity in any zone: a file may answer such a category
+    only ``not_applicable``, and no other category (nor a default) ``not_applicable``.
+    """
+    if not isinstance(raw, dict) or raw.get("verdict") not in RULE_VERDICTS:
+        raise RulesError(f"{where}: needs 'verdict' one of {', '.join(RULE_VERDICTS)}")
+    if category in non_development and raw["verdict"] != NOT_APPLICABLE:
+        raise RulesError(f"{where}: {category!r} builds nothing; its verdict must be {NOT_APPLICABLE!r}")
+    if category not in non_development and raw["verdict"] == NOT_APPLICABLE:
+        what = f"category {category!r}" if category else "a sub-zone default"
+        raise RulesError(f"{where}: {NOT_APPLICABLE!r} is only for categories that build nothing, not {what}")
     if not raw.get("clause"):
         raise RulesError(f"{where}: needs a 'clause'")
     if raw["verdict"] == "needs_approval" and not raw.get("by"):
         raise RulesError(f"{where}: a needs_approval verdict must say 'by' whom")
-    return Verdict(raw["verdict"], str(raw["clause"]).strip(), raw.get("by"))
+    article = str(raw["article"]).strip() if raw.get("article") else None
+    return Verdict(raw["verdict"], str(raw["clause"]).strip(), raw.get("by"), article)
 
 
 def _as_date(value: Any, where: str) -> date | None:
@@ -128,8 +166,12 @@ def _as_date(value: Any, where: str) -> date | None:
         raise RulesError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from exc
 
 
-def parse_scheme(path: Path, known_categories: set[str]) -> Scheme:
-    """Read and check one scheme file; every category it names must exist in categories.yaml."""
+def parse_scheme(path: Path, known_categories: set[str], non_development: frozenset[str] = frozenset()) -> Scheme:
+    """Read and check one scheme file; every category it names must exist in categories.yaml.
+
+    Categories that build nothing (``non_development``) and that the file does not name get
+    ``not_applicable`` in every sub-zone, so a new scheme file can never prohibit a reform by forgetting it.
+    """
     text = path.read_bytes()
     raw = yaml.safe_load(text) or {}
     rel = str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
@@ -143,17 +185,19 @@ def parse_scheme(path: Path, known_categories: set[str]) -> Scheme:
         return cat
 
     all_subzones = {
-        check_category(c, f"{rel} all_subzones"): _verdict(v, f"{rel} all_subzones.{c}")
+        check_category(c, f"{rel} all_subzones"): _verdict(v, f"{rel} all_subzones.{c}", c, non_development)
         for c, v in (raw.get("all_subzones") or {}).items()
     }
+    for c in sorted(non_development - set(all_subzones)):
+        all_subzones[c] = Verdict(NOT_APPLICABLE, IMPLICIT_NOT_APPLICABLE)
     subzones: dict[str, dict[str, Any]] = {}
     for name, entry in raw["subzones"].items():
         where = f"{rel} subzones.{name}"
         subzones[str(name)] = {
             "subzone_en": entry.get("subzone_en"),
-            "default": _verdict(entry.get("default"), f"{where}.default"),
+            "default": _verdict(entry.get("default"), f"{where}.default", None, non_development),
             "categories": {
-                check_category(c, where): _verdict(v, f"{where}.categories.{c}")
+                check_category(c, where): _verdict(v, f"{where}.categories.{c}", c, non_development)
                 for c, v in (entry.get("categories") or {}).items()
             },
         }
@@ -177,6 +221,7 @@ def parse_scheme(path: Path, known_categories: set[str]) -> Scheme:
 class RuleBook:
     categories: tuple[Category, ...]
     schemes: tuple[Scheme, ...]
+    vocabulary: reading.Vocabulary = field(default_factory=reading.Vocabulary)
 
     def scheme(self, layer: str, scheme: str | None, on: date) -> Scheme | None:
         """The rules for a zone: by its scheme id when the layer has schemes, else the file in force."""
@@ -189,27 +234,20 @@ class RuleBook:
         return in_force[0] if in_force else None
 
     def category(self, given: str) -> Category | None:
-        """A category named by id, Chinese name or keyword (for API input)."""
-        text = given.strip()
-        for c in self.categories:
-            if text in (c.id, c.zh, c.en):
-                return c
-        return self.infer(text)
+        """A category named by id, Chinese or English name, or read from words (for API input)."""
+        return self.read(given).category
+
+    def read(self, *texts: str | None) -> reading.Inference:
+        """The category of texts (most telling first) with its words and confidence: see categories.py."""
+        return reading.infer(self.categories, self.vocabulary, *texts)
 
     def infer(self, *texts: str | None) -> Category | None:
-        return self.infer_with_keyword(*texts)[0]
+        return self.read(*texts).category
 
     def infer_with_keyword(self, *texts: str | None) -> tuple[Category | None, str | None]:
-        """The category of the first text (in the order given) that names one, and the keyword found;
-        within a text, file order wins."""
-        for text in texts:
-            if not text:
-                continue
-            for c in self.categories:
-                found = next((k for k in c.keywords if k in text), None)
-                if found is not None:
-                    return c, found
-        return None, None
+        """The category read from the texts and its first decisive word (kept for callers of the old matcher)."""
+        found = self.read(*texts)
+        return found.category, (found.words[0] if found.words else None)
 
 
 def _fingerprint(directory: Path) -> tuple[tuple[str, float], ...]:
@@ -220,18 +258,39 @@ def _fingerprint(directory: Path) -> tuple[tuple[str, float], ...]:
 def _load(directory: Path, fingerprint: tuple[tuple[str, float], ...]) -> RuleBook:
     cat_path = directory / "categories.yaml"
     raw = yaml.safe_load(cat_path.read_text(encoding="utf-8")) or {}
-    categories = tuple(
-        Category(str(c["id"]), str(c.get("zh", c["id"])), str(c.get("en", "")), tuple(c.get("keywords") or ()))
-        for c in raw.get("categories", [])
-    )
+    categories = tuple(_category(c, cat_path) for c in raw.get("categories", []))
     known = {c.id for c in categories} | {UNSPECIFIED}
-    schemes = tuple(parse_scheme(p, known) for p in sorted(directory.glob("*/*.yaml")))
+    non_development = frozenset(c.id for c in categories if not c.development)
+    for c in categories:
+        for other in c.outranks:
+            if other not in known:
+                raise RulesError(f"{cat_path.name} category {c.id!r}: outranks unknown category {other!r}")
+    schemes = tuple(parse_scheme(p, known, non_development) for p in sorted(directory.glob("*/*.yaml")))
     seen: set[tuple[str, str]] = set()
     for s in schemes:
         if (s.layer, s.scheme) in seen:
             raise RulesError(f"{s.path}: a second file for layer {s.layer!r} scheme {s.scheme!r}")
         seen.add((s.layer, s.scheme))
-    return RuleBook(categories, schemes)
+    return RuleBook(categories, schemes, reading.Vocabulary.from_yaml(raw))
+
+
+def _category(raw: dict[str, Any], path: Path) -> Category:
+    where = f"{path.name} category {raw.get('id')!r}"
+    if not raw.get("id"):
+        raise RulesError(f"{path.name}: a category without an 'id'")
+    kind = str(raw.get("kind", "object"))
+    if kind not in ("action", "object"):
+        raise RulesError(f"{where}: kind must be 'action' or 'object', not {kind!r}")
+    return Category(
+        str(raw["id"]),
+        str(raw.get("zh", raw["id"])),
+        str(raw.get("en", "")),
+        tuple(str(k) for k in raw.get("keywords") or ()),
+        tuple(str(k) for k in raw.get("weak") or ()),
+        kind,
+        bool(raw.get("development", True)),
+        tuple(str(k) for k in raw.get("outranks") or ()),
+    )
 
 
 RECHECK_SECONDS = 1.0

@@ -48,9 +48,20 @@ def today() -> date:
 
 @dataclass(frozen=True)
 class CategoryChoice:
+    """The category a screening applied, and how it was chosen (issue 18: an inspector must see why).
+
+    ``given`` is the caller's text, or for an inferred category the reason in words; ``words`` are the words
+    that decided it; ``confidence`` (0-1) how clearly they did; ``needs_review`` says a person should set the
+    category (low confidence, or nothing found); ``source`` is ``given`` or ``inferred``.
+    """
+
     given: str | None
     category: Category | None
     inferred: bool
+    words: tuple[str, ...] = ()
+    confidence: float | None = None
+    needs_review: bool = False
+    source: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         c = self.category
@@ -60,6 +71,10 @@ class CategoryChoice:
             "zh": c.zh if c else "未指定",
             "en": c.en if c else "unspecified (each sub-zone's default rule applies)",
             "inferred": self.inferred,
+            "words": list(self.words),
+            "confidence": self.confidence,
+            "needs_review": self.needs_review,
+            "source": self.source or "given",
         }
 
     @property
@@ -68,20 +83,27 @@ class CategoryChoice:
 
 
 def choose_category(rules: RuleBook, given: str | None) -> CategoryChoice:
-    """A category named by the caller; unknown names are a 422 listing the known ones."""
+    """A category named by the caller (id, name, or words such as 养猪场); unknown names are a 400 listing
+    the known ones (bad input, the project's convention; a place name alone is no category)."""
     if given is None or not given.strip():
-        return CategoryChoice(None, None, False)
-    found = rules.category(given)
-    if found is None:
+        return CategoryChoice(None, None, False, source="given")
+    text = given.strip()
+    found = rules.read(text)
+    if found.category is None:
         known = ", ".join(f"{c.id} ({c.zh})" for c in rules.categories)
-        raise Problem(422, f"category {given!r} is unknown; use one of: {known}", parameter="category")
-    return CategoryChoice(given, found, found.id != given.strip() and found.zh != given.strip())
+        raise Problem(400, f"category {given!r} is unknown; use one of: {known}", parameter="category")
+    if found.exact:
+        return CategoryChoice(given, found.category, False, (text,), 1.0, False, "given")
+    return CategoryChoice(given, found.category, True, found.words, found.confidence, found.needs_review, "given")
 
 
 def infer_category(rules: RuleBook, *texts: str | None) -> CategoryChoice:
-    """A stored project's category from its own category, title and task text (keywords)."""
-    found, keyword = rules.infer_with_keyword(*texts)
-    return CategoryChoice(f"keyword {keyword!r} in the project text" if keyword else None, found, True)
+    """A stored project's category from its texts, most telling first (batch.project_category passes the
+    task text, the title and the plan section): what the task builds or does, never the places it names."""
+    found = rules.read(*texts)
+    return CategoryChoice(
+        found.reason(), found.category, True, found.words, found.confidence, found.needs_review, "inferred"
+    )
 
 
 def check_buffer(buffer_m: float | None) -> float:
@@ -239,6 +261,8 @@ def screen(
         "input": {
             "geometry": shapely.geometry.mapping(site.geometry),
             "crs": site.crs,
+            "crs_declared": site.crs_declared,
+            "coordinates_received": site.coordinates_received,
             "source": site.source,
             "repairs": site.repairs,
             "warnings": site.warnings,
