@@ -9,9 +9,11 @@ Read from the recorded answer only, so a report printed later states what was se
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from service.models import Screening
 
+CHINA = ZoneInfo("Asia/Shanghai")
 VERDICT_ZH = {
     "prohibited": "禁止",
     "needs_approval": "需审批",
@@ -90,7 +92,7 @@ def site_facts(screening: Screening) -> list[tuple[str, str]]:
         if project.get("location_note"):
             facts.append(("定位", f"近似定位：{project['location_note']}"))
     facts += [
-        ("筛查记录", f"#{screening.id} · {screening.created_at:%Y-%m-%d %H:%M} UTC"),
+        ("筛查记录", f"#{screening.id} · {screening.created_at.astimezone(CHINA):%Y-%m-%d %H:%M}（北京时间）"),
         ("筛查人", screening.actor),
         ("适用日期", f"{result['date']}（按该日有效的条例和分区）"),
         ("类别", f"{category.get('zh')}（{category.get('id')}）"),

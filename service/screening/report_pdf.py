@@ -107,8 +107,9 @@ def _site_page(screening: Screening) -> Figure:
     for line in _citation_lines(result)[:24]:
         fig.text(0.08, y, line, fontsize=7.5, va="top")
         y -= 0.0135
-    for i, line in enumerate(textwrap.wrap(DISCLAIMER, 92)):
-        fig.text(0.08, 0.045 - i * 0.012, line, fontsize=6.5, va="top", color="#444")
+    chinese, english = DISCLAIMER.split(" / ", 1)
+    for i, line in enumerate([*textwrap.wrap(chinese, 60), *textwrap.wrap(english, 130)]):
+        fig.text(0.08, 0.06 - i * 0.011, line, fontsize=6.5, va="top", color="#444")
     return fig
 
 

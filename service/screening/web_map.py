@@ -45,7 +45,9 @@ def screening_map_html(result: dict[str, Any]) -> str:
             continue
         colour = VERDICT_COLOURS.get(zone["verdict"], "#666") if zone["inside"] else VERDICT_COLOURS["outside"]
         where = f"重叠 {zone['overlap_pct']:.1f}%" if zone["inside"] else f"距离 {zone['distance_m']:.0f} m"
-        shown = f"{zone['name']} {zone['subzone'] or ''} · {VERDICT_ZH.get(zone['verdict'], zone['verdict'])} · {where}"
+        subzone = zone["subzone"] if zone["subzone"] and zone["subzone"] not in zone["name"] else ""
+        shown = f"{zone['name']}{' ' + subzone if subzone else ''} · {VERDICT_ZH.get(zone['verdict'], zone['verdict'])}"
+        shown += f" · {where}"
         legend_items.append((colour, "area", shown))
         label = (
             f"{zone['name']} {zone['subzone'] or ''} · {zone['scheme'] or ''}"
@@ -127,5 +129,5 @@ def _legend(result: dict[str, Any], items: list[tuple[str, str, str]]) -> str:
             'vertical-align:middle"></span>到最近保护区的距离</div>'
         )
     return (
-        f'<div class="xm-legend" style="{BOX_STYLE};bottom:24px;left:10px"><strong>图例</strong>{"".join(rows)}</div>'
+        f'<div class="xm-legend" style="{BOX_STYLE};bottom:28px;right:10px"><strong>图例</strong>{"".join(rows)}</div>'
     )
