@@ -84,13 +84,18 @@ def screening_map_html(result: dict[str, Any]) -> str:
         tooltip=f"#{result.get('id')} {VERDICT_ZH.get(result['verdict'], result['verdict'])} ({result['date']})",
     ).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=16, padding=(60, 60))
-    folium.LayerControl(collapsed=False).add_to(m)
-    m.get_root().html.add_child(folium.Element(_verdict_box(result) + _legend(result, legend_items)))
+    folium.LayerControl(collapsed=True).add_to(m)  # an icon: open, it would cover the verdict on a phone
+    m.get_root().html.add_child(folium.Element(PHONE_CSS + _verdict_box(result) + _legend(result, legend_items)))
     title = f"<title>筛查 #{result.get('id')} · {VERDICT_ZH.get(result['verdict'], result['verdict'])}</title>"
     m.get_root().header.add_child(folium.Element(title))
     return localise(m.get_root().render())
 
 
+# on a phone the legend sits above the scale bar and the verdict box keeps clear of the layer button
+PHONE_CSS = (
+    "<style>@media (max-width: 480px) { .xm-legend { bottom: 64px !important; left: 10px !important; }"
+    " .xm-verdict { max-width: calc(100vw - 110px) !important; font-size: 12px !important; } }</style>"
+)
 BOX_STYLE = (
     "position:fixed;z-index:1000;background:#fff;border:1px solid #999;border-radius:4px;padding:6px 10px;"
     "font:13px/1.5 'Noto Sans CJK SC','Noto Sans SC',sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3);max-width:22rem"
