@@ -108,6 +108,10 @@ class BatchOutcome:
             "flagged": len(self.flagged),
             "flagged_sited": sum(1 for s in self.flagged if (s.result.get("project") or {}).get("sited")),
             "skipped_without_geometry": len(self.skipped),
+            # categories inferred with low confidence (or not at all): an inspector should set them (issue 18)
+            "category_needs_review": [
+                s.project_id for s in self.screened if (s.result.get("category") or {}).get("needs_review")
+            ],
             "links": {
                 "screenings": f"/screenings?batch={self.batch}",
                 "csv": f"/screening/batches/{self.batch}/report.csv",

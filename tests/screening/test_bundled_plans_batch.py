@@ -32,6 +32,9 @@ def screened(request, engine: Engine, owner_engine: Engine) -> Iterator[list[Scr
 
         outcome = usecases.screen_batch(session, "test-bundled", date.fromisoformat(request.param), project_ids=ids)
         rows = list(outcome.screened)
+        summary = outcome.summary()
+    flagged_for_review = {s.project_id for s in rows if s.result["category"]["needs_review"]}
+    assert set(summary["category_needs_review"]) == flagged_for_review  # the batch answer lists them for an inspector
     yield rows
     with owner_engine.begin() as conn:
         conn.execute(text("DELETE FROM screenings WHERE params->>'batch' = :b"), {"b": outcome.batch})
