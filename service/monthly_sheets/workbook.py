@@ -54,6 +54,21 @@ def _value(column: Column, task: dict[str, Any]) -> Any:
     return value
 
 
+def _choice_list(title: str, values: tuple[str, ...], error: str, prompt: str) -> DataValidation:
+    """A drop-down of ``values`` that refuses anything else, with its prompt (Excel and WPS show both)."""
+    return DataValidation(
+        type="list",
+        formula1='"' + ",".join(values) + '"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle=title,
+        error=error + "、".join(values),
+        promptTitle=title,
+        prompt=prompt,
+        showInputMessage=True,
+    )
+
+
 def build(unit_name: str, period: date, tasks: list[dict[str, Any]]) -> bytes:
     """The workbook's bytes."""
     book = Workbook()
@@ -76,29 +91,11 @@ def build(unit_name: str, period: date, tasks: list[dict[str, Any]]) -> bytes:
         cell.border = BORDER
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
         sheet.column_dimensions[get_column_letter(index)].width = column.width
-    statuses = DataValidation(
-        type="list",
-        formula1='"' + ",".join(PROGRESS_STATUSES) + '"',
-        allow_blank=True,
-        showErrorMessage=True,
-        errorTitle="本月状态",
-        error="请从列表中选择：" + "、".join(PROGRESS_STATUSES),
-        promptTitle="本月状态",
-        prompt="从列表中选择",
-        showInputMessage=True,
+    statuses = _choice_list("本月状态", PROGRESS_STATUSES, "请从列表中选择：", "从列表中选择")
+    reasons = _choice_list(
+        "滞后原因类别", BEHIND_CATEGORIES, "滞后时请从列表中选择：", "任务滞后时从列表中选择，并在“滞后原因”中说明"
     )
     sheet.add_data_validation(statuses)
-    reasons = DataValidation(
-        type="list",
-        formula1='"' + ",".join(BEHIND_CATEGORIES) + '"',
-        allow_blank=True,
-        showErrorMessage=True,
-        errorTitle="滞后原因类别",
-        error="滞后时请从列表中选择：" + "、".join(BEHIND_CATEGORIES),
-        promptTitle="滞后原因类别",
-        prompt="任务滞后时从列表中选择，并在“滞后原因”中说明",
-        showInputMessage=True,
-    )
     sheet.add_data_validation(reasons)
     last_row = FIRST_DATA_ROW + len(tasks) - 1
     for offset, task in enumerate(tasks):
