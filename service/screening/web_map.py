@@ -12,7 +12,7 @@ import shapely
 
 from service.common.drawing import VERDICT_COLOURS
 from service.common.web_maps import add_basemaps, localise
-from service.screening.report_facts import DISCLAIMER, VERDICT_ZH, site_name
+from service.screening.report_facts import DISCLAIMER, VERDICT_ZH, category_reason, site_name, zone_citations
 from service.screening.zones import VIEW_RADIUS_M, margin_degrees
 from service.settings import get_settings
 
@@ -107,13 +107,28 @@ def _verdict_box(result: dict[str, Any]) -> str:
     verdict = result["verdict"]
     colour = VERDICT_COLOURS.get(verdict, "#333")
     category = result.get("category") or {}
+    source = result.get("input") or {}
     return (
         f'<div class="xm-verdict" style="{BOX_STYLE};top:10px;left:50px">'
         f"<strong>筛查 #{escape(str(result.get('id', '')))} · {escape(site_name(result))}</strong><br>"
         f'结论：<strong style="color:{colour}">{escape(VERDICT_ZH.get(verdict, verdict))}</strong>'
         f" · {escape(result['date'])}<br>类别：{escape(str(category.get('zh') or '—'))}"
+        f"（{escape(category_reason(category))}）"
+        f"<br>筛查人：{escape(str(result.get('actor') or '—'))} · 输入坐标系：{escape(str(source.get('crs') or '—'))}"
+        f"{'（未声明，按 WGS84）' if source.get('crs_declared') is False else ''}"
+        f"{_deciding_clause(result)}"
         f'<br><span style="font-size:11px;color:#555">{escape(DISCLAIMER.split(" / ")[0])}</span></div>'
     )
+
+
+def _deciding_clause(result: dict[str, Any]) -> str:
+    """The regulation and clause of the zone that decided the verdict (the worst one the site is in)."""
+    decided = [c for c in zone_citations(result) if c["inside"] and c["verdict"] == result["verdict"]]
+    if not decided:
+        return ""
+    c = decided[0]
+    article = f"{c['article']} " if c["article"] else ""
+    return f"<br>依据：{escape(c['regulation'])}：{escape(article + c['clause'])}"
 
 
 def _legend(result: dict[str, Any], items: list[tuple[str, str, str]]) -> str:

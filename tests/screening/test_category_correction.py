@@ -119,3 +119,4 @@ def test_the_reports_state_what_an_inspector_signs(client, auth, zones: Screenin
     shared = client.get(r.json()["links"]["map_shared"])
     assert shared.status_code == 200
     assert "xm-legend" in shared.text and "xm-verdict" in shared.text and "禁止" in shared.text
+    assert "筛查人" in shared.text and "输入坐标系" in shared.text and "依据：" in shared.text  # as the report says
