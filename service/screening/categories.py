@@ -25,10 +25,26 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from service.screening.rules import Category
+
+@dataclass(frozen=True)
+class Category:
+    """A project category of categories.yaml and the words it is read from.
+
+    ``kind`` is ``action`` (what is done to things: closing, treating, planning) or ``object`` (what is built);
+    ``development`` is false for tasks that build nothing, which every scheme answers ``not_applicable``.
+    """
+
+    id: str
+    zh: str
+    en: str
+    keywords: tuple[str, ...]
+    weak: tuple[str, ...] = ()
+    kind: str = "object"
+    development: bool = True
+    outranks: tuple[str, ...] = ()  # categories dropped from a clause where this one has a strong word
+
 
 REVIEW_BELOW = 0.6  # confidence under which a person should set the category (needs_review)
 STRONG, WEAK = 1.0, 0.4  # weight of a `keywords` word and of a `weak` word

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from service.screening import categories as reading
+from service.screening.categories import Category
 from service.settings import PROJECT_ROOT, get_settings
 
 # Most severe first.  `not_applicable` (issue 18) is the answer for a task that builds nothing (a reform, a
@@ -38,24 +39,6 @@ IMPLICIT_NOT_APPLICABLE = (
 
 class RulesError(ValueError):
     """A rules file that cannot be used (raised at load, naming the file and field)."""
-
-
-@dataclass(frozen=True)
-class Category:
-    """A project category of categories.yaml and the words it is read from.
-
-    ``kind`` is ``action`` (what is done to things: closing, treating, planning) or ``object`` (what is built);
-    ``development`` is false for tasks that build nothing, which every scheme answers ``not_applicable``.
-    """
-
-    id: str
-    zh: str
-    en: str
-    keywords: tuple[str, ...]
-    weak: tuple[str, ...] = ()
-    kind: str = "object"
-    development: bool = True
-    outranks: tuple[str, ...] = ()  # categories dropped from a clause where this one has a strong word
 
 
 @dataclass(frozen=True)
