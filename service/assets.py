@@ -218,16 +218,22 @@ def unpack(asset: NpmAsset, payload: bytes, target: Path) -> int:
     return count
 
 
-def install(asset: NpmAsset, client: httpx.Client) -> int:
+def download(asset: NpmAsset, client: httpx.Client) -> bytes:
+    """The package's tarball, refused unless it matches the pinned checksums (also used for data packages)."""
     response = client.get(asset.url)
     if response.status_code != 200:
         raise AssetError(f"{asset.url}: HTTP {response.status_code}")
     verify(asset, response.content)
+    return response.content
+
+
+def install(asset: NpmAsset, client: httpx.Client) -> int:
+    payload = download(asset, client)
     target = VENDOR_DIR / asset.name
     staging = VENDOR_DIR / f".{asset.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    count = unpack(asset, response.content, staging)
+    count = unpack(asset, payload, staging)
     if count == 0:
         raise AssetError(f"{asset.package}@{asset.version}: none of the expected files are in the tarball")
     (staging / asset.marker.name).write_text(f"{asset.package}@{asset.version} sha512-{asset.sha512}\n")

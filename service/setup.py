@@ -20,10 +20,20 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("bundled layers", "service.layers.bundled:load_bundled_layers"),
     ("units", "service.units.usecases:load_bundled_units"),
     ("plans", "service.projects.usecases:load_bundled_plans"),
+    ("administrative divisions", "service.setup:load_admin_divisions"),
     ("geocoding", "service.geocoding.usecases:geocode_pending"),
     ("demonstration progress", "service.progress.demo:load_demo_progress"),
     ("web assets", "service.assets:fetch_assets"),
 )
+
+
+def load_admin_divisions(engine: Engine) -> str:
+    """The geocoder's official hierarchy; its use case takes a Session (decision 0100), so this opens one."""
+    from service.database import session_scope
+    from service.geocoding.usecases import load_admin_divisions as load
+
+    with session_scope(engine) as session:
+        return load(session)
 
 
 def _resolve(target: str) -> Callable[[Engine], str]:

@@ -4,6 +4,12 @@ Built from the layer tables (so a GIS team's replacement layer is picked up at o
 geodata/plans/gazetteer_extra.yaml (stop phrases, plan wordings, virtual places such as the whole
 Green Heart).  Cities are virtual places too: the union of their districts.  Each feature's district
 and city come from a spatial join in the database, not from a text column.
+
+Last come Hunan's official divisions (``admin_divisions``, issue 19): every county, township / street and
+village / community by the name a task text uses (雷打石镇, 胜塘村).  None has a geometry of its own, so
+each is its county's polygon (``districts.adcode`` = the first six digits of its code) at precision 3; a
+division whose county has no polygon here is known but not locatable (the matcher reports it for review).
+A layer feature always wins a name over a division: the layers are what can be drawn exactly.
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from service.models.layers import LAYER_MODELS
 EXTRA_FILE = Path(__file__).resolve().parents[2] / "geodata" / "plans" / "gazetteer_extra.yaml"
 
 ADMIN_LAYERS = frozenset({"districts", "cities"})
+DIVISION_LAYER = "admin_divisions"  # the official hierarchy: drawn as the county polygon
+DIVISION_CODES = (3, 2, 1)  # precision (the county), exactness (approximate), class (administrative)
+MIN_DIVISION_NAME = 3  # 新村, 东村: two characters are words before they are villages
 TOPOGRAPHIC_SITE_KINDS = frozenset({"lake", "hill", "mountain", "river", "island", "湖", "山"})
 # sites that are really administrative or large areas: (precision, exactness, class, administrative?)
 SITE_KIND_CODES: dict[str, tuple[int, int, int, bool]] = {
@@ -30,6 +39,8 @@ SITE_KIND_CODES: dict[str, tuple[int, int, int, bool]] = {
     "region": (4, 2, 1, True),
     "protected_area": (2, 2, 4, False),
     "area": (2, 2, 2, False),
+    # a town drawn as one point (跳马, 暮云) stands for a township: "in the area of", a populated place
+    "town": (2, 2, 2, False),
 }
 SEAT_SUFFIXES = ("人民政府", "管委会")
 
@@ -55,6 +66,15 @@ class Place:
         return self.admin or self.layer in ADMIN_LAYERS
 
     @property
+    def is_division(self) -> bool:
+        """A township, village or county of the official hierarchy (its ``key`` is its code)."""
+        return self.layer == DIVISION_LAYER
+
+    @property
+    def locatable(self) -> bool:
+        return bool(self.ids)
+
+    @property
     def is_seat(self) -> bool:
         return self.layer == "sites" and self.name.endswith(SEAT_SUFFIXES)
 
@@ -73,6 +93,7 @@ class Gazetteer:
     places: list[Place] = field(default_factory=list)
     surfaces: dict[str, list[Surface]] = field(default_factory=dict)  # simplified text -> candidates
     stop: set[str] = field(default_factory=set)
+    divisions: int = 0  # official divisions added: 0 when the hierarchy was not loaded
 
     def add(self, surface: str, place: Place, precision: int | None = None, alias: bool = False) -> None:
         """Register a written form; an explicit precision replaces the one a feature's own alias gave."""
@@ -153,7 +174,51 @@ def load_gazetteer(session: Session, extra_file: Path = EXTRA_FILE) -> Gazetteer
                 gaz.add(alias, place, alias=True)
     _add_cities(session, gaz)
     _add_extra(session, gaz, extra_file)
+    add_divisions(gaz, session.execute(text(_DIVISIONS_SQL)).all())
     return gaz
+
+
+# each division with the districts-layer rows of its county (none for a county without a polygon, and for
+# cities: those the layers hold are already places, the others cannot be drawn)
+_DIVISIONS_SQL = """
+    SELECT a.code, a.common_name, a.level, a.city, a.county,
+           coalesce(array_agg(d.id ORDER BY d.id) FILTER (WHERE d.id IS NOT NULL), '{}') AS ids
+    FROM admin_divisions a
+    LEFT JOIN districts d ON a.level >= 3 AND d.adcode = left(a.code, 6)
+    WHERE a.level >= 2
+    GROUP BY a.code, a.common_name, a.level, a.city, a.county
+    ORDER BY a.code
+"""
+
+
+def add_divisions(gaz: Gazetteer, rows: object) -> None:
+    """Register the official divisions ``(code, common_name, level, city, county, ids)`` under their names.
+
+    A name a layer already holds stays the layer's (昭山 the hill, 株洲市 the city); homonymous divisions
+    (和平村 in dozens of counties) share one surface and are settled by context like any other name.  A
+    county-level zone written with its city (湘潭九华示范区) is also found without it (九华示范区).
+    """
+    layer_surfaces = set(gaz.surfaces)
+    precision, exactness, loc_class = DIVISION_CODES
+    for code, name, level, city, county, ids in rows:  # type: ignore[attr-defined]
+        if len(name) < MIN_DIVISION_NAME:
+            continue
+        district = name if level == 3 else county
+        place = Place(
+            DIVISION_LAYER, "districts", tuple(ids), code, name, city, district, precision, exactness, loc_class, True
+        )
+        surfaces = [name]
+        short_city = (city or "")[:-1]
+        if level == 3 and short_city and name.startswith(short_city) and len(name) - len(short_city) >= 3:
+            surfaces.append(name[len(short_city) :])
+        added = False
+        for surface in surfaces:
+            if surface not in layer_surfaces:
+                gaz.add(surface, place, alias=surface != name)
+                added = True
+        if added:
+            gaz.places.append(place)
+            gaz.divisions += 1
 
 
 def _add_cities(session: Session, gaz: Gazetteer) -> None:
@@ -198,7 +263,10 @@ def _add_extra(session: Session, gaz: Gazetteer, extra_file: Path) -> None:
 def signature(session: Session) -> str:
     """Changes whenever any layer row is added, removed or edited: the cache key of a built gazetteer."""
     parts = " || '|' || ".join(
-        f"(SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') FROM {t})" for t in LAYER_MODELS
+        [
+            *(f"(SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') FROM {t})" for t in LAYER_MODELS),
+            f"(SELECT count(*) || ':' || coalesce(max(loaded_at)::text, '') FROM {DIVISION_LAYER})",
+        ]
     )
     extra_mtime = str(EXTRA_FILE.stat().st_mtime) if EXTRA_FILE.exists() else ""
     return str(session.execute(text(f"SELECT {parts}")).scalar_one()) + extra_mtime

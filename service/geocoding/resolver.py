@@ -4,6 +4,11 @@ Named features win (their union, precision = the coarsest of them); an administr
 gives its polygon (AidData 3); nothing named gives the lead unit's seat (AidData 8).  The plan's own
 city (株洲 in a Zhuzhou plan) is context, never a location by itself.  Anything ambiguous, any
 place-like word the gazetteer lacks, or low confidence sends the project to review.
+
+A township or village of the official hierarchy (雷打石镇) has no boundary here: it is located as its
+county's polygon at precision 3 with its own code, ``method = "admin_division"`` and a note that says so.
+That answer is automatic: the county surely contains the township (the code says so), and precision 3 is
+exactly AidData's "within this second-order division"; nothing is claimed that is not known.
 """
 
 from __future__ import annotations
@@ -16,6 +21,10 @@ from sqlalchemy.orm import Session
 from service.geocoding.gazetteer import Gazetteer, Place
 from service.geocoding.matcher import Match, Matcher, TextMatches
 
+DIVISION_NOTES = {  # by the length of the official code
+    9: "乡镇无边界数据，按所在区县定位",  # a township / street: no boundary data, located by its county
+    12: "村（社区）无边界数据，按所在区县定位",  # a village / community: likewise
+}
 PROVINCE = "湖南省"
 PROVINCE_SEAT = "湖南省人民政府"
 REVIEW_BELOW = 0.8
@@ -28,11 +37,12 @@ class Located:
     """One location row to store: a place, how it was found, and where in the text."""
 
     place: Place
-    method: str  # gazetteer / admin / seat
+    method: str  # gazetteer / admin / admin_division / seat
     precision: int
     confidence: float
     span: tuple[int, int] | None
     matched_text: str | None
+    note: str | None = None
 
 
 @dataclass
@@ -84,11 +94,17 @@ def _from_matches(found: TextMatches, city: str | None, *, in_text: bool) -> lis
         seen.add(m.place.key)
         confidence = m.confidence if in_text else min(m.confidence, 0.85)
         span = (m.start, m.end) if in_text else None
-        if m.place.is_admin:
+        if m.place.is_division:
+            note = DIVISION_NOTES.get(len(m.place.key))
+            admin.append(Located(m.place, "admin_division", m.precision, confidence, span, m.surface, note))
+        elif m.place.is_admin:
             if m.place.name != PROVINCE:  # every plan here is Hunan's: naming it locates nothing
                 admin.append(Located(m.place, "admin", m.precision, confidence, span, m.surface))
         else:
             specific.append(Located(m.place, "gazetteer", m.precision, confidence, span, m.surface))
+    # 株洲市天元区雷打石镇: the township is the place; its city and county only say where it is
+    framing = {n for x in admin if x.place.is_division for n in (x.place.city, x.place.district)}
+    admin = [x for x in admin if x.place.is_division or x.place.name not in framing]
     if all(x.place.name == city for x in admin):
         admin = []  # the plan's own city alone says nothing about where the task is
     return specific or admin

