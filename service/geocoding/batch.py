@@ -82,7 +82,7 @@ def geocode_rows(
 
 def store_resolution(session: Session, project_id: int, result: Resolution) -> None:
     """Replace the project's automatic locations; a project a person placed is skipped in SQL too."""
-    expr, params = geometry_sql([x.place for x in result.locations])
+    expr, params = geometry_sql([x.place for x in result.locations], result.within)
     updated = session.execute(
         text(
             f"""UPDATE projects SET geom = {expr}, precision = :precision, location_status = :status,

@@ -51,7 +51,9 @@ PLACE_LIKE = re.compile(f"(?:{_NATURAL}|{_ZONES}|{_ADMIN})")
 ADMIN_SUFFIX = re.compile(_ADMIN)
 ZONE_SUFFIX = re.compile(_ZONES)
 # a gazetteer name followed at once by one of these names something else (湘江新区, 天易示范区, 炎陵县污水处理厂)
-EXTENDED_BY = re.compile(f"(?:{_ZONES}|{_ADMIN}|{_NATURAL})")
+# ... and so do the developments named "X + …城" (湘江欢乐城, 湘江新城), but not X's 城区 (its urban stretch)
+_TOWNS = r"(?:欢乐|科技|商业|文化|体育|影视|国际|生态|新)城(?![区市乡镇])"
+EXTENDED_BY = re.compile(f"(?:{_ZONES}|{_ADMIN}|{_NATURAL}|{_TOWNS})")
 ONE_CHARACTER_STEMS = frozenset("资沅澧湘浏渌涟涓洣沩捞")  # X江 / X水 rivers: 资江, 沅江 (not 沿江, 滨江, 两江)
 FUNCTION_CHARS = "快动进成展设施在对将从沿的了是向与即为把按于并至"
 LEADING_WORDS = re.compile(

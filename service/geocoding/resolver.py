@@ -25,6 +25,7 @@ DIVISION_NOTES = {  # by the length of the official code
     9: "乡镇无边界数据，按所在区县定位",  # a township / street: no boundary data, located by its county
     12: "村（社区）无边界数据，按所在区县定位",  # a village / community: likewise
 }
+AREA_PRECISION, DISTRICT_PRECISION = 2, 3  # AidData: an area (zone); a second-order division
 PROVINCE = "湖南省"
 PROVINCE_SEAT = "湖南省人民政府"
 REVIEW_BELOW = 0.8
@@ -52,6 +53,8 @@ class Resolution:
     status: str = "unresolved"
     ambiguous: list[Match] = field(default_factory=list)
     unresolved: list[dict[str, object]] = field(default_factory=list)
+    # districts named beside an area (绿心 of 荷塘区、石峰区): the area is cut to them, not drawn whole
+    within: list[Place] = field(default_factory=list)
 
 
 def resolve(
@@ -65,13 +68,13 @@ def resolve(
 ) -> Resolution:
     """Geocode one task: its text, else its row title, else its table's title, else its lead unit's seat."""
     found = matcher.find(task_text, city)
-    located = _from_matches(found, city, in_text=True)
+    located, within = _from_matches(found, city, in_text=True)
     for context in (title, section):
         if not located and context:
-            located = _from_matches(matcher.find(context, city), city, in_text=False)
+            located, within = _from_matches(matcher.find(context, city), city, in_text=False)
     if not located:
         located = [x for x in [_seat(matcher.gazetteer, lead_units or [], city)] if x is not None]
-    result = Resolution(locations=located, ambiguous=found.ambiguous, unresolved=found.unresolved)
+    result = Resolution(locations=located, ambiguous=found.ambiguous, unresolved=found.unresolved, within=within)
     weak = any(x.confidence < REVIEW_BELOW for x in located if x.method != "seat")
     needs_person = bool(found.ambiguous or found.unresolved) or weak
     if located:
@@ -82,8 +85,12 @@ def resolve(
     return result
 
 
-def _from_matches(found: TextMatches, city: str | None, *, in_text: bool) -> list[Located]:
-    """Named features, else the administrative units; the plan's own city counts only beside another unit."""
+def _from_matches(found: TextMatches, city: str | None, *, in_text: bool) -> tuple[list[Located], list[Place]]:
+    """Named features, else the administrative units; the plan's own city counts only beside another unit.
+
+    Districts named beside an area feature (做好荷塘区、石峰区、天元区绿心范围内…) are returned as the
+    ``within`` of the area: the task is the part of the area in those districts, not the whole area (which
+    spilled into other cities' districts in /stats, issue 19)."""
     seen: set[str] = set()
     specific: list[Located] = []
     admin: list[Located] = []
@@ -107,7 +114,11 @@ def _from_matches(found: TextMatches, city: str | None, *, in_text: bool) -> lis
     admin = [x for x in admin if x.place.is_division or x.place.name not in framing]
     if all(x.place.name == city for x in admin):
         admin = []  # the plan's own city alone says nothing about where the task is
-    return specific or admin
+    areas = [x for x in specific if x.precision == AREA_PRECISION]
+    districts = [x.place for x in admin if not x.place.is_division and x.precision == DISTRICT_PRECISION]
+    if areas and districts and len(areas) == len(specific):
+        return specific, districts
+    return specific or admin, []
 
 
 def _seat(gaz: Gazetteer, lead_units: list[str], city: str | None) -> Located | None:
@@ -137,10 +148,19 @@ def _seat(gaz: Gazetteer, lead_units: list[str], city: str | None) -> Located | 
     return Located(place, "seat", 8, SEAT_CONFIDENCE * 0.9, None, fallback) if place else None
 
 
-def geometry_sql(places: list[Place]) -> tuple[str, dict[str, object]]:
-    """An SQL expression for the union of the places: dissolved when all administrative, else a collection."""
+def geometry_sql(places: list[Place], within: list[Place] | None = None) -> tuple[str, dict[str, object]]:
+    """An SQL expression for the union of the places: dissolved when all administrative, else a collection;
+    with ``within`` (districts), the polygons' part inside them (the whole union if they do not meet)."""
     if not places:
         return "NULL::geometry", {}
+    if within:
+        whole, params = geometry_sql(places)
+        frame, frame_params = geometry_sql(within)
+        params |= {f"w_{k}": v for k, v in frame_params.items()}
+        for k in frame_params:
+            frame = frame.replace(f":{k})", f":w_{k})")
+        cut = f"ST_Multi(ST_CollectionExtract(ST_Intersection(ST_MakeValid({whole}), ST_MakeValid({frame})), 3))"
+        return f"(SELECT CASE WHEN ST_IsEmpty(c) THEN w ELSE c END FROM (SELECT {cut} AS c, {whole} AS w) AS x)", params
     parts = []
     params: dict[str, object] = {}
     for i, place in enumerate(places):
@@ -152,9 +172,11 @@ def geometry_sql(places: list[Place]) -> tuple[str, dict[str, object]]:
     return f"(SELECT ST_CollectionHomogenize(ST_Collect(g)) FROM ({union}) AS parts)", params
 
 
-def geometry_geojson(session: Session, places: list[Place]) -> dict[str, object] | None:
+def geometry_geojson(
+    session: Session, places: list[Place], within: list[Place] | None = None
+) -> dict[str, object] | None:
     import json
 
-    expr, params = geometry_sql(places)
+    expr, params = geometry_sql(places, within)
     value = session.execute(text(f"SELECT ST_AsGeoJSON({expr}, 6)"), params).scalar_one_or_none()
     return json.loads(value) if value else None

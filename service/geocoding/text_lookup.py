@@ -29,7 +29,8 @@ def resolution_payload(session: Session, result: Resolution) -> dict[str, Any]:
     return {
         "precision": result.precision,
         "status": result.status,
-        "geometry": geometry_geojson(session, [x.place for x in result.locations]),
+        "geometry": geometry_geojson(session, [x.place for x in result.locations], result.within),
+        "within": [p.name for p in result.within],
         "matches": [
             {
                 "name": x.place.name,
