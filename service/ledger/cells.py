@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from service.common.location_codes import place_label
 from service.ledger.columns import COLUMNS, DELAY_LABELS, UNIT_SEPARATOR, Column
 
 
@@ -16,6 +17,8 @@ def cell(column: Column, row: dict[str, Any]) -> Any:
     """The value of ``column`` in ``row``: text, a date, a fraction, True/False, or None."""
     if column.key == "delay_label":
         return DELAY_LABELS.get(row.get("delay_reason") or "", None)
+    if column.key == "place":
+        return place_label(row.get("precision"), row.get("location_status"))
     value = row.get(column.key)
     if value is None:
         return None

@@ -32,6 +32,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("next_milestone", "下一节点", "text", 12),
     Column("next_due", "节点时间", "date", 12),
     Column("spatial_progress", "空间进度", "fraction", 10),
+    Column("place", "定位", "text", 16),
     Column("note", "最新进展", "text", 40),
     Column("delay_label", "滞后依据", "text", 14),
     Column("behind_category", "滞后原因类别", "text", 10),

@@ -128,9 +128,11 @@ SELECT l.id, l.plan_id, pl.title AS plan_title, l.plan_year, l.section, l.number
     p.lead_units, p.responsible_units, p.deadline, p.deadline_text, l.status, l.reported_status, l.percent,
     rep.note, rep.behind_category, rep.behind_reason, l.delay_reason, l.overdue, l.period, l.has_milestones,
     l.planned_pct, l.next_milestone, l.next_due, l.section_order, l.number_order, l.total,
+    p.precision, p.location_status,
     {spatial_progress_sql("sp")} AS spatial_progress
 FROM (SELECT * FROM matched l ORDER BY {ORDER_SQL}{f" LIMIT {int(limit)}" if limit is not None else ""}) l
-CROSS JOIN LATERAL (SELECT title, task_text, lead_units, responsible_units, deadline, deadline_text, geom
+CROSS JOIN LATERAL (SELECT title, task_text, lead_units, responsible_units, deadline, deadline_text, geom,
+                           precision, location_status
                     FROM projects WHERE id = l.id) p
 CROSS JOIN LATERAL (SELECT title FROM plans WHERE id = l.plan_id) pl
 LEFT JOIN LATERAL (SELECT note, behind_category, behind_reason FROM progress_reports WHERE id = l.report_id) rep

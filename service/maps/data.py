@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from service.common.derived_status import SCHEDULE_CLASSES
 from service.common.geometry_guard import display_sql
+from service.common.location_codes import place_label
 from service.errors import Problem
 
 # Overlay layers the progress map offers, with the properties each popup shows.
@@ -78,6 +79,7 @@ def project_popup(session: Session, project_id: int, state_sql: str, params: dic
     out = dict(row)
     out["deadline"] = out["deadline"].isoformat() if out["deadline"] else None
     out["period"] = out["period"].strftime("%Y-%m") if out["period"] else None
+    out["place"] = place_label(out["precision"], out["location_status"])  # 8: names no place (issue 19)
     return out
 
 

@@ -90,3 +90,24 @@ def test_export_reads_in_batches_from_a_cursor(world: LedgerWorld, monkeypatch) 
     assert sizes == [1, 1, 1, 1]
     chunks = list(usecases.ledger_export(filters, as_of, "csv"))
     assert len(chunks) == 1 + len(PLAN_ORDER) and b"".join(chunks) == whole  # the header, then a chunk per batch
+
+
+def test_the_ledger_says_how_each_task_is_located(coordinator_browser: TestClient, world: LedgerWorld, engine) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: a task placed at its lead unit's seat names no place and the ledger says so, not a point."""
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        one = conn.execute(
+            text("SELECT id, precision FROM projects WHERE plan_id = :p ORDER BY id LIMIT 1"), {"p": world.plan}
+        )
+        task, before = one.one()
+        conn.execute(text("UPDATE projects SET precision = 8 WHERE id = :id"), {"id": task})
+    try:
+        r = coordinator_browser.get("/ledger.csv", params={"plan": world.plan, "as_of": "2018-03"})
+        rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+        places = {row[COL["定位"]] for row in rows[1:]}
+        assert "未指明地点（牵头单位全市工作）" in places
+        assert places <= {"未指明地点（牵头单位全市工作）", "具体地点", "待定位", "未定位"}
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE projects SET precision = :q WHERE id = :id"), {"id": task, "q": before})

@@ -63,7 +63,7 @@
       ["完成", d.percent + "%" + (d.elapsed_pct != null ? "（时间过半：" + Math.round(d.elapsed_pct) + "%）" : "")],
       ["投资", d.investment_wan != null ? d.investment_wan + " 万元" : ""],
       ["截止", d.deadline || d.deadline_text], ["最近报告", d.period ? d.period + (d.note ? "：" + d.note : "") : "无"],
-      ["定位精度", d.precision]
+      ["定位", d.place ? d.place + (d.precision ? "（精度 " + d.precision + "）" : "") : d.precision]
     ];
     var html = "<div class='xm-popup'><b>" + esc(d.title) + "</b><p>" + esc(d.task_text) + "</p><table>";
     rows.forEach(function (r) { if (r[1] !== null && r[1] !== undefined && r[1] !== "") { html += "<tr><th>" + esc(r[0]) + "</th><td>" + esc(r[1]) + "</td></tr>"; } });
