@@ -26,8 +26,6 @@ from service.models.plans import LOCATION_STATES
 from service.progress import usecases as progress
 from service.projects import queries
 from service.projects.importer import ImportReport, check_file, known_plan_years, upsert_records
-# FeatureRef and LocationIn are the body of set_location: re-exported for the areas that call it (the review pages)
-from service.projects.locations import FeatureRef as FeatureRef
 from service.projects.locations import LocationIn, set_manual_location
 from service.projects.queries import ProjectQuery
 from service.projects.register import (
