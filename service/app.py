@@ -38,6 +38,7 @@ ROUTER_MODULES = (
     "service.ledger.routes",
     "service.tasks.routes",
     "service.milestones.routes",
+    "service.review_pages.routes",
     "service.evaluations.routes",
     "service.plan_uploads.routes",
     "service.case_pages.routes",  # case routes match integer ids only ({case_id:int}): /cases/new is the form

@@ -26,6 +26,7 @@ from service.models.plans import LOCATION_STATES
 from service.progress import usecases as progress
 from service.projects import queries
 from service.projects.importer import ImportReport, check_file, known_plan_years, upsert_records
+from service.projects.locations import FeatureRef as FeatureRef  # set_location's body, re-exported for callers
 from service.projects.locations import LocationIn, set_manual_location
 from service.projects.queries import ProjectQuery
 from service.projects.register import (

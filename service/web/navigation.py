@@ -65,6 +65,7 @@ ROLE_NAV = (
     (("案件", CASES), ("editor", "inspector", "gis", "coordinator", "admin")),
     (("月报", MONTHLY_SHEET), ("editor", "coordinator", "admin")),
     (("导入计划", PLAN_UPLOAD), ("editor", "coordinator", "admin")),
+    (("待定位", "/review"), ("editor", "coordinator", "admin")),  # who may place a task (PUT .../location)
 )
 
 

@@ -69,10 +69,10 @@ def test_location_review_state_links_the_queue_when_a_person_must_act(
     editor_browser: TestClient, world: TaskWorld
 ) -> None:
     road = editor_browser.get(f"/tasks/{world.ids['road']}").text
-    assert "待人工复核" in road and 'href="/projects/review"' in road
+    assert "待人工复核" in road and f'href="/review/{world.ids["road"]}"' in road  # the review page (issue 19)
     assert "5 估计（沿道路、河流或两地之间）" in road
     area = editor_browser.get(f"/tasks/{world.ids['area']}").text
-    assert "人工定位" in area and 'href="/projects/review"' not in area
+    assert "人工定位" in area and 'href="/review/' not in area
 
 
 def test_a_missing_task_is_a_chinese_404(editor_browser: TestClient, world: TaskWorld) -> None:
