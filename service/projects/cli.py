@@ -18,6 +18,9 @@ def import_file(
     ),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the good rows, report and skip the bad."),
     geocode: bool = typer.Option(True, "--geocode/--no-geocode", help="Geocode new and changed projects after."),
+    city: str = typer.Option(
+        None, "--city", help="The city of a new plan (株洲市 ...; 全省 for a provincial or regional plan)."
+    ),
 ) -> None:
     """Validate every row, then upsert by plan/section/number; nothing is written if a row is bad."""
     from sqlalchemy.exc import OperationalError
@@ -44,7 +47,9 @@ def import_file(
 
     try:
         with session_scope() as session:
-            report = import_plan(session, file, skip_invalid=skip_invalid, geocode=geocode, on_imported=imported)
+            report = import_plan(
+                session, file, skip_invalid=skip_invalid, geocode=geocode, on_imported=imported, city=city
+            )
     except ImportRefused as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(2) from exc

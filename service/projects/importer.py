@@ -231,15 +231,39 @@ def check_file(path: Path, plan_years: Mapping[str, int] | None = None) -> tuple
     return ImportReport(rows=len(rows), errors=errors, encoding=encoding), [r for _, r in good]
 
 
-def upsert_records(session: Session, records: list[ProjectRecord]) -> UpsertCounts:
-    """Upsert the records, creating a plan row for a plan the register does not know yet (caller commits)."""
+REGIONAL = "全省"  # the city given for a provincial or Chang-Zhu-Tan-wide plan: it has none of its own
+
+
+def known_cities(session: Session) -> list[str]:
+    return list(
+        session.execute(text("SELECT DISTINCT city FROM districts WHERE city IS NOT NULL ORDER BY 1")).scalars()
+    )
+
+
+def upsert_records(session: Session, records: list[ProjectRecord], city: str | None = None) -> UpsertCounts:
+    """Upsert the records, creating a plan row for a plan the register does not know yet (caller commits).
+
+    A new plan needs its city (issue 19): without one, every task naming no place fell back to the provincial
+    government.  ``city`` is a city of the districts layer, or REGIONAL for a provincial or regional plan;
+    a new plan without it is refused (ImportRefused) before anything is written."""
     plans = {r.plan for r in records}
     known = set(session.execute(text("SELECT id FROM plans WHERE id = ANY(:ids)"), {"ids": list(plans)}).scalars())
+    new = sorted(plans - known)
+    if new and city is None:
+        raise ImportRefused(
+            f"计划 {'、'.join(new)} 是新计划：请用 --city 指明所属城市（如 --city 株洲市；全省或长株潭范围的计划用"
+            f" --city {REGIONAL}） / plan {', '.join(new)} is new: name its city with --city (e.g. 株洲市; {REGIONAL}"
+            " for a provincial or regional plan)"
+        )
+    if new and city != REGIONAL and city not in known_cities(session):
+        raise ImportRefused(
+            f"城市“{city}”不在区县图层中 / city {city!r} is not one of {', '.join(known_cities(session))} or {REGIONAL}"
+        )
     new_plans = []
-    for plan in sorted(plans - known):
+    for plan in new:
         years = [r.year for r in records if r.plan == plan and r.year]
         if not years:  # validate_rows reports such a plan: its year is never guessed from today's date
             raise ValueError(f"plan {plan!r} is new and none of its rows gives a year")
-        new_plans.append({"id": plan, "title": plan, "year": min(years)})
+        new_plans.append({"id": plan, "title": plan, "year": min(years), "city": None if city == REGIONAL else city})
     upsert_plans(session, new_plans)
     return upsert_projects(session, records)

@@ -106,6 +106,7 @@ def import_plan(
     geocode: bool = False,
     actor: str = "cli",
     on_imported: Callable[[ImportReport], None] | None = None,
+    city: str | None = None,
 ) -> ImportReport:
     """Import a planner's spreadsheet (all or nothing unless ``skip_invalid``), then geocode its plans if asked.
 
@@ -117,7 +118,7 @@ def import_plan(
     if report.errors and not skip_invalid:
         return report
     report.plans = {r.plan for r in records}
-    report.counts = upsert_records(session, records)
+    report.counts = upsert_records(session, records, city)
     report.units = str(units.link_plan_projects(session, sorted(report.plans)))
     audit.record(
         session,

@@ -31,7 +31,7 @@ runner = CliRunner()
 def import_spreadsheet(engine: Engine, path: Path, *, skip_invalid: bool = False) -> ImportReport:
     """The import use case in a session of its own, without geocoding (as ``--no-geocode``)."""
     with session_scope(engine) as session:
-        return import_plan(session, path, skip_invalid=skip_invalid)
+        return import_plan(session, path, skip_invalid=skip_invalid, city="株洲市")
 
 
 def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8") -> Path:
@@ -128,11 +128,11 @@ def test_cli_reports_rows_and_exit_codes(engine: Engine, tmp_path: Path, cleanup
     bad = [row[:] for row in GOOD]
     bad[0][6] = ""
     path = write_csv(tmp_path / "cli.csv", bad)
-    result = runner.invoke(app, ["plans", "import", str(path)])
+    result = runner.invoke(app, ["plans", "import", str(path), "--city", "株洲市"])
     assert result.exit_code == 1
     assert "row 2, column lead_units: missing lead unit" in result.output
     assert "nothing imported" in result.output and count(engine) == 0
-    result = runner.invoke(app, ["plans", "import", str(path), "--skip-invalid"])
+    result = runner.invoke(app, ["plans", "import", str(path), "--skip-invalid", "--city", "株洲市"])
     assert result.exit_code == 0, result.output
     assert "2 rows imported" in result.output and count(engine) == 2
     with engine.connect() as conn:
@@ -148,3 +148,18 @@ def test_cli_geocode_all_prints_a_summary() -> None:
     result = runner.invoke(app, ["geocode", "--all", "--plan", "changzhutan-2010"])
     assert result.exit_code == 0, result.output
     assert "28 projects geocoded" in result.output and "unresolved:" in result.output
+
+
+def test_a_new_plan_needs_its_city(engine: Engine, tmp_path: Path, cleanup: None) -> None:
+    """Issue 19: a plan imported without a city sent every task naming no place to the provincial government."""
+    path = write_csv(tmp_path / "new.csv", GOOD)
+    refused = runner.invoke(app, ["plans", "import", str(path), "--no-geocode"])
+    assert refused.exit_code == 2 and "--city" in refused.output and count(engine) == 0
+    unknown = runner.invoke(app, ["plans", "import", str(path), "--no-geocode", "--city", "火星市"])
+    assert unknown.exit_code == 2 and "株洲市" in unknown.output and count(engine) == 0
+    done = runner.invoke(app, ["plans", "import", str(path), "--no-geocode", "--city", "株洲市"])
+    assert done.exit_code == 0, done.output
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT city FROM plans WHERE id = :p"), {"p": PLAN}).scalar_one() == "株洲市"
+    again = runner.invoke(app, ["plans", "import", str(path), "--no-geocode"])  # a known plan keeps its city
+    assert again.exit_code == 0, again.output

@@ -47,7 +47,7 @@ def _workbook(path: Path) -> Path:
 def imported(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
     path = _workbook(tmp_path_factory.mktemp("inject") / "plan.xlsx")
     with session_scope(engine) as session:
-        report = import_plan(session, path, actor="test-security")
+        report = import_plan(session, path, actor="test-security", city="株洲市")
     assert report.imported and not report.errors, report.errors
     with engine.begin() as conn:
         ids = dict(conn.execute(text("SELECT number, id FROM projects WHERE plan_id = :p"), {"p": PLAN}).all())
