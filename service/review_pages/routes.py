@@ -50,7 +50,7 @@ def _task_page(
     context: dict[str, Any] = usecases.task(session, task_id) | {
         "error_form": form,
         "error": error,
-        "typed": {"candidate": "", "geometry": "", "precision": "", "note": ""} | (typed or {}),
+        "typed": {"candidates": [], "geometry": "", "precision": "", "note": ""} | (typed or {}),
     }
     return render(request, "review/task.html", context, status=status)
 
@@ -87,7 +87,7 @@ def _done(request: Request, saved: dict[str, Any], what: str) -> Response:
 def accept_candidate(
     request: Request,
     task_id: TaskId,
-    candidate: Short = "",
+    candidate: Annotated[list[str], Form(max_length=200)] = [],  # noqa: B006  (FastAPI copies form defaults)
     version: Short = "",
     note: Short = "",
     principal: Principal = Depends(page_user),
@@ -97,7 +97,7 @@ def accept_candidate(
     try:
         saved = usecases.accept(session, principal.name, task_id, candidate, version, note)
     except DecisionRefused as refused:
-        typed = {"candidate": candidate, "note": note}
+        typed = {"candidates": candidate, "note": note}
         return _task_page(
             request, session, task_id, form="accept", error=refused.message, typed=typed, status=refused.status
         )

@@ -217,16 +217,22 @@ def _note(typed: str, default: str) -> str:
     return f"{default}；{typed}" if typed else default
 
 
-def accept(session: Session, actor: str, project_id: int, choice: str, version: str, note: str) -> dict[str, Any]:
-    """Place the task on one candidate feature, at that candidate's precision."""
+def accept(
+    session: Session, actor: str, project_id: int, choices: list[str], version: str, note: str
+) -> dict[str, Any]:
+    """Place the task on the candidate features ticked (a task may name many places: 城际铁路、沪昆高铁 ...), at
+    the coarsest of their precisions, as the geocoder codes a union."""
     page = task(session, project_id)
-    chosen = next((c for c in page["candidates"] if c["value"] == choice), None)
-    if chosen is None:
-        raise DecisionRefused("请选择列表中的一个候选地点 / choose one of the candidates")
+    offered = {c["value"]: c for c in page["candidates"]}
+    picked = [v for v in dict.fromkeys(choices) if v]
+    if not picked or any(v not in offered for v in picked):
+        raise DecisionRefused("请在列表中勾选候选地点 / tick one or more of the candidates")
+    chosen = [offered[v] for v in picked]
+    names = "、".join(f"{c['layer_label']} {c['name']}" for c in chosen)
     body = LocationIn(
-        features=[FeatureRef(layer=chosen["layer"], key=chosen["key"])],
-        precision=chosen["precision"],
-        note=_note(note, f"复核采用候选：{chosen['layer_label']} {chosen['name']}"),
+        features=[FeatureRef(layer=c["layer"], key=c["key"]) for c in chosen],
+        precision=max(c["precision"] for c in chosen),
+        note=_note(note, f"复核采用候选：{names}"),
     )
     return _decide(session, actor, project_id, body, version)
 

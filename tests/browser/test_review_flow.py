@@ -41,7 +41,7 @@ def test_accept_a_candidate_in_the_browser(
     _until(desk, "!!(window.REVIEW && REVIEW.loaded && REVIEW.candidates === 1)")
     expect(desk.page.locator(".review-text mark.hl-match")).to_have_text(review_world.road["name"])
     desk.page.locator("#review-map path.leaflet-interactive").first.click(force=True)  # the candidate on the map
-    expect(desk.page.get_by_role("radio")).to_be_checked()
+    expect(desk.page.get_by_role("checkbox")).to_be_checked()
     desk.page.screenshot(path=str(shots / "review-task.png"), full_page=True)
     desk.page.get_by_role("button", name="采用所选地点").click()
     desk.page.wait_for_url(f"{live_server}/review?plan={review_world.plan}")

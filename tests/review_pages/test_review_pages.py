@@ -78,7 +78,7 @@ def test_accept_a_candidate(editor: TestClient, review_world: ReviewWorld, engin
     wrong = editor.post(
         f"/review/{pid}/accept", data={"csrf_token": csrf_of(page.text), "candidate": "roads:nope", "note": "看过了"}
     )
-    assert wrong.status_code == 422 and "请选择列表中的一个候选地点" in wrong.text and 'value="看过了"' in wrong.text
+    assert wrong.status_code == 422 and "请在列表中勾选候选地点" in wrong.text and 'value="看过了"' in wrong.text
     assert _state(engine, pid)[0] == "review"
     value = f"roads:{review_world.road['key']}"
     saved = editor.post(f"/review/{pid}/accept", data={"csrf_token": csrf_of(page.text), "candidate": value})
