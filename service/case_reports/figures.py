@@ -67,19 +67,6 @@ SELECT c.city,
                         (c.city, date_trunc('year', c.found_on::timestamp)))"""
 
 
-def _units_sql(reader: Reader) -> str:
-    return f"""WITH {cases_then_cte(reader.role)}
-SELECT c.responsible_unit_id AS unit_id, u.name AS unit,
-       count(*) FILTER (WHERE c.status_then IN {OPEN_SQL}) AS open,
-       count(*) FILTER (WHERE c.status_then IN {OPEN_SQL} AND c.deadline < CAST(:as_of AS date)) AS overdue,
-       count(*) FILTER (WHERE c.status_then = '销号') AS closed,
-       count(*) FILTER (WHERE c.status_then = '撤销') AS withdrawn
-  FROM cases_then c LEFT JOIN units u ON u.id = c.responsible_unit_id
- WHERE c.status_then IS NOT NULL
- GROUP BY c.responsible_unit_id, u.name
- ORDER BY u.name IS NULL, u.name"""
-
-
 def _rectification_sql(reader: Reader) -> str:
     """Per responsible unit, what the scoreboard (service.evaluations) judges: the cases whose rectification
     deadline fell between :start and :as_of (``due``, withdrawn ones aside), those of them closed (销号, China
@@ -202,9 +189,13 @@ def violation_rates(session: Session, reader: Reader, year: int, as_of: date) ->
     }
 
 
+UNIT_COUNTS = ("unit_id", "unit", "open", "overdue", "closed", "withdrawn")
+
+
 def by_unit(session: Session, reader: Reader, as_of: date) -> list[dict[str, Any]]:
-    rows = session.execute(text(_units_sql(reader)), params(reader.name, as_of)).mappings()
-    return [{**dict(r), "unit": r["unit"] or "（未交办）"} for r in rows]
+    """Open, overdue, closed and withdrawn per responsible unit: the scoreboard's query, without its year."""
+    rows = rectification_by_unit(session, reader, date(as_of.year, 1, 1), as_of)
+    return [{k: r[k] for k in UNIT_COUNTS} for r in rows]
 
 
 def time_to_close(session: Session, reader: Reader, as_of: date) -> dict[str, Any]:

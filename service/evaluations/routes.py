@@ -49,11 +49,6 @@ class EvaluationIn(BaseModel):
     plan: str | None = Field(default=None, max_length=100, description="one plan's id; omitted: every plan")
 
 
-def _reader_role(principal: Principal) -> None:
-    if principal.role is None:
-        raise Problem(401, "请先登录 / sign in to read evaluations")
-
-
 @router.get("/evaluations.json", summary="Every evaluation made, newest first")
 def list_evaluations(
     session: Session = Depends(get_session, scope="function"),

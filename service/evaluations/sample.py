@@ -7,6 +7,7 @@ import random
 from typing import Any
 
 from service.common.derived_status import DELAY_LABELS, SCHEDULE_CLASSES
+from service.evaluations.snapshot import figures
 
 UNITS = (
     "株洲市发改委",
@@ -23,19 +24,6 @@ UNITS = (
 CATEGORIES = ("道路交通", "污水处理", "生态修复", "水环境治理", "产业园区", "体制机制", "公共服务")
 DISTRICTS = ("荷塘区", "芦淞区", "石峰区", "天元区", "渌口区", "未定位到区县")
 REASONS = ("资金", "用地", "审批", "拆迁", "设计", "其他")
-
-
-def _group(key: str, tasks: list[dict[str, Any]]) -> dict[str, Any]:
-    by_status = {s: sum(1 for t in tasks if t["status"] == s) for s in SCHEDULE_CLASSES}
-    n = len(tasks)
-    return {
-        "key": key,
-        "projects": n,
-        "by_status": by_status,
-        "delayed": by_status["已开工进展缓慢"] + by_status["应开工未开工"],
-        "completion_rate": round(by_status["已完成"] / n, 4) if n else None,
-        "mean_percent": round(sum(t["percent"] for t in tasks) / n, 2) if n else None,
-    }
 
 
 def sample_snapshot(n_tasks: int = 120, seed: int = 17) -> dict[str, Any]:
@@ -80,19 +68,18 @@ def sample_snapshot(n_tasks: int = 120, seed: int = 17) -> dict[str, Any]:
             }
         )
     groups = {
-        "unit": [_group(u, [t for t in tasks if u in t["lead_units"]]) for u in UNITS],
-        "category": [_group(c, [t for t in tasks if t["category"] == c]) for c in CATEGORIES],
-        "district": [_group(d, [t for t in tasks if t["district"] == d]) for d in DISTRICTS],
+        "unit": [figures([t for t in tasks if u in t["lead_units"]], u) for u in UNITS],
+        "category": [figures([t for t in tasks if t["category"] == c], c) for c in CATEGORIES],
+        "district": [figures([t for t in tasks if t["district"] == d], d) for d in DISTRICTS],
         "plan": [
-            _group(p, [t for t in tasks if t["plan_id"] == p]) | {"title": title}
+            figures([t for t in tasks if t["plan_id"] == p], p) | {"title": title}
             for p, title in (
                 ("zhuzhou-2018", "株洲市2018年两型社会建设工作要点"),
                 ("changsha-2020", "长沙市2020年工作计划"),
             )
         ],
     }
-    summary = _group("全部", tasks)
-    del summary["key"]
+    summary = figures(tasks)
     parts = ("completion", "timeliness", "rectification", "violations")
     labels = {
         "completion": "任务完成",

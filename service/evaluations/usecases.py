@@ -8,6 +8,7 @@ frozen files on their first download and stored then (decision 0280).
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,7 @@ def make(session: Session, *, kind: str, as_of: date, plan_id: str | None, actor
         "wall_map": {"name": "wallmap.png", "media_type": "image/png", "sha256": snapshot.sha256(wall)},
     }
     content = snapshot.canonical(document)
+    made = evaluation | {"sha256": snapshot.sha256(content), "tasks": len(tasks)}
     _store(session, evaluation["id"], "evaluation.json", content)
     _store(session, evaluation["id"], "wallmap.png", wall)
     _store(session, evaluation["id"], "tasks.gpkg", geopackage.tasks_gpkg(session, tasks, title))
@@ -178,26 +180,28 @@ def make(session: Session, *, kind: str, as_of: date, plan_id: str | None, actor
         "evaluation.make",
         "evaluation",
         evaluation["id"],
-        after=evaluation | {"sha256": snapshot.sha256(content), "tasks": len(tasks)},
+        after=made,
     )
     session.commit()
-    return evaluation | {"sha256": snapshot.sha256(content), "tasks": len(tasks)}
+    return made
 
 
 def _meta(session: Session, evaluation_id: int) -> dict[str, Any]:
     row = session.execute(text(f"{META_SQL} WHERE e.id = :id"), {"id": evaluation_id}).mappings().first()
     if row is None:
         raise Problem(404, f"评估 {evaluation_id} 不存在 / evaluation {evaluation_id} does not exist", parameter="id")
+    return _shaped(row)
+
+
+def _shaped(row: Any) -> dict[str, Any]:
+    """A META_SQL row as the pages and the API show it."""
     return dict(row) | {"id": int(row["id"]), "as_of": row["as_of"].isoformat(), "kind_label": KIND_LABELS[row["kind"]]}
 
 
 def listing(session: Session) -> list[dict[str, Any]]:
     """Every evaluation, newest first."""
     rows = session.execute(text(f"{META_SQL} ORDER BY e.created_at DESC, e.id DESC")).mappings()
-    return [
-        dict(r) | {"id": int(r["id"]), "as_of": r["as_of"].isoformat(), "kind_label": KIND_LABELS[r["kind"]]}
-        for r in rows
-    ]
+    return [_shaped(r) for r in rows]
 
 
 def evaluation(session: Session, evaluation_id: int) -> dict[str, Any]:
@@ -222,16 +226,12 @@ def _stored(session: Session, evaluation_id: int, name: str) -> bytes | None:
 
 
 def snapshot_document(session: Session, evaluation_id: int) -> dict[str, Any]:
-    import json
-
     content = stored_file(session, evaluation_id, "evaluation.json")[0]
     return json.loads(content)
 
 
 def _draw(session: Session, evaluation_id: int, name: str) -> bytes:
     """A file drawn from the frozen files only (never the live tables), the way it is stored."""
-    import json
-
     frozen = _stored(session, evaluation_id, "evaluation.json")
     if frozen is None:
         raise Problem(404, f"评估 {evaluation_id} 没有快照 / evaluation {evaluation_id} has no snapshot")

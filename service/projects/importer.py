@@ -255,9 +255,10 @@ def upsert_records(session: Session, records: list[ProjectRecord], city: str | N
             f" --city {REGIONAL}） / plan {', '.join(new)} is new: name its city with --city (e.g. 株洲市; {REGIONAL}"
             " for a provincial or regional plan)"
         )
-    if new and city != REGIONAL and city not in known_cities(session):
+    cities = known_cities(session) if new and city != REGIONAL else []
+    if new and city != REGIONAL and city not in cities:
         raise ImportRefused(
-            f"城市“{city}”不在区县图层中 / city {city!r} is not one of {', '.join(known_cities(session))} or {REGIONAL}"
+            f"城市“{city}”不在区县图层中 / city {city!r} is not one of {', '.join(cities)} or {REGIONAL}"
         )
     new_plans = []
     for plan in new:

@@ -3,6 +3,7 @@ decisions (accept, draw, no place): parse, authorise, shape; the work is in serv
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -77,7 +78,23 @@ def review_candidates(
     return JSONResponse(usecases.candidates_geojson(session, task_id), media_type="application/geo+json")
 
 
-def _done(request: Request, saved: dict[str, Any], what: str) -> Response:
+def _decided(
+    request: Request,
+    session: Session,
+    task_id: int,
+    form: str,
+    typed: dict[str, Any],
+    decide: Callable[[], dict[str, Any]],
+    what: str,
+) -> Response:
+    """Run one of the three decisions: back to the queue with a flash, or the page again with the refusal
+    beside ``form`` and what was typed kept."""
+    try:
+        saved = decide()
+    except DecisionRefused as refused:
+        return _task_page(
+            request, session, task_id, form=form, error=refused.message, typed=typed, status=refused.status
+        )
     response = RedirectResponse(f"/review?{urlencode({'plan': saved['plan']})}", status_code=303)
     flash.add(request, response, f"已{what}：{saved['number'] or ''} {saved['title']}（不会被自动定位覆盖）", "success")
     return response
@@ -94,14 +111,15 @@ def accept_candidate(
     session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     _may_place(principal)
-    try:
-        saved = usecases.accept(session, principal.name, task_id, candidate, version, note)
-    except DecisionRefused as refused:
-        typed = {"candidates": candidate, "note": note}
-        return _task_page(
-            request, session, task_id, form="accept", error=refused.message, typed=typed, status=refused.status
-        )
-    return _done(request, saved, "采用候选地点")
+    return _decided(
+        request,
+        session,
+        task_id,
+        "accept",
+        {"candidates": candidate, "note": note},
+        lambda: usecases.accept(session, principal.name, task_id, candidate, version, note),
+        "采用候选地点",
+    )
 
 
 @router.post("/review/{task_id}/draw", response_class=HTMLResponse)
@@ -116,14 +134,15 @@ def draw_location(
     session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     _may_place(principal)
-    try:
-        saved = usecases.draw(session, principal.name, task_id, geometry, precision, version, note)
-    except DecisionRefused as refused:
-        typed = {"geometry": geometry, "precision": precision, "note": note}
-        return _task_page(
-            request, session, task_id, form="draw", error=refused.message, typed=typed, status=refused.status
-        )
-    return _done(request, saved, "保存绘制的位置")
+    return _decided(
+        request,
+        session,
+        task_id,
+        "draw",
+        {"geometry": geometry, "precision": precision, "note": note},
+        lambda: usecases.draw(session, principal.name, task_id, geometry, precision, version, note),
+        "保存绘制的位置",
+    )
 
 
 @router.post("/review/{task_id}/no-place", response_class=HTMLResponse)
@@ -136,11 +155,12 @@ def mark_no_place(
     session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     _may_place(principal)
-    try:
-        saved = usecases.no_place(session, principal.name, task_id, version, note)
-    except DecisionRefused as refused:
-        typed = {"note": note}
-        return _task_page(
-            request, session, task_id, form="no_place", error=refused.message, typed=typed, status=refused.status
-        )
-    return _done(request, saved, "记为不指向具体地点")
+    return _decided(
+        request,
+        session,
+        task_id,
+        "no_place",
+        {"note": note},
+        lambda: usecases.no_place(session, principal.name, task_id, version, note),
+        "记为不指向具体地点",
+    )

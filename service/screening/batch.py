@@ -83,6 +83,11 @@ def project_category(rules: RuleBook, project: Project) -> CategoryChoice:
     return infer_category(rules, project.task_text, project.title, project.category)
 
 
+def project_choice(rules: RuleBook, project: Project, entry: dict[str, Any] | None) -> CategoryChoice:
+    """The category an inspector set (``entry``, service.screening.project_categories), else the words'."""
+    return choose_category(rules, entry["category"]) if entry else project_category(rules, project)
+
+
 @dataclass
 class BatchOutcome:
     batch: str
@@ -173,7 +178,7 @@ def screen_projects(
             site = project_site(project)
             found = zones.get(project.id, [])
             entry = set_by_inspector.get(project.id)
-            choice = choose_category(rules, entry["category"]) if entry else project_category(rules, project)
+            choice = project_choice(rules, project, entry)
             answer = screen(session, site, on, buffer_m, choice, zones=found, with_views=bool(found), rules=rules)
             if entry is not None:
                 answer["category"] = project_categories.annotate(answer["category"], entry)

@@ -27,7 +27,7 @@ from pyproj import CRS, Transformer
 
 from service.common.chinese_crs import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_gcj02
 from service.common.crs_area import HUNAN
-from service.common.geometry_guard import check_ranges
+from service.common.geometry_guard import GEOGRAPHIC, check_ranges
 from service.errors import Problem
 from service.settings import get_settings
 
@@ -133,7 +133,7 @@ def rounded(values: Any, geographic: bool) -> list[float]:
 @lru_cache(maxsize=64)
 def is_geographic(crs: str) -> bool:
     """Degrees (longitude / latitude) or not: decides the rounding and the words of advice."""
-    if crs in ("EPSG:4326", "EPSG:4490", "gcj02", "bd09"):
+    if crs in GEOGRAPHIC:
         return True
     if zone_of(crs) is not None:
         return False

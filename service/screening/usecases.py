@@ -25,6 +25,7 @@ from service.screening.batch import (
     BatchOutcome,
     batch_rows,
     project_category,
+    project_choice,
     project_site,
     project_summary,
     screen_projects,
@@ -127,9 +128,7 @@ def _project_choice(session: Session, project: Project, given: str | None) -> tu
     if given is not None and given.strip():
         return choose_category(rules, given), None
     entry = project_categories.stored(session, project.id)
-    if entry is not None:
-        return choose_category(rules, entry["category"]), entry
-    return project_category(rules, project), None
+    return project_choice(rules, project, entry), entry
 
 
 def screen_project(
