@@ -22,7 +22,25 @@ from sqlalchemy import Connection, Engine, text
 
 # the service only reads these; audit_log is append-only (INSERT, SELECT)
 READ_ONLY_TABLES = ("alembic_version", "spatial_ref_sys")
-APPEND_ONLY_TABLES = ("audit_log", "case_events", "case_files", "evaluations", "evaluation_files")
+APPEND_ONLY_TABLES = (
+    "audit_log",
+    "case_events",
+    "case_files",
+    "evaluations",
+    "evaluation_files",
+    "layer_versions",
+    "layer_rules",
+    "layer_feature_archive",
+    "screening_zone_parts_archive",
+)
+# the only DDL the service may cause: SECURITY DEFINER functions of migration 0025 that create a staging table,
+# a published layer's table and its indexes, and drop a staging table, checking every name (decision 0310)
+LAYER_DDL_FUNCTIONS = (
+    "xm_layer_stage_create(integer)",
+    "xm_layer_stage_drop(text)",
+    "xm_layer_create(text, text, jsonb)",
+    "xm_layer_index(text)",
+)
 # rows that change but are never deleted: a wrong case is withdrawn (撤销), not removed (issue 16)
 NEVER_DELETED_TABLES = ("cases",)
 TABLE_DML = "SELECT, INSERT, UPDATE, DELETE"
@@ -58,7 +76,9 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def grant_statements(role: str, database: str, existing_tables: Iterable[str] = ()) -> list[str]:
+def grant_statements(
+    role: str, database: str, existing_tables: Iterable[str] = (), existing_functions: Iterable[str] = ()
+) -> list[str]:
     """What the owner runs, in the database, so that ``role`` can do what the service does and no more.
 
     ``existing_tables``: the tables of the schema now; the exceptions are only named when they exist
@@ -91,6 +111,11 @@ def grant_statements(role: str, database: str, existing_tables: Iterable[str] = 
     for table in NEVER_DELETED_TABLES:
         if table in present:
             statements.append(f"REVOKE DELETE, TRUNCATE ON {table} FROM {role}")
+    functions = set(existing_functions)
+    for function in LAYER_DDL_FUNCTIONS:
+        if function in functions:
+            statements.append(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
+            statements.append(f"GRANT EXECUTE ON FUNCTION {function} TO {role}")
     return statements
 
 
@@ -143,6 +168,11 @@ def schema_tables(conn: Connection) -> list[str]:
     return [r[0] for r in rows]
 
 
+def schema_functions(conn: Connection) -> list[str]:
+    """Which of :data:`LAYER_DDL_FUNCTIONS` exist (they come with migration 0025)."""
+    return [f for f in LAYER_DDL_FUNCTIONS if conn.execute(text("SELECT to_regprocedure(:f)"), {"f": f}).scalar()]
+
+
 def apply_grants_in_transaction(engine: Engine, role: str) -> list[str]:
     """:func:`apply_grants` in one transaction of its own (the CLI's ``grant-app-role --apply``)."""
     with engine.begin() as conn:
@@ -166,7 +196,7 @@ def apply_grants(conn: Connection, role: str, *, create_missing: bool = True) ->
         statement = f"CREATE ROLE {checked_name(role)} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT"
         conn.execute(text(statement))
         ran.append(statement)
-    for statement in grant_statements(role, who.database, schema_tables(conn)):
+    for statement in grant_statements(role, who.database, schema_tables(conn), schema_functions(conn)):
         conn.execute(text(statement))
         ran.append(statement)
     return ran

@@ -14,7 +14,13 @@ SPATIAL_TABLES = {"spatial_ref_sys", "topology", "layer"}
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Keep PostGIS's own tables out of autogenerate."""
+    """Keep PostGIS's own tables, and the tables of published layers (issue 20), out of autogenerate.
+
+    A published layer's table is made at run time by ``xm_layer_create`` (migration 0025), which comments it so.
+    """
+    if type_ == "table" and reflected and compare_to is None:
+        if getattr(obj, "comment", None) in ("xiangmap published layer", "xiangmap staging"):
+            return False
     return not (type_ == "table" and name in SPATIAL_TABLES)
 
 

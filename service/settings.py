@@ -53,6 +53,8 @@ class Settings(BaseSettings):
 
     # limits (issue 8 tightens and tests them)
     max_upload_mb: int = 50
+    # a layer GIS staff publish (issue 20): authoritative parcels run to hundreds of MB; kept in staged_uploads
+    max_layer_upload_mb: int = 500
     max_body_mb: int = 10
     max_vertices: int = 200_000  # of one geometry entering: screened, drawn location, done part (decision 0093)
     # every geometry entering (service.common.geometry_guard, decision 0093)

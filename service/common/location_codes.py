@@ -19,6 +19,15 @@ LAYER_CODES: dict[str, tuple[int, int, int]] = {
     "cities": (3, 2, 1),
 }
 
+
+def published_codes(geometry_type: str) -> tuple[int, int, int]:
+    """Codes of a feature of a layer GIS staff published (issue 20): a point or a line is exact (1), an
+    area is a zone (2), the class a feature (3) or, for an area, a zone (2); decision 0021's reading."""
+    if geometry_type.lower() in ("multipolygon", "polygon"):
+        return (2, 2, 2)
+    return (1, 1, 3)
+
+
 # how a task's location reads in the ledger and the map popups (issue 19): a task placed at its lead unit's
 # seat (8) names no place: it is city-wide work of that unit, not a point at the government building
 PLACE_LABELS: dict[int, str] = {

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.common.chinese_text import to_simplified
-from service.common.location_codes import LAYER_CODES
+from service.common.location_codes import LAYER_CODES, published_codes
 from service.models.layers import LAYER_MODELS
 
 EXTRA_FILE = Path(__file__).resolve().parents[2] / "geodata" / "plans" / "gazetteer_extra.yaml"
@@ -144,6 +144,42 @@ def _feature_query(table: str) -> str:
     """
 
 
+PUBLISHED_SQL = text(
+    "SELECT id, geometry_type FROM layer_catalogue WHERE origin = 'published' AND status = 'active' AND gazetteer "
+    "ORDER BY id"
+)
+
+
+def _add_published(session: Session, gaz: Gazetteer) -> None:
+    """Names of layers GIS staff published and offered to the geocoder (issue 20): a feature with a name."""
+    for layer in session.execute(PUBLISHED_SQL).mappings():
+        table = layer["id"]  # a catalogue id, checked by xm_layer_create: [a-z][a-z0-9_]{2,39}
+        precision, exactness, loc_class = published_codes(layer["geometry_type"])
+        rows = session.execute(
+            text(
+                f"""SELECT f.id, f.key, f.name, d.name AS district, d.city FROM "{table}" f
+                    LEFT JOIN LATERAL (SELECT dd.name, dd.city FROM districts dd
+                        WHERE ST_Intersects(dd.geom, ST_PointOnSurface(f.geom)) ORDER BY dd.id LIMIT 1) d ON true
+                    WHERE f.name IS NOT NULL AND length(f.name) >= 2"""
+            )
+        ).mappings()
+        for row in rows:
+            place = Place(
+                table,
+                table,
+                (row["id"],),
+                row["key"],
+                row["name"],
+                row["city"],
+                row["district"],
+                precision,
+                exactness,
+                loc_class,
+            )
+            gaz.places.append(place)
+            gaz.add(place.name, place)
+
+
 def load_gazetteer(session: Session, extra_file: Path = EXTRA_FILE) -> Gazetteer:
     """Read every layer table (and the extra vocabulary) into a gazetteer."""
     gaz = Gazetteer()
@@ -172,6 +208,7 @@ def load_gazetteer(session: Session, extra_file: Path = EXTRA_FILE) -> Gazetteer
             gaz.add(place.name, place)
             for alias in row["aliases"] or []:
                 gaz.add(alias, place, alias=True)
+    _add_published(session, gaz)
     _add_cities(session, gaz)
     _add_extra(session, gaz, extra_file)
     add_divisions(gaz, session.execute(text(_DIVISIONS_SQL)).all())
@@ -266,6 +303,8 @@ def signature(session: Session) -> str:
         [
             *(f"(SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') FROM {t})" for t in LAYER_MODELS),
             f"(SELECT count(*) || ':' || coalesce(max(loaded_at)::text, '') FROM {DIVISION_LAYER})",
+            "(SELECT count(*) || ':' || coalesce(max(at)::text, '') FROM layer_versions)",
+            "(SELECT string_agg(id || status || gazetteer::text, ',' ORDER BY id) FROM layer_catalogue)",
         ]
     )
     extra_mtime = str(EXTRA_FILE.stat().st_mtime) if EXTRA_FILE.exists() else ""

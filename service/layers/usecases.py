@@ -7,19 +7,29 @@ everything on any error (decision 0100: the use case owns the transaction, the d
 
 from __future__ import annotations
 
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
-from service.common.upload_safety import UploadLimits
+from service.common import staged_uploads
+from service.common.upload_safety import MB, UploadLimits
 from service.errors import Problem
-from service.layers import loader
+from service.layers import jobs, loader, publishing
+from service.layers.files import SUFFIXES
 from service.layers.history import recent_loads
+from service.layers.inspection import TYPE_LABELS, crs_choices
 from service.layers.listing import catalogue, is_protected
 from service.layers.loader import CONFIRM_ANY, LoadReport, Progress
 from service.models import LAYER_MODELS
+from service.ogc import usecases as ogc
+from service.screening import usecases as screening
 from service.security import Principal
+from service.settings import get_settings
 
 __all__ = [
     "CONFIRM_ANY",
@@ -98,3 +108,257 @@ def _load(session: Session, layer_id: str, path: Path, *, actor: str, kind: str,
         session.rollback()
         raise
     return report
+
+
+# ---------------------------------------------------------------- published layers (issue 20)
+
+KIND = "layer"
+
+
+def limits() -> UploadLimits:
+    """Upload limits for layers: larger files than other uploads, still no bombs, traversal or entities."""
+    s = get_settings()
+    return UploadLimits(
+        max_file_bytes=s.max_layer_upload_mb * MB,
+        max_unzipped_bytes=4 * s.max_layer_upload_mb * MB,
+        max_members=s.max_zip_members,
+        max_ratio=s.max_zip_ratio,
+        max_vertices=sys.maxsize,
+        max_geometry_vertices=s.max_geometry_vertices,
+    )
+
+
+def read_upload(filename: str | None, stream: BinaryIO) -> tuple[str, bytes]:
+    """The upload's name and bytes, refusing an unknown type or a file over the layer limit (413)."""
+    name = Path(filename or "upload").name
+    if Path(name).suffix.lower() not in SUFFIXES:
+        raise Problem(415, f"{name}: unsupported file type; use one of {', '.join(SUFFIXES)}", parameter="file")
+    most = get_settings().max_layer_upload_mb * MB
+    chunks, size = [], 0
+    for chunk in iter(lambda: stream.read(1 << 20), b""):
+        size += len(chunk)
+        if size > most:
+            raise Problem(413, f"{name} is larger than {get_settings().max_layer_upload_mb} MB", parameter="file")
+        chunks.append(chunk)
+    return name, b"".join(chunks)
+
+
+@contextmanager
+def _on_disk(filename: str, content: bytes) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="xiangmap-layer-") as folder:
+        path = Path(folder) / Path(filename).name
+        path.write_bytes(content)
+        yield path
+
+
+def _preview_answer(upload: staged_uploads.Staged, found: publishing.Preview) -> dict[str, Any]:
+    return {
+        "upload_id": upload.id,
+        "file_sha256": upload.sha256,
+        "size": upload.size,
+        "preview": found.as_dict(),
+        "column_types": TYPE_LABELS,
+        "crs_choices": [c for c, _ in crs_choices()],
+    }
+
+
+def upload(
+    session: Session,
+    actor: str,
+    file: Any,
+    *,
+    crs: str | None = None,
+    encoding: str | None = None,
+    layer_name: str | None = None,
+) -> dict[str, Any]:
+    """Stage an uploaded file (an UploadFile or anything with .filename and .file) and preview it."""
+    name, content = read_upload(getattr(file, "filename", None), file.file)
+    return upload_bytes(session, actor, name, content, crs=crs, encoding=encoding, layer_name=layer_name)
+
+
+def upload_bytes(
+    session: Session,
+    actor: str,
+    name: str,
+    content: bytes,
+    *,
+    crs: str | None = None,
+    encoding: str | None = None,
+    layer_name: str | None = None,
+) -> dict[str, Any]:
+    with _on_disk(name, content) as path:
+        found = publishing.preview(path, name=name, crs=crs, encoding=encoding, layer_name=layer_name, limits=limits())
+    upload = staged_uploads.stage(
+        session, KIND, actor, name, content, {"crs": crs, "encoding": encoding, "layer_name": layer_name}
+    )
+    session.commit()
+    return _preview_answer(upload, found)
+
+
+def staged_preview(
+    session: Session,
+    actor: str,
+    upload_id: str,
+    *,
+    crs: str | None = None,
+    encoding: str | None = None,
+    layer_name: str | None = None,
+) -> dict[str, Any]:
+    upload = staged_uploads.fetch(session, upload_id, KIND, actor)
+    session.rollback()
+    with _on_disk(upload.filename, upload.content) as path:
+        found = publishing.preview(
+            path, name=upload.filename, crs=crs, encoding=encoding, layer_name=layer_name, limits=limits()
+        )
+    return _preview_answer(upload, found)
+
+
+def _request(options: dict[str, Any]) -> publishing.PublishRequest:
+    known = set(publishing.PublishRequest.__dataclass_fields__)
+    return publishing.PublishRequest(**{k: v for k, v in options.items() if k in known})
+
+
+def _publish_work(actor: str, upload: staged_uploads.Staged, options: dict[str, Any]) -> jobs.Work:
+    def work(session: Session, path: Path, progress: Callable[[int, int, str], None]) -> dict[str, Any]:
+        result = publishing.publish(
+            session,
+            actor,
+            path,
+            _request(options),
+            name=upload.filename,
+            sha256=upload.sha256,
+            limits=limits(),
+            progress=progress,
+            before_commit=lambda s: staged_uploads.mark_committed(s, upload.id),
+        )
+        ogc.forget_collections()
+        return result
+
+    return work
+
+
+def _change_work(actor: str, layer_id: str, upload: staged_uploads.Staged, options: dict[str, Any]) -> jobs.Work:
+    def work(session: Session, path: Path, progress: Callable[[int, int, str], None]) -> dict[str, Any]:
+        result = publishing.change(
+            session,
+            actor,
+            layer_id,
+            path,
+            mode=str(options.get("mode")),
+            name=upload.filename,
+            sha256=upload.sha256,
+            crs=options.get("crs"),
+            encoding=options.get("encoding"),
+            layer_name=options.get("layer_name"),
+            limits=limits(),
+            progress=progress,
+            before_commit=lambda s: staged_uploads.mark_committed(s, upload.id),
+        )
+        ogc.forget_collections()
+        return result
+
+    return work
+
+
+def _fetch(session: Session, actor: str, upload_id: str) -> staged_uploads.Staged:
+    upload = staged_uploads.fetch(session, upload_id, KIND, actor)
+    if upload.committed_at is not None:
+        raise Problem(409, f"upload {upload_id} was already published; upload the file again", parameter="upload_id")
+    session.rollback()
+    return upload
+
+
+def publish_staged(session: Session, actor: str, upload_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    upload = _fetch(session, actor, upload_id)
+    with _on_disk(upload.filename, upload.content) as path:
+        return _publish_work(actor, upload, options)(session, path, lambda *_: None)
+
+
+def change_staged(
+    session: Session, actor: str, layer_id: str, upload_id: str, options: dict[str, Any]
+) -> dict[str, Any]:
+    upload = _fetch(session, actor, upload_id)
+    with _on_disk(upload.filename, upload.content) as path:
+        return _change_work(actor, layer_id, upload, options)(session, path, lambda *_: None)
+
+
+def _start(
+    session: Session, actor: str, action: str, layer_id: str, upload: staged_uploads.Staged, work: jobs.Work
+) -> dict[str, Any]:
+    job_id = jobs.create(session, actor, action, layer_id)
+    session.commit()
+    bind = session.get_bind()
+    jobs.start(lambda: Session(bind), job_id, upload.id, work)
+    return jobs.get(session, job_id)
+
+
+def start_publish(session: Session, actor: str, upload_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    upload = _fetch(session, actor, upload_id)
+    return _start(
+        session, actor, "publish", str(options.get("layer_id")), upload, _publish_work(actor, upload, options)
+    )
+
+
+def start_change(
+    session: Session, actor: str, layer_id: str, upload_id: str, options: dict[str, Any]
+) -> dict[str, Any]:
+    upload = _fetch(session, actor, upload_id)
+    return _start(
+        session, actor, str(options.get("mode")), layer_id, upload, _change_work(actor, layer_id, upload, options)
+    )
+
+
+def job(session: Session, job_id: str, actor: str) -> dict[str, Any]:
+    return jobs.get(session, job_id, actor)
+
+
+def history(session: Session, layer_id: str) -> dict[str, Any]:
+    return publishing.history(session, layer_id)
+
+
+def set_status(session: Session, actor: str, layer_id: str, *, retire: bool, note: str | None) -> dict[str, Any]:
+    answer = publishing.set_status(session, actor, layer_id, retire=retire, note=note)
+    ogc.forget_collections()
+    return answer
+
+
+def set_protected(session: Session, actor: str, layer_id: str, protected: bool) -> dict[str, Any]:
+    return publishing.set_protected(session, actor, layer_id, protected)
+
+
+def store_rules(session: Session, actor: str, layer_id: str, content: bytes, note: str | None) -> dict[str, Any]:
+    """Validate and store screening rules for a protected layer, audited, in one transaction."""
+    return screening.store_layer_rules(session, actor, layer_id, content, note)
+
+
+def publish_file(
+    session: Session, actor: str, path: Path, request: publishing.PublishRequest, *, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Publish a file from disk (``xiangmap layers publish``): no upload limits, the same checks."""
+    session.connection()  # a database that is down is said at once, before the file is read
+    result = publishing.publish(session, actor, path, request, progress=progress)
+    ogc.forget_collections()
+    return result
+
+
+def change_file(
+    session: Session,
+    actor: str,
+    layer_id: str,
+    path: Path,
+    *,
+    mode: str,
+    progress: Progress | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Replace or append from a file on disk (``xiangmap layers replace|append``)."""
+    session.connection()
+    return publishing.change(session, actor, layer_id, path, mode=mode, progress=progress, **options)
+
+
+def rules_history(session: Session, layer_id: str) -> dict[str, Any]:
+    return {"layer": layer_id, "rules": screening.layer_rules_history(session, layer_id)}
+
+
+def rules_content(session: Session, layer_id: str, rules_id: int) -> bytes:
+    return screening.layer_rules_content(session, layer_id, rules_id)

@@ -23,6 +23,13 @@ from service.models.layers import (
 from service.models.milestones import TaskMilestone
 from service.models.plans import Plan, ProgressReport, Project, ProjectLocation
 from service.models.project_districts import ProjectDistrict
+from service.models.published_layers import (
+    LayerJob,
+    LayerRules,
+    LayerVersion,
+    layer_feature_archive,
+    screening_zone_parts_archive,
+)
 from service.models.screening import ProjectScreeningCategory, Screening, ScreeningZonePart
 from service.models.secrets import AppSecret
 from service.models.staged_uploads import StagedUpload
@@ -47,6 +54,9 @@ __all__ = [
     "EvidenceFile",
     "GreenHeartZone",
     "LayerEntry",
+    "LayerJob",
+    "LayerRules",
+    "LayerVersion",
     "Plan",
     "ProgressReport",
     "Project",
@@ -69,5 +79,7 @@ __all__ = [
     "UnitGroupMember",
     "User",
     "WebSession",
+    "layer_feature_archive",
     "layer_loads",
+    "screening_zone_parts_archive",
 ]

@@ -264,7 +264,11 @@ COLUMNS_SQL = text(
 def _load(engine: Engine) -> dict[str, Collection]:
     with engine.connect() as conn:
         entries = conn.execute(
-            text("SELECT id, title_zh, title_en, geometry_type, description FROM layer_catalogue ORDER BY id")
+            # a retired published layer is kept but no longer served (issue 20)
+            text(
+                "SELECT id, title_zh, title_en, geometry_type, description FROM layer_catalogue "
+                "WHERE status = 'active' ORDER BY id"
+            )
         ).all()
         tables = [e.id for e in entries]
         columns: dict[str, list[Any]] = {}
@@ -409,6 +413,15 @@ def collections(engine: Engine) -> dict[str, Collection]:
         value = _cache.value
     cases = cases_collection(*CASE_READER.get())
     return value if cases is None else {**value, "cases": cases}
+
+
+def forget() -> None:
+    """Drop the cached collections: a layer was published, retired or restored in this process (issue 20).
+
+    Other processes see the change when their cache expires (CACHE_SECONDS).
+    """
+    with _cache.lock:
+        _cache.loaded_at = 0.0
 
 
 def get_collection(engine: Engine, collection_id: str) -> Collection:

@@ -86,6 +86,11 @@ def collections_document(engine: Engine, base: str) -> dict[str, Any]:
     return documents.collections_document(engine, base, registry.collections(engine))
 
 
+def forget_collections() -> None:
+    """The layer catalogue changed (a layer published, retired or restored): serve the change at once."""
+    registry.forget()
+
+
 def set_case_reader(role: str | None, actor: str) -> None:
     """Who reads the OGC API in this request: ``cases`` is offered only as their rights allow."""
     registry.CASE_READER.set((role, actor))

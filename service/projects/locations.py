@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from service.common.geometry_guard import check_stored_geojson
-from service.common.location_codes import LAYER_CODES
+from service.common.location_codes import LAYER_CODES, published_codes
 from service.common.strict_numbers import Integer
 from service.errors import Problem
 from service.models.layers import LAYER_MODELS
@@ -36,17 +36,27 @@ class LocationIn(BaseModel):
     note: str | None = None
 
 
+def _published(session: Session, layer: str) -> tuple[int, int, int] | None:
+    """The codes of a layer GIS staff published (issue 20), if it is one and in service."""
+    kind = session.execute(
+        text("SELECT geometry_type FROM layer_catalogue WHERE id = :l AND origin = 'published' AND status = 'active'"),
+        {"l": layer},
+    ).scalar()
+    return published_codes(kind) if kind else None
+
+
 def _feature(session: Session, ref: FeatureRef, index: int) -> dict[str, Any]:
     where = f"features[{index}]"
-    if ref.layer not in LAYER_MODELS:
+    codes = LAYER_CODES.get(ref.layer) if ref.layer in LAYER_MODELS else _published(session, ref.layer)
+    if codes is None:
         raise Problem(400, f"{where}.layer: unknown layer '{ref.layer}'", pointer=f"/{where}/layer")
     if ref.key is None and ref.id is None:
         raise Problem(400, f"{where}: give the feature's key or id", pointer=f"/{where}")
     column, value = ("key", ref.key) if ref.key is not None else ("id", ref.id)
-    row = session.execute(text(f"SELECT id, key, name FROM {ref.layer} WHERE {column} = :v"), {"v": value}).first()
+    row = session.execute(text(f'SELECT id, key, name FROM "{ref.layer}" WHERE {column} = :v'), {"v": value}).first()
     if row is None:
         raise Problem(400, f"{where}: no feature with {column} '{value}' in layer '{ref.layer}'", pointer=f"/{where}")
-    precision, exactness, loc_class = LAYER_CODES[ref.layer]
+    precision, exactness, loc_class = codes
     return {
         "layer": ref.layer,
         "id": row.id,

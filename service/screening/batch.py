@@ -24,7 +24,8 @@ from service.models import Project, Screening
 from service.screening import project_categories
 from service.screening.crs_hints import received_coordinates
 from service.screening.records import record
-from service.screening.rules import RuleBook, load_rules
+from service.screening.rules import RuleBook
+from service.screening.rules_store import rulebook
 from service.screening.site_input import ScreeningInput, repair
 from service.screening.verdict import CategoryChoice, choose_category, infer_category, screen
 from service.screening.zones import batch_zones
@@ -161,7 +162,7 @@ def screen_projects(
     note: str | None = None,
 ) -> BatchOutcome:
     """Screen the projects (all, or the given ids) and record each; the caller commits."""
-    rules = load_rules()
+    rules = rulebook(session)
     outcome = BatchOutcome(uuid.uuid4().hex[:12], on, buffer_m, name, note)
     projects = _projects(session, project_ids)
     ids = [p.id for p in projects if p.geom is not None]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import Problem
 from service.models import Screening
-from service.screening.rules import load_rules
+from service.screening.rules_store import rulebook
 from service.screening.site_input import ScreeningInput
 from service.screening.verdict import CategoryChoice, screen
 
@@ -95,7 +95,7 @@ def recheck(session: Session, row: Screening) -> dict[str, Any]:
     geom = to_shape(row.input_geom)
     params = row.params
     site = ScreeningInput(geom, params.get("crs", "EPSG:4326"), params.get("source", "record"))
-    rules = load_rules()
+    rules = rulebook(session)
     cat = params.get("category") or {}
     choice = CategoryChoice(cat.get("given"), next((c for c in rules.categories if c.id == cat.get("id")), None), False)
     now = screen(session, site, row.on_date, float(params.get("buffer_m") or 0), choice, with_views=False, rules=rules)

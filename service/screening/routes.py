@@ -28,7 +28,7 @@ from service.rate_limits import rate_limited
 from service.routing import SessionReleasingRoute
 from service.screening import usecases
 from service.screening.labels import NAME_MAX, NOTE_MAX
-from service.screening.rules import VERDICTS, load_rules
+from service.screening.rules import VERDICTS
 from service.screening.site_input import SUPPORTED_CRS
 from service.screening.verdict import MAX_BUFFER_M
 from service.security import Principal
@@ -182,13 +182,10 @@ async def post_screening(
 
 
 @router.get("/screening/rules", summary="The screening rules in force: categories and schemes")
-def get_rules(principal: Principal = Depends(inspector)) -> dict[str, Any]:
-    rules = load_rules()
-    return {
-        "categories": [{"id": c.id, "zh": c.zh, "en": c.en, "keywords": list(c.keywords)} for c in rules.categories],
-        "schemes": [s.summary() for s in rules.schemes],
-        "verdicts": list(VERDICTS),
-    }
+def get_rules(
+    session: Session = Depends(get_session, scope="function"), principal: Principal = Depends(inspector)
+) -> dict[str, Any]:
+    return usecases.rules_in_force(session)
 
 
 @router.post(

@@ -3,14 +3,20 @@
 The regulations change (2012 → 2024) and more will come; keeping verdicts in files means a new
 scheme is a new file, reviewed by people who read regulations, not a code change.  Files are
 re-read when they change (mtime), so an edited rule applies at the next request.
+
+The same YAML may also come from GIS staff as an upload for a layer they published (issue 20,
+``service.screening.rules_store``): :func:`parse_scheme_text` reads bytes from either place, and a file that
+cannot be used is refused with the line at fault (:class:`RulesError`), so the person who wrote it can fix it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,7 +44,16 @@ IMPLICIT_NOT_APPLICABLE = (
 
 
 class RulesError(ValueError):
-    """A rules file that cannot be used (raised at load, naming the file and field)."""
+    """A rules file that cannot be used: the message names the file, the line and the field where known.
+
+    ``line`` (1-based) and ``field`` (the key path, e.g. ``subzones.核心保护区.default``) are kept apart too,
+    so an upload can be refused with the place to fix in the answer's own members, not only in prose.
+    """
+
+    def __init__(self, message: str, *, line: int | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -117,8 +132,99 @@ def rules_dir() -> Path:
     return get_settings().geodata_dir / "rules"
 
 
+KeyPath = tuple[object, ...]  # a key path in a rules file: ("subzones", "核心保护区", "default")
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.safe_load``'s own loader, but a date that is no date (``2024-13-01``) is a YAML error with its
+    position: PyYAML lets the bare ValueError of ``datetime.date`` escape, without a line."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            problem = f"{node.value!r} is not a date (YYYY-MM-DD): {exc}"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from exc
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def _read_yaml(content: bytes, source: str) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree (for lines) and its values, in one pass of the safe loader."""
+    loader = None
+    try:
+        loader = _Loader(content)  # reads the first bytes already: a bad one is an error here
+        root = loader.get_single_node()
+        return root, (loader.construct_document(root) if root is not None else None)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, content, source) from exc
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _yaml_error(exc: yaml.YAMLError, content: bytes, source: str) -> RulesError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line: int | None = mark.line + 1 if mark is not None else None
+    if isinstance(exc, yaml.reader.ReaderError):  # a byte that is not UTF-8, or a control character
+        if exc.encoding == "unicode":  # a character that may not appear: the position counts characters
+            line = content.decode("utf-8", "replace")[: exc.position].count("\n") + 1
+        else:  # a byte that does not decode: the position counts bytes
+            line = content[: exc.position].count(b"\n") + 1
+        problem = f"{exc.reason} (#x{exc.character:04x}); a rules file is UTF-8 text"
+    else:
+        context, found = getattr(exc, "context", None), getattr(exc, "problem", None) or str(exc)
+        problem = f"{context}: {found}" if context else str(found)
+    where = f" line {line}" if line is not None else ""
+    return RulesError(f"{source}{where}: not valid YAML: {problem}", line=line)
+
+
+class _Marks:
+    """The lines of a document's keys and values by key path: the loaded values carry no positions."""
+
+    def __init__(self, root: yaml.Node | None) -> None:
+        self.root = root
+
+    def line(self, path: KeyPath, *, key: bool = False) -> int:
+        """The line of the value at ``path`` (of its key, with ``key``), or of the nearest ancestor that exists.
+
+        A mapping's value starts at its first key; an empty document is line 1.
+        """
+        node = self.root
+        line = node.start_mark.line + 1 if node is not None else 1
+        for n, step in enumerate(path):
+            if not isinstance(node, yaml.MappingNode):
+                break
+            # the last of duplicate keys, as the loader keeps the last value
+            pair = next((kv for kv in reversed(node.value) if _is_key(kv[0], step)), None)
+            if pair is None:
+                break
+            key_node, node = pair
+            line = (key_node if key and n == len(path) - 1 else node).start_mark.line + 1
+        return line
+
+
+def _is_key(node: yaml.Node, step: object) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.value == str(step)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A rules text being read: its name and its marks, for errors that say where."""
+
+    name: str
+    marks: _Marks
+
+    def error(self, path: KeyPath, problem: str, *, key: bool = False) -> RulesError:
+        line = self.marks.line(path, key=key)
+        where = ".".join(str(p) for p in path) or None
+        shown = f" ({where})" if where else ""
+        return RulesError(f"{self.name} line {line}{shown}: {problem}", line=line, field=where)
+
+
 def _verdict(
-    raw: Any, where: str, category: str | None = None, non_development: frozenset[str] = frozenset()
+    raw: Any, src: _Source, at: KeyPath, category: str | None = None, non_development: AbstractSet[str] = frozenset()
 ) -> Verdict:
     """One verdict of a file; ``category`` is None for a sub-zone's default.
 
@@ -126,64 +232,98 @@ def _verdict(
     only ``not_applicable``, and no other category (nor a default) ``not_applicable``.
     """
     if not isinstance(raw, dict) or raw.get("verdict") not in RULE_VERDICTS:
-        raise RulesError(f"{where}: needs 'verdict' one of {', '.join(RULE_VERDICTS)}")
+        raise src.error(at, f"needs 'verdict' one of {', '.join(RULE_VERDICTS)}")
     if category in non_development and raw["verdict"] != NOT_APPLICABLE:
-        raise RulesError(f"{where}: {category!r} builds nothing; its verdict must be {NOT_APPLICABLE!r}")
+        raise src.error(at, f"{category!r} builds nothing; its verdict must be {NOT_APPLICABLE!r}")
     if category not in non_development and raw["verdict"] == NOT_APPLICABLE:
         what = f"category {category!r}" if category else "a sub-zone default"
-        raise RulesError(f"{where}: {NOT_APPLICABLE!r} is only for categories that build nothing, not {what}")
+        raise src.error(at, f"{NOT_APPLICABLE!r} is only for categories that build nothing, not {what}")
     if not raw.get("clause"):
-        raise RulesError(f"{where}: needs a 'clause'")
+        raise src.error(at, "needs a 'clause'")
     if raw["verdict"] == "needs_approval" and not raw.get("by"):
-        raise RulesError(f"{where}: a needs_approval verdict must say 'by' whom")
+        raise src.error(at, "a needs_approval verdict must say 'by' whom")
     article = str(raw["article"]).strip() if raw.get("article") else None
     return Verdict(raw["verdict"], str(raw["clause"]).strip(), raw.get("by"), article)
 
 
-def _as_date(value: Any, where: str) -> date | None:
-    if value is None or isinstance(value, date):
+def _as_date(value: Any, src: _Source, at: KeyPath) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):  # "2024-09-01 00:00" loads as a datetime; a scheme is in force by day
+        return value.date()
+    if isinstance(value, date):
         return value
     try:
         return date.fromisoformat(str(value))
     except ValueError as exc:
-        raise RulesError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from exc
+        raise src.error(at, f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
-def parse_scheme(path: Path, known_categories: set[str], non_development: frozenset[str] = frozenset()) -> Scheme:
-    """Read and check one scheme file; every category it names must exist in categories.yaml.
+def _mapping(raw: Any, src: _Source, at: KeyPath, what: str) -> dict[Any, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise src.error(at, f"must be a mapping of {what}, not {type(raw).__name__}")
+    return raw
 
+
+def parse_scheme(
+    path: Path, known_categories: AbstractSet[str], non_development: AbstractSet[str] = frozenset()
+) -> Scheme:
+    """Read and check one scheme file under the project (its path, relative to the root, is recorded)."""
+    rel = str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+    return parse_scheme_text(path.read_bytes(), rel, known_categories, non_development)
+
+
+def parse_scheme_text(
+    content: bytes,
+    source: str,
+    known_categories: AbstractSet[str],
+    non_development: AbstractSet[str] = frozenset(),
+    *,
+    layer: str | None = None,
+) -> Scheme:
+    """Check one scheme's YAML; every category it names must exist in categories.yaml.
+
+    ``source`` names the text in errors and is recorded with every screening (``Scheme.path``): a file's path
+    or ``layer_rules/<id>``.  With ``layer``, the file must be that layer's (an upload for a given layer).
     Categories that build nothing (``non_development``) and that the file does not name get
     ``not_applicable`` in every sub-zone, so a new scheme file can never prohibit a reform by forgetting it.
     """
-    text = path.read_bytes()
-    raw = yaml.safe_load(text) or {}
-    rel = str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+    root, raw = _read_yaml(content, source)
+    src = _Source(source, _Marks(root))
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise src.error(
+            (), f"the top level must be a mapping (layer, scheme, regulation, subzones ...), not {type(raw).__name__}"
+        )
     for key in ("layer", "scheme", "regulation", "subzones"):
         if not raw.get(key):
-            raise RulesError(f"{rel}: missing '{key}'")
+            raise src.error((key,), f"missing '{key}'")
+    if layer is not None and str(raw["layer"]) != layer:
+        raise src.error(("layer",), f"the file is for layer {str(raw['layer'])!r}, not {layer!r}")
 
-    def check_category(cat: str, where: str) -> str:
+    def check_category(cat: Any, at: KeyPath) -> str:
         if cat not in known_categories:
-            raise RulesError(f"{where}: unknown category {cat!r}; known: {', '.join(sorted(known_categories))}")
-        return cat
+            known = ", ".join(sorted(known_categories))
+            raise src.error(at, f"unknown category {cat!r}; known: {known}", key=True)
+        return str(cat)
 
     all_subzones = {
-        check_category(c, f"{rel} all_subzones"): _verdict(v, f"{rel} all_subzones.{c}", c, non_development)
-        for c, v in (raw.get("all_subzones") or {}).items()
+        check_category(c, ("all_subzones", c)): _verdict(v, src, ("all_subzones", c), c, non_development)
+        for c, v in _mapping(raw.get("all_subzones"), src, ("all_subzones",), "categories to verdicts").items()
     }
-    for c in sorted(non_development - set(all_subzones)):
+    for c in sorted(set(non_development) - set(all_subzones)):
         all_subzones[c] = Verdict(NOT_APPLICABLE, IMPLICIT_NOT_APPLICABLE)
-    subzones: dict[str, dict[str, Any]] = {}
-    for name, entry in raw["subzones"].items():
-        where = f"{rel} subzones.{name}"
-        subzones[str(name)] = {
-            "subzone_en": entry.get("subzone_en"),
-            "default": _verdict(entry.get("default"), f"{where}.default", None, non_development),
-            "categories": {
-                check_category(c, where): _verdict(v, f"{where}.categories.{c}", c, non_development)
-                for c, v in (entry.get("categories") or {}).items()
-            },
-        }
+    subzones = {
+        str(name): _subzone(entry, src, ("subzones", name), check_category, non_development)
+        for name, entry in _mapping(raw["subzones"], src, ("subzones",), "sub-zone names to their rules").items()
+    }
+    valid_from = _as_date(raw.get("valid_from"), src, ("valid_from",))
+    valid_to = _as_date(raw.get("valid_to"), src, ("valid_to",))
+    if valid_from is not None and valid_to is not None and valid_to < valid_from:
+        raise src.error(("valid_to",), f"valid_to {valid_to} is before valid_from {valid_from}")
     return Scheme(
         layer=str(raw["layer"]),
         scheme=str(raw["scheme"]),
@@ -191,13 +331,37 @@ def parse_scheme(path: Path, known_categories: set[str], non_development: frozen
         regulation=str(raw["regulation"]),
         regulation_en=str(raw.get("regulation_en") or ""),
         basis=str(raw.get("basis") or ""),
-        valid_from=_as_date(raw.get("valid_from"), f"{rel} valid_from"),
-        valid_to=_as_date(raw.get("valid_to"), f"{rel} valid_to"),
-        path=rel,
-        sha256=hashlib.sha256(text).hexdigest(),
+        valid_from=valid_from,
+        valid_to=valid_to,
+        path=source,
+        sha256=hashlib.sha256(content).hexdigest(),
         all_subzones=all_subzones,
         subzones=subzones,
     )
+
+
+def _subzone(
+    entry: Any, src: _Source, at: KeyPath, check_category: Any, non_development: AbstractSet[str]
+) -> dict[str, Any]:
+    """One sub-zone's rules: its English name, its default verdict and its own verdicts per category."""
+    if not isinstance(entry, dict):
+        raise src.error(at, "a sub-zone must be a mapping with a 'default' verdict (and 'categories')")
+    own = _mapping(entry.get("categories"), src, (*at, "categories"), "categories to verdicts")
+    return {
+        "subzone_en": entry.get("subzone_en"),
+        "default": _verdict(entry.get("default"), src, (*at, "default"), None, non_development),
+        "categories": {
+            check_category(c, (*at, "categories", c)): _verdict(v, src, (*at, "categories", c), c, non_development)
+            for c, v in own.items()
+        },
+    }
+
+
+def category_ids(categories: Iterable[Category]) -> tuple[frozenset[str], frozenset[str]]:
+    """The category ids a rules file may name (with ``unspecified``) and those of tasks that build nothing."""
+    categories = tuple(categories)
+    known = frozenset(c.id for c in categories) | {UNSPECIFIED}
+    return known, frozenset(c.id for c in categories if not c.development)
 
 
 @dataclass(frozen=True)
@@ -213,8 +377,21 @@ class RuleBook:
             exact = [s for s in candidates if s.scheme == scheme]
             if exact:
                 return exact[0]
-        in_force = [s for s in candidates if s.scheme == ANY and s.in_force(on)]
+        # a zone without a scheme id (a published layer's table has none, issue 20) takes any of its layer's rules
+        # files in force at the date, the newest first: a 2018 file valid to 2023 and a 2024 file both stand
+        in_force = [s for s in candidates if (s.scheme == ANY or scheme is None) and s.in_force(on)]
+        in_force.sort(key=lambda s: (s.scheme != ANY and scheme is not None, -(s.valid_from or date.min).toordinal()))
         return in_force[0] if in_force else None
+
+    def with_schemes(self, extra: tuple[Scheme, ...]) -> RuleBook:
+        """This book with ``extra`` schemes (published layers' rules, issue 20); an extra scheme replaces one of
+        the same layer and scheme id here.  Published layers' ids are never a bundled layer's, so in practice
+        nothing is replaced, but the newest word wins if it ever were."""
+        if not extra:
+            return self
+        added = {(s.layer, s.scheme): s for s in extra}
+        kept = tuple(s for s in self.schemes if (s.layer, s.scheme) not in added)
+        return replace(self, schemes=kept + tuple(added.values()))
 
     def category(self, given: str) -> Category | None:
         """A category named by id, Chinese or English name, or read from words (for API input)."""
@@ -242,8 +419,7 @@ def _load(directory: Path, fingerprint: tuple[tuple[str, float], ...]) -> RuleBo
     cat_path = directory / "categories.yaml"
     raw = yaml.safe_load(cat_path.read_text(encoding="utf-8")) or {}
     categories = tuple(_category(c, cat_path) for c in raw.get("categories", []))
-    known = {c.id for c in categories} | {UNSPECIFIED}
-    non_development = frozenset(c.id for c in categories if not c.development)
+    known, non_development = category_ids(categories)
     for c in categories:
         for other in c.outranks:
             if other not in known:

@@ -20,7 +20,7 @@ from service.common.signed_links import sign
 from service.database import get_engine
 from service.errors import Problem
 from service.models import Project
-from service.screening import project_categories
+from service.screening import project_categories, rules_store
 from service.screening.batch import (
     BatchOutcome,
     batch_rows,
@@ -34,7 +34,8 @@ from service.screening.labels import labelled, name_and_note, report_title
 from service.screening.records import latest_for_project, list_screenings, public_answer, record, stored
 from service.screening.records import recheck as recheck_row
 from service.screening.reports import render_report
-from service.screening.rules import load_rules
+from service.screening.rules import VERDICTS
+from service.screening.rules_store import rulebook
 from service.screening.site_input import input_from_request, understand
 from service.screening.verdict import check_buffer, choose_category, screen, today
 
@@ -44,16 +45,20 @@ __all__ = [
     "clear_project_category",
     "get_screening",
     "latest_project_screening",
+    "layer_rules_content",
+    "layer_rules_history",
     "list_screenings",
     "project_category_of",
     "recheck",
     "record_screening",
+    "rules_in_force",
     "screen_batch",
     "screen_project",
     "screen_site",
     "screening_map",
     "screening_report",
     "set_project_category",
+    "store_layer_rules",
 ]
 
 
@@ -79,8 +84,9 @@ def screen_site(
     name, note = name_and_note(name, note)
     site = input_from_request(geometry=geometry, wkt=wkt, crs=crs, upload=upload)
     buffer = check_buffer(buffer_m)
-    choice = choose_category(load_rules(), category)
-    answer = labelled(screen(session, site, on or today(), buffer, choice), name, note)
+    rules = rulebook(session)  # one rule book for the category and the verdicts
+    choice = choose_category(rules, category)
+    answer = labelled(screen(session, site, on or today(), buffer, choice, rules=rules), name, note)
     row = record(session, actor, site, answer, extra_params={"name": name, "note": note})
     audit.record(session, actor, "screen", "screening", row.id, after={"verdict": answer["verdict"], "name": name})
     session.commit()
@@ -106,8 +112,9 @@ def record_screening(
     import shapely.geometry
 
     site = understand(shapely.geometry.shape(geometry), "EPSG:4326", source)
-    choice = choose_category(load_rules(), category)
-    answer = screen(session, site, on, 0.0, choice)
+    rules = rulebook(session)
+    choice = choose_category(rules, category)
+    answer = screen(session, site, on, 0.0, choice, rules=rules)
     answer["name"], answer["note"] = name, note
     row = record(session, actor, site, answer, extra_params={"name": name, "note": note})
     audit.record(session, actor, "screen", "screening", row.id, after={"verdict": answer["verdict"], "name": name})
@@ -124,7 +131,7 @@ def _project(session: Session, project_id: int) -> Project:
 def _project_choice(session: Session, project: Project, given: str | None) -> tuple[Any, dict[str, Any] | None]:
     """The category a project is screened under: the one given for this screening, else the inspector's,
     else the one inferred from its words; and the inspector's entry when that is what decided."""
-    rules = load_rules()
+    rules = rulebook(session)
     if given is not None and given.strip():
         return choose_category(rules, given), None
     entry = project_categories.stored(session, project.id)
@@ -173,7 +180,7 @@ def project_category_of(session: Session, project_id: int) -> dict[str, Any]:
     shown = choice.as_dict()
     if entry is not None:
         shown = project_categories.annotate(shown, entry)
-    inferred = project_category(load_rules(), project).as_dict()
+    inferred = project_category(rulebook(session), project).as_dict()
     return {"project_id": project.id, "title": project.title, "category": shown, "inferred": inferred}
 
 
@@ -189,7 +196,7 @@ def set_project_category(session: Session, actor: str, project_id: int, category
         )
     if not category or not category.strip():
         raise Problem(400, "category is required (DELETE removes a category set earlier)", parameter="category")
-    choice = choose_category(load_rules(), category)
+    choice = choose_category(rulebook(session), category)
     before = project_categories.stored(session, project.id)
     entry = project_categories.save(session, project.id, choice.id, reason, actor)
     audit.record(session, actor, "set-screening-category", "project", project.id, before=before, after=entry)
@@ -244,6 +251,37 @@ def screen_batch(
     audit.record(session, actor, "screen-batch", "screening_batch", outcome.batch, after=outcome.summary())
     session.commit()
     return outcome
+
+
+def rules_in_force(session: Session) -> dict[str, Any]:
+    """The categories, the schemes (bundled files and published layers' stored rules) and the verdicts."""
+    rules = rulebook(session)
+    return {
+        "categories": [{"id": c.id, "zh": c.zh, "en": c.en, "keywords": list(c.keywords)} for c in rules.categories],
+        "schemes": [s.summary() for s in rules.schemes],
+        "verdicts": list(VERDICTS),
+    }
+
+
+def store_layer_rules(
+    session: Session, actor: str, layer_id: str, content: bytes, note: str | None = None
+) -> dict[str, Any]:
+    """GIS staff give a published protected layer its screening rules (issue 20): checked, stored, audited,
+    committed.  A malformed file is a 400 naming its line (``line``, ``field``); other areas call this, not
+    ``rules_store``, which is this area's own."""
+    stored = rules_store.store_rules(session, layer_id, content, actor=actor, note=note)
+    session.commit()
+    return stored
+
+
+def layer_rules_history(session: Session, layer_id: str) -> list[dict[str, Any]]:
+    """Every rules file stored for a layer, newest first, each saying what superseded it."""
+    return rules_store.rules_history(session, layer_id)
+
+
+def layer_rules_content(session: Session, layer_id: str, rules_id: int) -> bytes:
+    """A stored rules file of the layer, the bytes as accepted."""
+    return rules_store.rules_content(session, rules_id, layer_id=layer_id)
 
 
 def get_screening(session: Session, screening_id: int, *, include_map: bool = False) -> dict[str, Any]:

@@ -24,8 +24,8 @@ from service.screening.rules import (
     RuleBook,
     Scheme,
     Verdict,
-    load_rules,
 )
+from service.screening.rules_store import rulebook
 from service.screening.site_input import ScreeningInput
 from service.screening.zones import (
     DATE_FILTER,
@@ -216,7 +216,7 @@ def screen(
     rules: RuleBook | None = None,
 ) -> dict[str, Any]:
     """The answer for one site; ``zones`` may come precomputed from the batch query."""
-    rules = rules or load_rules()
+    rules = rules or rulebook(session)
     wkb = shapely.to_wkb(site.geometry, output_dimension=2)
     bounds = site.geometry.bounds
     measures = measure_input(session, wkb)

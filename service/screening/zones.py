@@ -262,8 +262,11 @@ def batch_zones(session: Session, source_sql: str, on: date, buffer_m: float, pa
 
 
 def protected_layers(session: Session) -> list[dict[str, Any]]:
-    """Every layer marked protected in the catalogue, in a stable order."""
+    """Every layer marked protected in the catalogue and in service (not retired), in a stable order."""
     rows = session.execute(
-        text("SELECT id, title_zh, title_en FROM layer_catalogue WHERE protected ORDER BY id")
+        text(
+            "SELECT id, title_zh, title_en, origin, version FROM layer_catalogue "
+            "WHERE protected AND status = 'active' ORDER BY id"
+        )
     ).mappings()
     return [dict(r) for r in rows]
