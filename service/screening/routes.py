@@ -287,6 +287,18 @@ def get_recheck(
     return usecases.recheck(session, screening_id)
 
 
+@router.get(
+    "/screenings/{screening_id}/replay",
+    summary="Re-run a recorded screening against the layer versions and rules it saw (same: the verdict follows)",
+)
+def get_replay(
+    screening_id: int,
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(inspector),
+) -> dict[str, Any]:
+    return usecases.replay(session, screening_id)
+
+
 @router.get("/screenings/{screening_id}/report.{fmt}", summary="One screening as an html or pdf report")
 def get_screening_report(
     screening_id: int,

@@ -33,6 +33,7 @@ from service.screening.batch import (
 from service.screening.labels import labelled, name_and_note, report_title
 from service.screening.records import latest_for_project, list_screenings, public_answer, record, stored
 from service.screening.records import recheck as recheck_row
+from service.screening.replay import replay as replay_row
 from service.screening.reports import render_report
 from service.screening.rules import VERDICTS
 from service.screening.rules_store import rulebook
@@ -292,6 +293,11 @@ def get_screening(session: Session, screening_id: int, *, include_map: bool = Fa
 def recheck(session: Session, screening_id: int) -> dict[str, Any]:
     """What a recorded screening would say on today's layers and rules; records nothing."""
     return recheck_row(session, stored(session, screening_id))
+
+
+def replay(session: Session, screening_id: int) -> dict[str, Any]:
+    """What a recorded screening says against the layer versions and rules it saw; records nothing."""
+    return replay_row(session, stored(session, screening_id))
 
 
 def screening_map(session: Session, screening_id: int) -> str:

@@ -29,6 +29,7 @@ from service.screening.rules_store import rulebook
 from service.screening.site_input import ScreeningInput
 from service.screening.zones import (
     DATE_FILTER,
+    LIVE_PARTS,
     InputMeasures,
     ZoneMetrics,
     add_views,
@@ -126,9 +127,12 @@ SELECT p.layer, p.scheme, min(p.valid_from) AS valid_from, max(p.valid_to) AS va
 """
 
 
-def _schemes_in_force(session: Session, on: date) -> dict[str, list[dict[str, Any]]]:
+def _schemes_in_force(
+    session: Session, on: date, parts: str = LIVE_PARTS, params: dict[str, Any] | None = None
+) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
-    for r in session.execute(text(SCHEMES_IN_FORCE_SQL), {"on": on}).mappings():
+    sql = SCHEMES_IN_FORCE_SQL.replace("FROM screening_zone_parts p", f"FROM {parts} p")
+    for r in session.execute(text(sql), {"on": on, **(params or {})}).mappings():
         found.setdefault(r["layer"], []).append(dict(r))
     return found
 
@@ -214,19 +218,26 @@ def screen(
     with_views: bool = True,
     zones: list[ZoneMetrics] | None = None,
     rules: RuleBook | None = None,
+    parts: str = LIVE_PARTS,
+    parts_params: dict[str, Any] | None = None,
+    layers: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The answer for one site; ``zones`` may come precomputed from the batch query."""
+    """The answer for one site; ``zones`` may come precomputed from the batch query.
+
+    A replay (service.screening.replay) passes the zone ``parts`` of the layer versions a record saw and the
+    ``layers`` it screened against; otherwise the live parts of every protected layer in service are used.
+    """
     rules = rules or rulebook(session)
     wkb = shapely.to_wkb(site.geometry, output_dimension=2)
     bounds = site.geometry.bounds
     measures = measure_input(session, wkb)
     if zones is None:
-        zones = zones_near(session, wkb, bounds, on, buffer_m)
+        zones = zones_near(session, wkb, bounds, on, buffer_m, parts=parts, params=parts_params)
     if with_views:
         add_views(session, wkb, bounds, zones, buffer_m)
-    in_force = _schemes_in_force(session, on)
+    in_force = _schemes_in_force(session, on, parts, parts_params)
     layer_answers, versions, views = [], {}, {}
-    for layer in protected_layers(session):
+    for layer in layers if layers is not None else protected_layers(session):
         lid = layer["id"]
         summaries, layer_versions = _layer_schemes(rules, lid, in_force.get(lid, []), on)
         zone_answers = []
@@ -253,6 +264,8 @@ def screen(
             }
         )
         versions[lid] = {"schemes": layer_versions, "zones": {z["zone_key"]: z["zone_hash"] for z in zone_answers}}
+        if layer.get("origin") == "published":  # the version a replay must find again (issue 20)
+            versions[lid]["layer_version"] = int(layer["version"])
     overall = _worst([entry["verdict"] for entry in layer_answers])
     return {
         "date": on.isoformat(),

@@ -153,13 +153,27 @@ def _zone_from_row(row: Any) -> ZoneMetrics:
     )
 
 
+LIVE_PARTS = "screening_zone_parts"
+
+
 def zones_near(
-    session: Session, wkb: bytes, bounds: tuple[float, float, float, float], on: date, buffer_m: float
+    session: Session,
+    wkb: bytes,
+    bounds: tuple[float, float, float, float],
+    on: date,
+    buffer_m: float,
+    *,
+    parts: str = LIVE_PARTS,
+    params: dict[str, object] | None = None,
 ) -> list[ZoneMetrics]:
-    """Every zone in force at ``on`` that the input touches or comes within ``buffer_m`` metres of."""
+    """Every zone in force at ``on`` that the input touches or comes within ``buffer_m`` metres of.
+
+    ``parts``: where the zone parts come from, the live table unless a replay names archived versions
+    (service.screening.replay); ``params`` are the parameters its SQL needs.
+    """
     rows = session.execute(
-        text(SINGLE_SQL),
-        {"wkb": wkb, "margin": margin_degrees(bounds, buffer_m), "on": on, "buffer": float(buffer_m)},
+        text(SINGLE_SQL.replace("FROM screening_zone_parts p, inp", f"FROM {parts} p, inp")),
+        {"wkb": wkb, "margin": margin_degrees(bounds, buffer_m), "on": on, "buffer": float(buffer_m), **(params or {})},
     ).all()
     return [_zone_from_row(r) for r in rows]
 
