@@ -56,6 +56,8 @@ def get_layer(session: Session, layer_id: str) -> dict[str, Any]:
     entry = next((e for e in catalogue(session) if e["id"] == layer_id), None)
     if entry is None:
         raise _unknown(layer_id, "layer_id")
+    if entry["origin"] == "published":
+        return {**entry, "versions": publishing.history(session, layer_id)["versions"]}
     return {**entry, "loads": recent_loads(session, layer_id)}
 
 
