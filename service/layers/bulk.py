@@ -133,7 +133,8 @@ def _csv_batch(batch: pa.RecordBatch, meta: dict[str, Any], sources: list[str], 
         apply = _transformer(crs)
         if apply is not None:
             geoms = shapely.transform(geoms, apply)
-    geoms = shapely.force_2d(geoms)
+    if shapely.has_z(geoms).any():  # a flat file (nearly all) is not copied once more
+        geoms = shapely.force_2d(geoms)
     hexed = shapely.to_wkb(geoms, hex=True)
     columns: dict[str, pa.Array] = {
         "ord": pa.array(np.arange(first_ord, first_ord + batch.num_rows, dtype=np.int64)),

@@ -64,7 +64,9 @@ def preview(
     return inspect_file(path, name=name, crs=crs, encoding=encoding, layer_name=layer_name, limits=limits)
 
 
-def _field_specs(found: Preview, wanted: dict[str, dict[str, Any]]) -> tuple[FieldSpec, ...]:
+def _field_specs(
+    found: Preview, wanted: dict[str, dict[str, Any]], same_as: dict[str, str] | None = None
+) -> tuple[FieldSpec, ...]:
     sources = {f.source for f in found.fields}
     unknown = sorted(set(wanted) - sources)
     if unknown:
@@ -77,6 +79,9 @@ def _field_specs(found: Preview, wanted: dict[str, dict[str, Any]]) -> tuple[Fie
     for f in found.fields:
         choice = wanted.get(f.source, {})
         if choice.get("skip"):
+            continue
+        # a field called "name" chosen as the name (or "key" as the key) is that column already: no name_1 twin
+        if not choice and (same_as or {}).get(f.source.lower()) == f.source:
             continue
         column = str(choice.get("column") or f.column).strip()
         kind = str(choice.get("type") or f.type)
@@ -130,12 +135,15 @@ def load_spec(found: Preview, req: PublishRequest) -> LoadSpec:
             f"geometry_type {req.geometry_type!r}: one of {', '.join(GEOMETRY_NAMES.values())}",
             parameter="geometry_type",
         )
+    key_field = _chosen_field(found, req.key_field, found.key_field, "key_field")
+    name_field = _chosen_field(found, req.name_field, found.name_field, "name_field")
+    same_as = {k: v for k, v in (("key", key_field), ("name", name_field)) if v}
     return LoadSpec(
-        fields=_field_specs(found, req.fields),
+        fields=_field_specs(found, req.fields, same_as),
         crs=crs,
         geometry_type=geometry_type,
-        key_field=_chosen_field(found, req.key_field, found.key_field, "key_field"),
-        name_field=_chosen_field(found, req.name_field, found.name_field, "name_field"),
+        key_field=key_field,
+        name_field=name_field,
         subzone_field=_chosen_field(found, req.subzone_field, None, "subzone_field"),
     )
 

@@ -316,3 +316,30 @@ def test_a_bad_row_names_itself_and_nothing_is_published(
         assert conn.execute(text("SELECT count(*) FROM layer_catalogue WHERE id = :t"), {"t": layer_id}).scalar() == 0
         stages = conn.execute(text("SELECT count(*) FROM pg_class WHERE relname LIKE 'xm_stage_%'")).scalar()
     assert stages == 0
+
+
+def test_a_published_layer_with_names_is_offered_to_the_geocoder(client, auth, layer_id: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import geopandas as gpd
+    import shapely
+
+    frame = gpd.GeoDataFrame(
+        {"编码": ["W1", "W2"], "名称": ["荷塘观测站甲", "白石港水质站乙"]},
+        geometry=[shapely.Point(113.16, 27.86), shapely.Point(113.18, 27.88)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "stations.gpkg"
+    frame.to_file(path, driver="GPKG", layer="stations")
+    before = client.post("/geocode", json={"text": "推进白石港水质站乙提质改造"}, headers=auth["editor"]).json()
+    assert all(m["layer"] != layer_id for m in before["matches"])
+    with path.open("rb") as handle:
+        up = client.post("/layers/uploads", files={"file": ("stations.gpkg", handle)}, headers=auth["gis"])
+    assert up.json()["preview"]["name_field"] == "名称" and up.json()["preview"]["key_field"] == "编码"
+    r = client.post(
+        "/layers",
+        json={"upload_id": up.json()["upload_id"], "layer_id": layer_id, "title_zh": "水质站"},
+        headers=auth["gis"],
+    )
+    assert r.status_code == 201, r.text
+    after = client.post("/geocode", json={"text": "推进白石港水质站乙提质改造"}, headers=auth["editor"]).json()
+    found = [m for m in after["matches"] if m["layer"] == layer_id]
+    assert found and found[0]["name"] == "白石港水质站乙" and found[0]["precision"] == 1
