@@ -343,3 +343,28 @@ def test_a_published_layer_with_names_is_offered_to_the_geocoder(client, auth, l
     after = client.post("/geocode", json={"text": "推进白石港水质站乙提质改造"}, headers=auth["editor"]).json()
     found = [m for m in after["matches"] if m["layer"] == layer_id]
     assert found and found[0]["name"] == "白石港水质站乙" and found[0]["precision"] == 1
+
+
+def test_qgis_reads_a_published_layer_at_once(client, auth, layer_id: str, tmp_path: Path, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    """QGIS's own OAPIF provider (what GIS staff open) sees the new layer with its Chinese names and sub-zones."""
+    from tests.ogc.qgis_client import qgis_available, qgis_run
+
+    if not qgis_available():
+        pytest.skip("python3-qgis is not installed")
+    archive = write_redline_shapefile(tmp_path / "v1", REDLINE_V1)
+    up = _upload(client, auth, archive)
+    body = {
+        "upload_id": up.json()["upload_id"],
+        "layer_id": layer_id,
+        "title_zh": "生态保护红线",
+        "key_field": "BH",
+        "name_field": "HXMC",
+        "subzone_field": "LX",
+    }
+    assert client.post("/layers", json=body, headers=auth["gis"]).status_code == 201
+    uri = f"pagingEnabled='true' typename='{layer_id}' url='{live_server}/'"
+    [result] = qgis_run([{"kind": "vector", "provider": "OAPIF", "uri": uri, "fields": ["key", "name", "subzone"]}])
+    assert result["valid"], result.get("error")
+    assert result["wkb_type"] == "MultiPolygon" and result["feature_count"] == 3
+    got = {f["attributes"]["key"]: (f["attributes"]["name"], f["attributes"]["subzone"]) for f in result["features"]}
+    assert got == {r[0]: (r[1], r[2]) for r in REDLINE_V1}
