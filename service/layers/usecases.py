@@ -68,6 +68,14 @@ def check_may_change(session: Session, layer_id: str, principal: Principal) -> N
     while the file arrives.
     """
     if layer_id not in LAYER_MODELS:
+        if publishing.published.entry(session, layer_id) is not None:
+            raise Problem(
+                409,
+                f"layer {layer_id} was published from a file: send a new edition with POST /layers/uploads, then "
+                f"POST /layers/{layer_id}/versions (mode replace or append)",
+                parameter="layer_id",
+                fault="published_layer",
+            )
         raise _unknown(layer_id, "layer_id")
     protected = is_protected(session, layer_id)
     session.rollback()

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pytest
 from sqlalchemy import Engine, text
 
@@ -132,6 +133,15 @@ def test_publish_screen_replace_and_replay(client, auth, layer_id: str, tmp_path
     filtered = client.get(f"/collections/{layer_id}/items", params={"filter": "mj_gq > 1000"})
     assert [f["properties"]["key"] for f in filtered.json()["features"]] == ["HN-430382-001"]
     assert client.get(f"/collections/{layer_id}/tiles/WebMercatorQuad/8/208/108").status_code in (200, 204)
+    gpkg = client.get(f"/collections/{layer_id}/download.gpkg")
+    assert gpkg.status_code == 200, gpkg.text
+    (tmp_path / "dl.gpkg").write_bytes(gpkg.content)
+    downloaded = gpd.read_file(tmp_path / "dl.gpkg")
+    assert sorted(downloaded["name"]) == sorted(r[1] for r in REDLINE_V1) and len(downloaded) == 3
+    bundled_loader = client.post(
+        f"/layers/{layer_id}/uploads", files={"file": ("x.geojson", b"{}")}, headers=auth["gis"]
+    )
+    assert bundled_loader.status_code == 409 and "/versions" in bundled_loader.json()["detail"]
     frame = gdal_read(f"OAPIF:{live_server}/collections/{layer_id}", fid_as_index=True)
     assert sorted(frame["name"]) == sorted(r[1] for r in REDLINE_V1)
 
