@@ -39,6 +39,7 @@ ROUTER_MODULES = (
     "service.tasks.routes",
     "service.milestones.routes",
     "service.review_pages.routes",
+    "service.layer_pages.routes",
     "service.evaluations.routes",
     "service.plan_uploads.routes",
     "service.case_pages.routes",  # case routes match integer ids only ({case_id:int}): /cases/new is the form
@@ -94,7 +95,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_rate_limits(app, settings)  # app.state.rate_limits; None when XIANGMAP_RATE_LIMITS_ENABLED=false
     mb = 1024 * 1024
     app.add_middleware(
-        BodyLimitMiddleware, body_limit=settings.max_body_mb * mb, upload_limit=settings.max_upload_mb * mb
+        BodyLimitMiddleware,
+        body_limit=settings.max_body_mb * mb,
+        upload_limit=settings.max_upload_mb * mb,
+        layer_upload_limit=settings.max_layer_upload_mb * mb,
     )
     app.add_middleware(SecurityHeadersMiddleware, public_reads=not settings.private_reads)
     app.add_middleware(GzipMiddleware)  # outside the headers policy: it sees their final ETag (decision 0133)

@@ -88,10 +88,14 @@ def _problem_413(limit: int) -> bytes:
 class BodyLimitMiddleware:
     """413 when a body exceeds the limit: uploads (multipart) get ``upload_limit``, everything else ``body_limit``."""
 
-    def __init__(self, app: ASGIApp, body_limit: int, upload_limit: int) -> None:
+    # where GIS staff send whole layers (issue 20): the layer limit, XIANGMAP_MAX_LAYER_UPLOAD_MB
+    LAYER_UPLOAD_PATHS = ("/layers/uploads", "/gis/layers/")
+
+    def __init__(self, app: ASGIApp, body_limit: int, upload_limit: int, layer_upload_limit: int | None = None) -> None:
         self.app = app
         self.body_limit = body_limit
         self.upload_limit = upload_limit
+        self.layer_upload_limit = layer_upload_limit or upload_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,6 +104,8 @@ class BodyLimitMiddleware:
         headers = dict(scope.get("headers", []))
         content_type = headers.get(b"content-type", b"").decode("latin-1")
         limit = self.upload_limit if content_type.startswith("multipart/") else self.body_limit
+        if content_type.startswith("multipart/") and scope.get("path", "").startswith(self.LAYER_UPLOAD_PATHS):
+            limit = max(limit, self.layer_upload_limit)
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._reject(send, limit)

@@ -211,6 +211,27 @@ def _summary(
     }
 
 
+def check_request(
+    session: Session, path: Path, req: PublishRequest, *, name: str, limits: UploadLimits | None = None
+) -> tuple[Preview, LoadSpec]:
+    """What a publish checks before it writes anything: the id (free, well-formed), the title, the fields and
+    the CRS against the file's preview.  The background job calls :func:`publish`, which checks again."""
+    problem = layer_id_problem(req.layer_id)
+    if problem:
+        raise Problem(400, problem, parameter="layer_id")
+    if not req.title_zh.strip():
+        raise Problem(400, "title_zh (the layer's Chinese title) is required", parameter="title_zh")
+    if published.entry(session, req.layer_id) is not None:
+        raise Problem(
+            409,
+            f"layer {req.layer_id} exists; replace or append to it, or choose another id",
+            parameter="layer_id",
+            fault="layer_exists",
+        )
+    found = preview(path, name=name, crs=req.crs, encoding=req.encoding, layer_name=req.layer_name, limits=limits)
+    return found, load_spec(found, req)
+
+
 def publish(
     session: Session,
     actor: str,
@@ -224,22 +245,9 @@ def publish(
     before_commit: Callable[[Session], None] | None = None,
 ) -> dict[str, Any]:
     """Make a new layer from a file: table, rows, indexes, catalogue entry, version 1, audit; one transaction."""
-    problem = layer_id_problem(req.layer_id)
-    if problem:
-        raise Problem(400, problem, parameter="layer_id")
-    if not req.title_zh.strip():
-        raise Problem(400, "title_zh (the layer's Chinese title) is required", parameter="title_zh")
     shown = name or path.name
     try:
-        if published.entry(session, req.layer_id) is not None:
-            raise Problem(
-                409,
-                f"layer {req.layer_id} exists; replace or append to it, or choose another id",
-                parameter="layer_id",
-                fault="layer_exists",
-            )
-        found = preview(path, name=shown, crs=req.crs, encoding=req.encoding, layer_name=req.layer_name, limits=limits)
-        spec = load_spec(found, req)
+        found, spec = check_request(session, path, req, name=shown, limits=limits)
         sha = sha256 or file_sha256(path)
         published.create_table(session, req.layer_id, spec)
         staged, counts = _load(

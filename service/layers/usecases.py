@@ -214,8 +214,7 @@ def staged_preview(
     encoding: str | None = None,
     layer_name: str | None = None,
 ) -> dict[str, Any]:
-    upload = staged_uploads.fetch(session, upload_id, KIND, actor)
-    session.rollback()
+    upload = _fetch(session, actor, upload_id)
     with _on_disk(upload.filename, upload.content) as path:
         found = publishing.preview(
             path, name=upload.filename, crs=crs, encoding=encoding, layer_name=layer_name, limits=limits()
@@ -303,7 +302,12 @@ def _start(
 
 
 def start_publish(session: Session, actor: str, upload_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Check what can be checked before the load (the id, the title, the fields, the CRS: 4xx at once, beside
+    the form), then load in the background."""
     upload = _fetch(session, actor, upload_id)
+    with _on_disk(upload.filename, upload.content) as path:
+        publishing.check_request(session, path, _request(options), name=upload.filename, limits=limits())
+    session.rollback()
     return _start(
         session, actor, "publish", str(options.get("layer_id")), upload, _publish_work(actor, upload, options)
     )
@@ -313,6 +317,12 @@ def start_change(
     session: Session, actor: str, layer_id: str, upload_id: str, options: dict[str, Any]
 ) -> dict[str, Any]:
     upload = _fetch(session, actor, upload_id)
+    if options.get("mode") not in ("replace", "append"):
+        raise Problem(400, f"mode {options.get('mode')!r}: replace or append", parameter="mode")
+    current = publishing.published.published_entry(session, layer_id)
+    if current.status != "active":
+        raise Problem(409, f"layer {layer_id} is retired; restore it first", parameter="layer_id", fault="retired")
+    session.rollback()
     return _start(
         session, actor, str(options.get("mode")), layer_id, upload, _change_work(actor, layer_id, upload, options)
     )

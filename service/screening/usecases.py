@@ -270,8 +270,12 @@ def store_layer_rules(
     """GIS staff give a published protected layer its screening rules (issue 20): checked, stored, audited,
     committed.  A malformed file is a 400 naming its line (``line``, ``field``); other areas call this, not
     ``rules_store``, which is this area's own."""
-    stored = rules_store.store_rules(session, layer_id, content, actor=actor, note=note)
-    session.commit()
+    try:
+        stored = rules_store.store_rules(session, layer_id, content, actor=actor, note=note)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
     return stored
 
 

@@ -66,6 +66,7 @@ ROLE_NAV = (
     (("月报", MONTHLY_SHEET), ("editor", "coordinator", "admin")),
     (("导入计划", PLAN_UPLOAD), ("editor", "coordinator", "admin")),
     (("待定位", "/review"), ("editor", "coordinator", "admin")),  # who may place a task (PUT .../location)
+    (("图层", "/gis/layers"), ("gis", "admin")),  # who may publish, replace and retire layers (issue 20)
 )
 
 
