@@ -108,6 +108,7 @@ def test_publish_a_protected_layer_give_it_rules_and_replace_it(
     shots: Path,
     tmp_path: Path,
     owner_engine: Engine,
+    tokens: dict[str, str],
 ) -> None:
     v1 = write_redline_shapefile(tmp_path / "v1", REDLINE_V1, with_cpg=False)
     v2 = write_redline_shapefile(tmp_path / "v2", REDLINE_V2)
@@ -177,6 +178,20 @@ def test_publish_a_protected_layer_give_it_rules_and_replace_it(
     expect(page.locator(".lp-rules tbody tr").first).to_contain_text("2018-06-29")
     page.screenshot(path=str(shots / "layers-manage.png"), full_page=True)
 
+    # an inspector screens a planned factory at 水府庙 (red line 003) against the layer and its own rules
+    inspector = {"Authorization": f"Bearer {tokens['inspector']}"}
+    site = {
+        "geometry": {"type": "Point", "coordinates": [112.20, 27.75]},
+        "crs": "EPSG:4326",
+        "date": "2024-03-01",
+        "category": "industrial",
+        "name": "水府庙拟建厂房",
+    }
+    before = page.request.post(f"{live_server}/screening", data=site, headers=inspector)
+    assert before.status == 201, before.text()
+    entry = next(e for e in before.json()["layers"] if e["layer"] == layer_id)
+    assert entry["verdict"] == "prohibited" and "工业" in entry["zones"][0]["clause"]
+
     # the 2023 edition replaces the layer: version 2, 3 features (003 gone, 004 new)
     page.set_input_files("#v-file", str(v2))
     page.get_by_label("替换全部").check()
@@ -196,6 +211,12 @@ def test_publish_a_protected_layer_give_it_rules_and_replace_it(
         for v in f["properties"].values()
     }
     assert "涟水河口生态保护红线" in names and "水府庙水土保持红线" not in names
+    # 003 is gone today; the screening made before the replacement replays against version 1, as it was
+    today = page.request.post(f"{live_server}/screening", data=site, headers=inspector).json()
+    assert next(e for e in today["layers"] if e["layer"] == layer_id)["verdict"] == "outside"
+    replay = page.request.get(f"{live_server}/screenings/{before.json()['id']}/replay", headers=inspector).json()
+    assert replay["same"] is True and replay["replayed_verdict"] == before.json()["verdict"], replay
+    assert replay["layer_versions"][layer_id]["parts"] == "archive"
     assert desk.aborted == [] and desk.csp == []
 
     # a big file's job while it runs (a three-feature file is done before one can look): the bar, the phase in
