@@ -18,9 +18,9 @@ def include_object(obj: object, name: str | None, type_: str, reflected: bool, c
 
     A published layer's table is made at run time by ``xm_layer_create`` (migration 0025), which comments it so.
     """
-    if type_ == "table" and reflected and compare_to is None:
-        if getattr(obj, "comment", None) in ("xiangmap published layer", "xiangmap staging"):
-            return False
+    published = getattr(obj, "comment", None) in ("xiangmap published layer", "xiangmap staging")
+    if type_ == "table" and reflected and compare_to is None and published:
+        return False
     return not (type_ == "table" and name in SPATIAL_TABLES)
 
 

@@ -26,6 +26,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -103,6 +104,10 @@ class Cluster:
     app_password: str | None = None  # the application role's (dev cluster)
     app_role: str = APP_ROLE
     throwaway: bool = False
+    # hot standbys of this cluster (service/replicas.py): the replication role's password, and one
+    # {name, port, pgdata, slot} per standby
+    replication_password: str | None = field(default=None, repr=False)
+    replicas: list[dict[str, Any]] = field(default_factory=list)
     config_file: Path | None = field(default=None, repr=False)
 
     # ---- construction -------------------------------------------------------------------------
@@ -118,6 +123,8 @@ class Cluster:
                 password=raw.get("password"),
                 app_password=raw.get("app_password"),
                 app_role=app_role,
+                replication_password=raw.get("replication_password"),
+                replicas=list(raw.get("replicas", [])),  # absent in a cluster.json older than the replicas
                 config_file=config,
             )
         pgdata = data_dir / "pg"
@@ -156,11 +163,15 @@ class Cluster:
         return self.url(database).replace("postgresql+psycopg://", "postgresql://", 1)
 
     # ---- commands -------------------------------------------------------------------------------
-    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """A server binary, as the server account; ``env`` is added to ours (a password kept off the command line)."""
         cmd = [str(pg_bindir() / args[0]), *args[1:]]
         if is_root():
             cmd = ["runuser", "-u", SERVER_ACCOUNT, "--", *cmd]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        full_env = {**os.environ, **env} if env else None
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=full_env)
         if check and proc.returncode != 0:
             raise ClusterError(f"{' '.join(args[:2])} failed: {proc.stderr.strip() or proc.stdout.strip()}")
         return proc
@@ -239,34 +250,38 @@ class Cluster:
             lines += ["listen_addresses = '127.0.0.1'", "unix_socket_directories = ''"]
         if self.throwaway:
             lines += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
-        conf = "\n".join(["# written by xiangmap (service/pgcluster.py)", *lines]) + "\n"
-        target = self.pgdata / "conf.d-xiangmap.conf"
+        self.write_conf_include("conf.d-xiangmap.conf", lines)
+
+    def write_conf_include(self, filename: str, lines: list[str], writer: str = "service/pgcluster.py") -> None:
+        """Write ``filename`` in the data directory and include it from ``postgresql.conf`` (once).
+
+        Our settings live in files of their own, so ``postgresql.conf`` stays initdb's and each
+        writer (this module; service/replicas.py) rewrites only its own file.
+        """
+        self.write_server_file(self.pgdata / filename, "\n".join([f"# written by xiangmap ({writer})", *lines]) + "\n")
+        main = self.pgdata / "postgresql.conf"
+        text = self.read_server_file(main)
+        if f"'{filename}'" not in text:
+            self.write_server_file(main, text + f"include_if_exists = '{filename}'\n")
+
+    def read_server_file(self, source: Path) -> str:
+        """Read a file of the data directory (as the server account when root, as before: its dir is 700)."""
+        if is_root():
+            cmd = ["runuser", "-u", SERVER_ACCOUNT, "--", "cat", str(source)]
+            return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        return source.read_text()
+
+    def write_server_file(self, target: Path, text: str) -> None:
+        """Write a file of the data directory, owned by the server account as the server expects."""
         if is_root():
             subprocess.run(
                 ["runuser", "-u", SERVER_ACCOUNT, "--", "sh", "-c", f"cat > '{target}'"],
-                input=conf,
+                input=text,
                 text=True,
                 check=True,
             )
-            subprocess.run(
-                [
-                    "runuser",
-                    "-u",
-                    SERVER_ACCOUNT,
-                    "--",
-                    "sh",
-                    "-c",
-                    f"grep -q conf.d-xiangmap '{self.pgdata}/postgresql.conf' || "
-                    f"echo \"include_if_exists = 'conf.d-xiangmap.conf'\" >> '{self.pgdata}/postgresql.conf'",
-                ],
-                check=True,
-            )
         else:
-            target.write_text(conf)
-            main = self.pgdata / "postgresql.conf"
-            if "conf.d-xiangmap" not in main.read_text():
-                with main.open("a") as fh:
-                    fh.write("include_if_exists = 'conf.d-xiangmap.conf'\n")
+            target.write_text(text)
 
     def _save(self) -> None:
         if self.config_file is None:

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
 import typer
 
 from service.settings import get_settings
+
+if TYPE_CHECKING:
+    from service.pgcluster import Cluster
+
+_T = TypeVar("_T")
 
 app = typer.Typer(help="Database: migrations and the project-managed cluster.", no_args_is_help=True)
 cluster_app = typer.Typer(
     help="The project-managed cluster under .data/ (used when DATABASE_URL is unset).", no_args_is_help=True
 )
 app.add_typer(cluster_app, name="cluster")
+replica_app = typer.Typer(
+    help="Hot standbys of the managed cluster on this machine, each on its own port (docs/scaling.md).",
+    no_args_is_help=True,
+)
+app.add_typer(replica_app, name="replica")
 
 
 @app.command()
@@ -133,3 +146,104 @@ def cluster_status() -> None:
 def cluster_url() -> None:
     """Print the managed cluster's connection URL (for psql, QGIS: drop '+psycopg')."""
     typer.echo(_cluster().url())
+
+
+# ---- xiangmap db replica: hot standbys of the managed cluster (service/replicas.py, docs/scaling.md) ----
+def _replica_primary() -> Cluster:
+    """The managed cluster as the primary; a given DATABASE_URL has its replicas made by hand."""
+    from service.pgcluster import Cluster
+
+    settings = get_settings()
+    if settings.database_url:
+        typer.echo(
+            "error: DATABASE_URL is set, so this is not the managed cluster and `xiangmap db replica` does not "
+            "manage it. For a given primary/replica pair, make the standby with pg_basebackup and set "
+            "XIANGMAP_REPLICA_URLS to its URL(s): see docs/scaling.md.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return Cluster.for_project(settings.data_dir, settings.db_port, settings.app_role)
+
+
+def _replica_step(step: Callable[..., _T], *args: Any) -> _T:
+    """Run a step of service.replicas, turning its ClusterError into a message and exit status 2."""
+    from service.pgcluster import ClusterError
+
+    try:
+        return step(*args)
+    except ClusterError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@replica_app.command("add")
+def replica_add(
+    name: str = typer.Option("replica1", "--name", help="The standby's name (its slot is xiangmap_NAME)."),
+    port: int | None = typer.Option(None, "--port", help="Its port on 127.0.0.1 (default: a free one)."),
+) -> None:
+    """Make a hot standby: a slot on the primary, pg_basebackup into its own data dir, started on its own port."""
+    from service import replicas
+
+    primary = _replica_primary()
+    _replica_step(primary.ensure)
+    replica = _replica_step(replicas.add_replica, primary, name, port)
+    typer.echo(f"standby {replica.name} running on 127.0.0.1:{replica.port}, data in {replica.pgdata}")
+
+
+@replica_app.command("remove")
+def replica_remove(name: str = typer.Argument(..., help="The standby's name.")) -> None:
+    """Stop a standby, drop its slot and delete its data directory."""
+    from service import replicas
+
+    _replica_step(replicas.remove_replica, _replica_primary(), name)
+    typer.echo(f"removed {name}")
+
+
+@replica_app.command("start")
+def replica_start(name: str = typer.Argument(..., help="The standby's name.")) -> None:
+    """Start a stopped standby; it catches up from its slot."""
+    from service import replicas
+
+    replica = _replica_step(replicas.start_replica, _replica_primary(), name)
+    typer.echo(f"standby {replica.name} running on 127.0.0.1:{replica.port}")
+
+
+@replica_app.command("stop")
+def replica_stop(name: str = typer.Argument(..., help="The standby's name.")) -> None:
+    """Stop a standby (the primary keeps the WAL it needs to rejoin, up to max_slot_wal_keep_size)."""
+    from service import replicas
+
+    _replica_step(replicas.stop_replica, _replica_primary(), name)
+    typer.echo(f"stopped {name}")
+
+
+@replica_app.command("status")
+def replica_status() -> None:
+    """A table of the standbys: running, replication state, lag in bytes and replay delay."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from service import replicas
+
+    primary = _replica_primary()
+    rows = _replica_step(replicas.replica_status, primary)
+    if not rows:
+        typer.echo("no replicas: xiangmap db replica add")
+        return
+    table = Table("name", "port", "running", "state", "lag bytes", "replay delay")
+    for row in rows:
+        state = row["state"] or ("no slot" if row["slot"] is None else "not connected")
+        if row["error"]:
+            state = f"{state} ({row['error']})"
+        lag = "-" if row["lag_bytes"] is None else f"{row['lag_bytes']:,}"
+        table.add_row(
+            row["name"],
+            str(row["port"]),
+            "yes" if row["running"] else "no",
+            state,
+            lag,
+            replicas.describe_delay(row["replay_delay"]),
+        )
+    Console().print(table)
+    if not primary.running():
+        typer.echo("the primary is not running (xiangmap db cluster start): replication state unknown", err=True)
