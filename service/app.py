@@ -19,7 +19,7 @@ from service.db_roles import warn_if_superuser
 from service.dependencies import current_principal
 from service.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from service.head_requests import HeadAsGetMiddleware
-from service.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from service.middleware import BodyLimitMiddleware, ReadYourWritesMiddleware, SecurityHeadersMiddleware
 from service.openapi30 import as_openapi30
 from service.rate_limits import install as install_rate_limits
 from service.settings import Settings, get_settings
@@ -100,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_limit=settings.max_upload_mb * mb,
         layer_upload_limit=settings.max_layer_upload_mb * mb,
     )
+    if settings.replica_urls:  # reads routed to hot standbys: a writer reads its own write (issue 21)
+        app.add_middleware(ReadYourWritesMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, public_reads=not settings.private_reads)
     app.add_middleware(GzipMiddleware)  # outside the headers policy: it sees their final ETag (decision 0133)
     install_cors(app, settings)  # outermost: preflights answered before anything else (decision 0130)

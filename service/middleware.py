@@ -149,3 +149,67 @@ class BodyLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class ReadYourWritesMiddleware:
+    """With hot standbys (issue 21): reads after a client's own write reach data at least as new as it.
+
+    The client's last write comes in as the ``xm_seen`` cookie (browsers) or the ``X-Data-Version`` header (API
+    clients echo what they were given); :mod:`service.read_routing` then uses only a standby that has replayed
+    it.  A successful write answers with the primary's data version in both, read after the commit.  Only
+    installed when ``XIANGMAP_REPLICA_URLS`` is set: without standbys there is nothing to route.
+    """
+
+    COOKIE_MAX_AGE = 600  # longer than any standby may lag before it is dropped (replica_max_lag_s)
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from anyio import to_thread
+
+        from service import read_routing
+
+        headers = dict(scope.get("headers", []))
+        cookie = _cookie(headers.get(b"cookie", b"").decode("latin-1"), read_routing.SEEN_COOKIE)
+        header = headers.get(read_routing.SEEN_HEADER.lower().encode(), b"").decode("latin-1") or None
+        token = read_routing.READ_FLOOR.set(read_routing.floor_from(cookie, header))
+        writes = scope.get("method") in UNSAFE_METHODS
+
+        async def send_seen(message: Message) -> None:
+            if writes and message["type"] == "http.response.start" and message["status"] < 400:
+                seen = await to_thread.run_sync(read_routing.seen_after_write)
+                if seen is not None:
+                    value = str(seen).encode()
+                    cookie_value = (
+                        f"{read_routing.SEEN_COOKIE}={seen}; Path=/; Max-Age={self.COOKIE_MAX_AGE}; "
+                        "HttpOnly; SameSite=Lax"
+                    ).encode()
+                    message = {
+                        **message,
+                        "headers": [
+                            *message.get("headers", []),
+                            (read_routing.SEEN_HEADER.lower().encode(), value),
+                            (b"set-cookie", cookie_value),
+                        ],
+                    }
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_seen)
+        finally:
+            read_routing.READ_FLOOR.reset(token)
+
+
+def _cookie(raw: str, name: str) -> str | None:
+    for part in raw.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None

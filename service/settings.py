@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import unquote, urlsplit
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,6 +46,11 @@ class Settings(BaseSettings):
     worker_threads: int = 4
     db_pool_size: int | None = None  # default: worker_threads + 8
     db_statement_timeout_ms: int = 30_000
+    # hot standbys for reads that may be slightly stale (issue 21, service/read_routing.py): the application
+    # role's URLs, comma-separated; a standby further behind than replica_max_lag_s is not used until it catches up
+    replica_urls: Annotated[list[str], NoDecode] = []
+    replica_max_lag_s: float = 5.0
+    replica_check_s: float = 0.5
     # tiles and feature pages kept per worker, keyed by data version (service/response_cache.py); 0: off
     response_cache_mb: int = 64
 
@@ -86,6 +92,9 @@ class Settings(BaseSettings):
     filter_max_depth: int = 30  # nesting of a parsed filter (a chain of one AND / OR is one level)
     screening_batch_max_ids: int = 5_000  # project_ids of one POST /screening/batch
     rate_limits_enabled: bool = True
+    # where the counts live (decision 0320): "database" (shared by every worker and machine) or "memory" (this
+    # worker process only: a single-process development server)
+    rate_limit_store: str = "database"
     rate_limit_geocode: str = "60/minute"  # `limits` notation; per client address, x token factor per token
     rate_limit_screening: str = "30/minute"  # POST /screening, /screening/batch, POST /projects/{id}/screening
     rate_limit_downloads: str = "30/minute"  # /collections/{id}/download.{fmt}
@@ -111,6 +120,14 @@ class Settings(BaseSettings):
     map_basemap: str = "osm"  # default basemap of the web maps: osm | tianditu-vec | tianditu-img | none
     # OGC API: numberMatched is counted exactly when the planner expects fewer rows than this
     ogc_exact_count_below: int = 50_000
+
+    @field_validator("replica_urls", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """``XIANGMAP_REPLICA_URLS=url1,url2`` (what an operator types), or a list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def pool_size(self) -> int:

@@ -9,15 +9,18 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from service.common.derived_status import SCHEDULE_CLASSES
+from service.database import new_session
 from service.dependencies import get_session
 from service.errors import Problem
 from service.ledger import usecases
 from service.ledger.cells import as_text, cells
 from service.ledger.columns import COLUMNS
 from service.ledger.filters import ALL_UNITS, LedgerFilters
+from service.read_routing import run_read
 from service.routing import SessionReleasingRoute
 from service.security import Principal
 from service.web.pages import page_user, render
@@ -88,8 +91,23 @@ def ledger(
     principal: Principal = Depends(page_user),
     session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
-    filters = _for_user(session, principal, filters)
     day = usecases.parse_as_of(as_of)
+    if principal.role == "viewer":
+        # a viewer only reads: its ledger may come from a hot standby, slightly stale (issue 21)
+        session.close()
+
+        def on(engine: Engine) -> HTMLResponse:
+            with new_session(engine) as read_session:
+                return _ledger_page(request, read_session, principal, filters, day)
+
+        return run_read(on)
+    return _ledger_page(request, session, principal, filters, day)
+
+
+def _ledger_page(
+    request: Request, session: Session, principal: Principal, filters: LedgerFilters, day: date
+) -> HTMLResponse:
+    filters = _for_user(session, principal, filters)
     page = usecases.ledger_page(session, filters, day)
     rows = [_printable(row) for row in page.rows]
     context: dict[str, Any] = {

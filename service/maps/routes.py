@@ -10,15 +10,18 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from service import data_version
 from service.assets import STATIC_DIR
+from service.database import new_session
 from service.dependencies import current_principal, get_session
 from service.errors import RATE_LIMITED_RESPONSES, Problem
 from service.maps import usecases
 from service.progress.usecases import ProjectFilter, parse_as_of, project_filter
 from service.rate_limits import rate_limited
+from service.read_routing import run_read
 from service.response_cache import Built, response_cache
 from service.routing import SessionReleasingRoute
 from service.security import Principal
@@ -97,16 +100,20 @@ def projects_data(
     request: Request,
     as_of: AsOf = None,
     filters: ProjectFilter = Depends(project_filter),
-    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     day, threshold = parse_as_of(as_of), get_settings().delay_threshold_pct
     key = ("map-projects", day.isoformat(), threshold, repr(filters))
 
-    def build() -> Built:
-        body = usecases.projects_geojson(session, day, threshold, filters).encode()
-        return Built(body, GEOJSON, {"Cache-Control": "no-cache"}, compress=True)
+    def on(engine: Engine) -> Response:  # a read that may be slightly stale: a hot standby when there is one
+        with new_session(engine) as session:
 
-    return response_cache().respond(request, data_version.current(), key, build)
+            def build() -> Built:
+                body = usecases.projects_geojson(session, day, threshold, filters).encode()
+                return Built(body, GEOJSON, {"Cache-Control": "no-cache"}, compress=True)
+
+            return response_cache().respond(request, data_version.current(engine), key, build)
+
+    return run_read(on)
 
 
 @router.get("/maps/data/projects/{project_id}.json", summary="What a project's popup shows")
@@ -133,15 +140,23 @@ def districts_data(
     request: Request,
     as_of: AsOf = None,
     filters: ProjectFilter = Depends(project_filter),
-    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
-    body = usecases.districts_choropleth(session, parse_as_of(as_of), get_settings().delay_threshold_pct, filters)
-    return compressed(request, body, GEOJSON)
+    day, threshold = parse_as_of(as_of), get_settings().delay_threshold_pct
+
+    def on(engine: Engine) -> Response:
+        with new_session(engine) as session:
+            return compressed(request, usecases.districts_choropleth(session, day, threshold, filters), GEOJSON)
+
+    return run_read(on)
 
 
 @router.get("/maps/data/layers/{layer}.geojson", summary="A reference layer for the maps, simplified")
-def layer_data(request: Request, layer: str, session: Session = Depends(get_session, scope="function")) -> Response:
-    return compressed(request, usecases.overlay_geojson(session, layer), GEOJSON)
+def layer_data(request: Request, layer: str) -> Response:
+    def on(engine: Engine) -> Response:
+        with new_session(engine) as session:
+            return compressed(request, usecases.overlay_geojson(session, layer), GEOJSON)
+
+    return run_read(on)
 
 
 @router.get(

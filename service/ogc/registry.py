@@ -394,9 +394,8 @@ def reader_scope(collection_id: str) -> tuple[str, ...]:
 class _Cache:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.loaded_at = 0.0
-        self.engine_id = 0
-        self.value: dict[str, Collection] = {}
+        # per engine: the primary and each hot standby (issue 21) have theirs, so switching does not reload
+        self.entries: dict[int, tuple[float, dict[str, Collection]]] = {}
 
 
 _cache = _Cache()
@@ -406,11 +405,10 @@ def collections(engine: Engine) -> dict[str, Collection]:
     """All collections by id (cached for CACHE_SECONDS)."""
     now = time.monotonic()
     with _cache.lock:
-        if now - _cache.loaded_at > CACHE_SECONDS or _cache.engine_id != id(engine):
-            _cache.value = _load(engine)
-            _cache.loaded_at = now
-            _cache.engine_id = id(engine)
-        value = _cache.value
+        loaded_at, value = _cache.entries.get(id(engine), (0.0, {}))
+        if now - loaded_at > CACHE_SECONDS:
+            value = _load(engine)
+            _cache.entries[id(engine)] = (now, value)
     cases = cases_collection(*CASE_READER.get())
     return value if cases is None else {**value, "cases": cases}
 
@@ -421,7 +419,7 @@ def forget() -> None:
     Other processes see the change when their cache expires (CACHE_SECONDS).
     """
     with _cache.lock:
-        _cache.loaded_at = 0.0
+        _cache.entries.clear()
 
 
 def get_collection(engine: Engine, collection_id: str) -> Collection:

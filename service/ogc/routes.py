@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
 
 from service import data_version
 from service.database import get_engine
@@ -23,6 +24,7 @@ from service.ogc import usecases
 from service.ogc.negotiate import wants_html
 from service.ogc.query import parse_item_query, parse_items_query
 from service.ogc.usecases import GEOJSON, SCHEMA_JSON
+from service.read_routing import run_read
 from service.response_cache import Built, response_cache
 from service.routing import SessionReleasingRoute
 from service.security import Principal
@@ -115,7 +117,11 @@ def queryables(request: Request, collectionId: str) -> Response:
     responses={200: {"content": {GEOJSON: {}}}},
 )
 def items(request: Request, collectionId: str) -> Response:
-    engine = get_engine()
+    # a read that may be slightly stale: a hot standby when there is one (issue 21, service/read_routing.py)
+    return run_read(lambda engine: _items(request, collectionId, engine))
+
+
+def _items(request: Request, collectionId: str, engine: Engine) -> Response:
     collection = usecases.collection(engine, collectionId)
     html = _wants_html(request)
     query_items = request.query_params.multi_items()
@@ -145,7 +151,10 @@ def items(request: Request, collectionId: str) -> Response:
     responses={200: {"content": {GEOJSON: {}}}},
 )
 def item(request: Request, collectionId: str, featureId: str) -> Response:
-    engine = get_engine()
+    return run_read(lambda engine: _item(request, collectionId, featureId, engine))
+
+
+def _item(request: Request, collectionId: str, featureId: str, engine: Engine) -> Response:
     collection = usecases.collection(engine, collectionId)
     html = _wants_html(request)
     crs = parse_item_query(request.query_params.multi_items())

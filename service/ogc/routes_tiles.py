@@ -13,12 +13,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import Engine
 
 from service import data_version
 from service.database import get_engine
 from service.ogc import usecases
 from service.ogc.query import parse_items_query
 from service.ogc.usecases import JSON, MVT, STYLE_MEDIA_TYPE
+from service.read_routing import run_read
 from service.response_cache import Built, response_cache
 from service.routing import SessionReleasingRoute
 
@@ -122,7 +124,19 @@ def tile(
     tileRow: str,
     tileCol: str,
 ) -> Response:
-    engine = get_engine()
+    # a read that may be slightly stale: a hot standby when there is one (issue 21, service/read_routing.py)
+    return run_read(lambda engine: _tile(request, engine, collectionId, tileMatrixSetId, tileMatrix, tileRow, tileCol))
+
+
+def _tile(
+    request: Request,
+    engine: Engine,
+    collectionId: str,
+    tileMatrixSetId: str,
+    tileMatrix: str,
+    tileRow: str,
+    tileCol: str,
+) -> Response:
     collection, (z, y, x) = usecases.tile_address(engine, collectionId, tileMatrixSetId, tileMatrix, tileRow, tileCol)
     query = parse_items_query(request.query_params.multi_items(), collection, paged=False)
     version = data_version.current(engine)  # before the data: see service/data_version.py

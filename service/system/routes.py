@@ -6,10 +6,11 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from service import __version__
+from service import __version__, read_routing
 from service.database import get_engine, versions
 from service.errors import problem_response
 from service.routing import SessionReleasingRoute
+from service.settings import get_settings
 
 router = APIRouter(route_class=SessionReleasingRoute, tags=["health"])
 
@@ -28,4 +29,7 @@ def healthz() -> JSONResponse:
             database="down",
             headers={"Retry-After": "5"},
         )
-    return JSONResponse({"status": "ok", "version": __version__, "database": "up", **found})
+    body = {"status": "ok", "version": __version__, "database": "up", **found}
+    if get_settings().replica_urls:  # the hot standbys this worker reads from, and how far behind (issue 21)
+        body["replicas"] = read_routing.router().status()
+    return JSONResponse(body)

@@ -27,6 +27,10 @@ NOT_WATCHED = {
     "case_events",  # migration 0019: a case's timeline is shown only on its no-store page
     "case_files",  # migration 0019: files are served only to those who may see the case
     "evaluations",  # migration 0022: made from the data, never changed; served to signed-in users only
+    "layer_feature_archive",  # migration 0025: superseded versions, read by nobody's cached response
+    "screening_zone_parts_archive",  # migration 0025: read by replays only, which are never cached
+    "layer_jobs",  # migration 0025: a background load's progress, polled by its owner, never cached
+    "rate_limit_counts",  # migration 0026: counts of requests, not data
     "evaluation_files",  # migration 0022: immutable bytes, sent with their SHA-256 as the ETag
 }
 
