@@ -1,4 +1,4 @@
-"""Requests per client per group of expensive endpoints, with 429 + Retry-After (decision 0094).
+"""Requests per client per group of expensive endpoints, with 429 + Retry-After (decisions 0094, 0320).
 
 A *group* is a kind of work that costs far more than a cached read: geocoding a text, a screening
 (five spatial queries and a recorded write), a whole-collection download, a printed wall map.  Each
@@ -8,9 +8,12 @@ token holder (keyed by user, from any address).  The client address is the one u
 ``X-Forwarded-For`` when the connection comes from a proxy it trusts (``--forwarded-allow-ips``),
 else the peer.
 
-Counting is a moving window (`limits.strategies.MovingWindowRateLimiter`) kept in this worker process:
-with N workers a client may get up to N times the allowance.  Shared state in PostgreSQL would cost a
-write per limited request and a table in the fixed migration chain; see the decision.
+The counts are kept in PostgreSQL (``XIANGMAP_RATE_LIMIT_STORE=database``, the default;
+``service/rate_counter.py``): every worker of every machine behind a load balancer counts against the
+same allowance, a sliding window approximated by two fixed windows, one round trip per counted request
+and none for a refusal this worker already knows of.  ``memory`` keeps them in this worker process
+(`limits`' moving window), for a single-process development server: with N workers a client would get
+up to N times the allowance.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
@@ -31,6 +35,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.dependencies import current_principal
 from service.errors import Problem, problem_response
+from service.rate_counter import SharedCounter
 from service.security import Principal
 from service.settings import Settings
 
@@ -43,6 +48,7 @@ GROUPS = {
     "signin": "failed sign-ins (POST /login)",
 }
 SIGNIN = "signin"
+STORES = ("database", "memory")
 
 
 def _scaled(item: RateLimitItem, factor: int) -> RateLimitItem:
@@ -51,17 +57,19 @@ def _scaled(item: RateLimitItem, factor: int) -> RateLimitItem:
 
 @dataclass
 class RateLimits:
-    """The allowances of every group and the counters of this process."""
+    """The allowances of every group and their counter (shared in PostgreSQL, or this process's own)."""
 
     anonymous: dict[str, list[RateLimitItem]]
     holders: dict[str, list[RateLimitItem]]
-    limiter: MovingWindowRateLimiter
+    limiter: SharedCounter | MovingWindowRateLimiter
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimits | None:
-        """None when ``XIANGMAP_RATE_LIMITS_ENABLED`` is false; a bad allowance stops the start-up."""
+        """None when ``XIANGMAP_RATE_LIMITS_ENABLED`` is false; a bad allowance or store stops the start-up."""
         if not settings.rate_limits_enabled:
             return None
+        if settings.rate_limit_store not in STORES:
+            raise ValueError(f"XIANGMAP_RATE_LIMIT_STORE={settings.rate_limit_store!r}: use one of {', '.join(STORES)}")
         anonymous: dict[str, list[RateLimitItem]] = {}
         for group in GROUPS:
             raw = getattr(settings, f"rate_limit_{group}")
@@ -73,21 +81,45 @@ class RateLimits:
                 ) from error
         factor = max(1, settings.rate_limit_token_factor)
         holders = {g: [_scaled(item, factor) for item in items] for g, items in anonymous.items()}
-        return cls(anonymous, holders, MovingWindowRateLimiter(MemoryStorage()))
+        if settings.rate_limit_store == "memory":
+            return cls(anonymous, holders, MovingWindowRateLimiter(MemoryStorage()))
+        return cls(anonymous, holders, SharedCounter())
 
     def over(self, group: str, key: str, items: list[RateLimitItem]) -> tuple[RateLimitItem, int] | None:
-        """Count one request of ``key``; the allowance it exceeds and the seconds until it may retry, or None."""
+        """Count one request of ``key``; the allowance it exceeds and the seconds until it may retry, or None.
+
+        Blocking with the shared store (a round trip): from the event loop, use :meth:`over_async`.
+        """
         for item in items:
             if not self.limiter.hit(item, group, key):
                 stats = self.limiter.get_window_stats(item, group, key)
                 return item, max(1, math.ceil(stats.reset_time - time.time()))
         return None
 
+    def known_refusal(self, group: str, key: str, items: list[RateLimitItem]) -> tuple[RateLimitItem, int] | None:
+        """A refusal this process already knows of (shared store only), found without a round trip; else None."""
+        if isinstance(self.limiter, SharedCounter):
+            for item in items:
+                wait = self.limiter.known_refusal(item, group, key)
+                if wait is not None:
+                    return item, max(1, math.ceil(wait))
+        return None
+
+    async def over_async(self, group: str, key: str, items: list[RateLimitItem]) -> tuple[RateLimitItem, int] | None:
+        """:meth:`over` from the event loop: the shared store's round trip runs on a worker thread."""
+        if not isinstance(self.limiter, SharedCounter):
+            return self.over(group, key, items)  # memory: no I/O
+        known = self.known_refusal(group, key, items)
+        if known is not None:
+            return known
+        return await anyio.to_thread.run_sync(self.over, group, key, items)
+
     def signin_wait(self, address: str, name: str) -> int | None:
         """Seconds until a sign-in from ``address`` or for ``name`` may be tried again; None when it may now.
 
         Only failures are counted (:meth:`signin_failed`), per address and per user name, so a user who
         signs in right is never slowed and one account cannot be guessed at from many addresses at once.
+        Blocking with the shared store, as is :meth:`signin_failed`: the sign-in route runs on a worker thread.
         """
         for key in _signin_keys(address, name):
             for item in self.anonymous[SIGNIN]:
@@ -113,7 +145,7 @@ class RateLimits:
             fault="rate_limited",
         )
 
-    def check(self, group: str, principal: Principal, request: Request) -> None:
+    async def check(self, group: str, principal: Principal, request: Request) -> None:
         """Count this request; 429 with Retry-After when the client is over one of the group's allowances."""
         group = read_group(group, request.method, "range" in request.headers)
         if principal.role is not None:
@@ -123,7 +155,7 @@ class RateLimits:
                 return  # counted by AnonymousLimitMiddleware before the body was read
             address = request.client.host if request.client else "unknown"
             key, who, items = f"address:{address}", f"address {address}", self.anonymous[group]
-        found = self.over(group, key, items)
+        found = await self.over_async(group, key, items)
         if found is not None:
             raise self.refusal(group, who, *found, anonymous=principal.role is None)
 
@@ -164,10 +196,11 @@ def anonymous_group(method: str, path: str, ranged: bool = False) -> str | None:
 class AnonymousLimitMiddleware:
     """Counts anonymous callers of the limited operations before anything of their request is read.
 
-    Over the allowance, the 429 costs no body parsing, no JSON decoding and no database round trip, and
-    it is held back for up to ``XIANGMAP_RATE_LIMIT_TARPIT_S`` seconds (never past ``Retry-After``) with
-    the connection closed after it: a client that retries at once, as a flood does, then gets a handful
-    of answers a second instead of the event loop's full attention.  At most
+    Over the allowance, the 429 costs no body parsing, no JSON decoding and, once this worker knows of the
+    refusal (``SharedCounter`` remembers it until the retry time), no database round trip; it is held back
+    for up to ``XIANGMAP_RATE_LIMIT_TARPIT_S`` seconds (never past ``Retry-After``) with the connection
+    closed after it: a client that retries at once, as a flood does, then gets a handful of answers a
+    second instead of the event loop's full attention.  At most
     ``XIANGMAP_RATE_LIMIT_TARPIT_MAX`` answers are held at once; beyond that they go out at once.
     Callers with a token are counted per user by the route's dependency, after the token is checked.
     """
@@ -189,7 +222,7 @@ class AnonymousLimitMiddleware:
             await self.app(scope, receive, send)
             return
         address = scope["client"][0] if scope.get("client") else "unknown"
-        found = limits.over(group, f"address:{address}", limits.anonymous[group])
+        found = await limits.over_async(group, f"address:{address}", limits.anonymous[group])
         if found is None:
             scope.setdefault("state", {})[COUNTED] = group
             await self.app(scope, receive, send)
@@ -232,7 +265,7 @@ def rate_limited(group: str) -> Any:
     async def check(request: Request, principal: Principal = Depends(current_principal)) -> None:
         limits: RateLimits | None = getattr(request.app.state, "rate_limits", None)
         if limits is not None:
-            limits.check(group, principal, request)
+            await limits.check(group, principal, request)
 
     dependency: Callable[..., Coroutine[Any, Any, None]] = check
     return Depends(dependency)

@@ -30,6 +30,7 @@ from service.models.published_layers import (
     layer_feature_archive,
     screening_zone_parts_archive,
 )
+from service.models.rate_limits import rate_limit_counts
 from service.models.screening import ProjectScreeningCategory, Screening, ScreeningZonePart
 from service.models.secrets import AppSecret
 from service.models.staged_uploads import StagedUpload
@@ -81,5 +82,6 @@ __all__ = [
     "WebSession",
     "layer_feature_archive",
     "layer_loads",
+    "rate_limit_counts",
     "screening_zone_parts_archive",
 ]

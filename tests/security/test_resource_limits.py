@@ -125,7 +125,14 @@ def test_a_parser_out_of_stack_is_400() -> None:
 
 # --- rate limits -------------------------------------------------------------------------------------
 def _limited_app(**overrides: Any) -> FastAPI:
+    """An app with small allowances, starting from no counts: they are shared in PostgreSQL (decision 0320)."""
+    from sqlalchemy import text
+
     from service.app import create_app
+    from service.database import get_engine
+
+    with get_engine().begin() as conn:
+        conn.execute(text("DELETE FROM rate_limit_counts"))
 
     values: dict[str, Any] = {
         "rate_limits_enabled": True,
@@ -149,7 +156,7 @@ def limited(engine: Any) -> Iterator[TestClient]:
 def _assert_429(response: httpx.Response, detail_part: str) -> int:
     body = _problem(response, 429)
     retry_after = int(response.headers["Retry-After"])
-    assert 1 <= retry_after <= 60
+    assert 1 <= retry_after <= 120  # per minute: the two-window count may hold a burst past the window (0320)
     assert body["retry_after"] == retry_after
     assert body["fault"] == "rate_limited"
     assert detail_part in body["detail"], body["detail"]
