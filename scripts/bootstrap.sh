@@ -73,6 +73,7 @@ if [ "$mode" = test ]; then
   /usr/bin/python3 -c 'import qgis.core' >/dev/null 2>&1 || missing+=(python3-qgis)
   command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
   command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)  # the notice PDF's Chinese is read back (tests/case_reports)
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)  # the example proxy site (tests/deploy)
   if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}" || say "warning: ${missing[*]} not installed (not root): browser, QGIS or GDAL 3.6 tests will be skipped"
   fi

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = None
+    # reverse proxies whose X-Forwarded-* headers `xiangmap serve` trusts (None: uvicorn's FORWARDED_ALLOW_IPS or
+    # loopback); a setting, so that `.env` works as well as the environment (docs/deploy/README.md)
+    forwarded_allow_ips: str | None = None
     db_connect_timeout_s: int = 3
     # sync endpoints run on this many threads per worker process; each may hold one pooled connection,
     # so the pool is kept larger and never opens and closes connections under load (decision 0084)

@@ -55,6 +55,11 @@ def serve(
     port: int | None = typer.Option(None, help="Port (default from XIANGMAP_PORT, 8000)."),
     workers: int = typer.Option(1, help="Worker processes."),
     reload: bool = typer.Option(False, help="Reload on code changes (development)."),
+    forwarded_allow_ips: str | None = typer.Option(
+        None,
+        help="Reverse proxies whose X-Forwarded-For / -Proto are trusted, comma-separated (default from "
+        "XIANGMAP_FORWARDED_ALLOW_IPS, else uvicorn's FORWARDED_ALLOW_IPS or the loopback addresses).",
+    ),
 ) -> None:
     """Serve the API and the maps; started as root, it binds and then runs as XIANGMAP_SERVE_USER."""
     import uvicorn
@@ -72,6 +77,8 @@ def serve(
         workers=workers,
         reload=reload,
         proxy_headers=True,
+        # behind nginx on another machine (docs/deploy/): whose forwarded headers to believe
+        forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
     )
     inherited = os.environ.pop(SERVE_FD, None)
     for loose in privileges.loose_secret_files() if inherited is None else []:
