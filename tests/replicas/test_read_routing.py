@@ -19,7 +19,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -166,8 +165,10 @@ def test_reads_go_to_the_standby_and_a_writer_reads_its_write_at_once(pair, serv
     assert mine.status_code == 200 and len(mine.json()["features"]) == 5, mine.text
     # once the standby has replayed the write, everyone's reads go there
     _wait(
-        lambda: httpx.get(f"{service}/collections/stations_a/items", timeout=10).status_code == 200
-        and _readers(standby) > 0,
+        lambda: (
+            httpx.get(f"{service}/collections/stations_a/items", timeout=10).status_code == 200
+            and _readers(standby) > 0
+        ),
         "reads on the standby",
     )
     for _ in range(10):
@@ -196,9 +197,18 @@ def test_killing_the_standby_mid_load_leaves_no_error_and_it_rejoins(pair, servi
         t.start()
     time.sleep(1.0)
     subprocess.run(  # an immediate stop: connections cut as a crash would
-        [*(["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []),
-         str(pg_bindir() / "pg_ctl"), "stop", "-D", str(standby.pgdata), "-m", "immediate", "-w"],
-        check=True, capture_output=True,
+        [
+            *(["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []),
+            str(pg_bindir() / "pg_ctl"),
+            "stop",
+            "-D",
+            str(standby.pgdata),
+            "-m",
+            "immediate",
+            "-w",
+        ],
+        check=True,
+        capture_output=True,
     )
     time.sleep(2.0)
     stop.set()
@@ -209,17 +219,25 @@ def test_killing_the_standby_mid_load_leaves_no_error_and_it_rejoins(pair, servi
     assert health["replicas"][0]["up"] is False
     rp.start_replica(primary, "reader1")
     _wait(lambda: httpx.get(f"{service}/healthz", timeout=10).json()["replicas"][0]["usable"], "the rejoin")
-    _wait(lambda: httpx.get(f"{service}/collections/stations_b/items", timeout=10).status_code == 200
-          and _readers(standby) > 0, "reads on the standby again")
+    _wait(
+        lambda: (
+            httpx.get(f"{service}/collections/stations_b/items", timeout=10).status_code == 200
+            and _readers(standby) > 0
+        ),
+        "reads on the standby again",
+    )
 
 
 def test_a_standby_past_the_lag_bound_is_dropped_until_it_catches_up(pair, service: str, gis_token: str) -> None:  # type: ignore[no-untyped-def]
-    primary, standby = pair
+    _, standby = pair
     _sql(standby, "SELECT pg_wal_replay_pause()")
     try:
         _publish(service, gis_token, "stations_c", 3)
-        _wait(lambda: not httpx.get(f"{service}/healthz", timeout=10).json()["replicas"][0]["usable"],
-              "the standby dropped", MAX_LAG_S + 10)
+        _wait(
+            lambda: not httpx.get(f"{service}/healthz", timeout=10).json()["replicas"][0]["usable"],
+            "the standby dropped",
+            MAX_LAG_S + 10,
+        )
         for _ in range(5):  # everyone is served by the primary meanwhile: the new layer is there, no 5xx
             assert httpx.get(f"{service}/collections/stations_c/items", timeout=10).status_code == 200
     finally:
