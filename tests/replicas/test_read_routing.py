@@ -120,17 +120,25 @@ def service(pair: tuple[Cluster, Cluster], tmp_path_factory: pytest.TempPathFact
             proc.kill()
 
 
-@pytest.fixture(scope="module")
-def gis_token(pair: tuple[Cluster, Cluster]) -> str:
+def _token(primary: Cluster, name: str, role: str) -> str:
     from sqlalchemy.orm import Session
 
     from service.security import create_user
 
-    primary, _ = pair
     with Session(create_engine(primary.url())) as session:
-        token = create_user(session, "replica-gis", "gis")
+        token = create_user(session, name, role)
         session.commit()
     return token
+
+
+@pytest.fixture(scope="module")
+def gis_token(pair: tuple[Cluster, Cluster]) -> str:
+    return _token(pair[0], "replica-gis", "gis")
+
+
+@pytest.fixture(scope="module")
+def viewer_token(pair: tuple[Cluster, Cluster]) -> str:
+    return _token(pair[0], "replica-viewer", "viewer")
 
 
 def _points(n: int) -> bytes:
@@ -155,7 +163,9 @@ def _publish(base: str, token: str, layer_id: str, n: int) -> httpx.Response:
     return done
 
 
-def test_reads_go_to_the_standby_and_a_writer_reads_its_write_at_once(pair, service: str, gis_token: str) -> None:  # type: ignore[no-untyped-def]
+def test_reads_go_to_the_standby_and_a_writer_reads_its_write_at_once(  # type: ignore[no-untyped-def]
+    pair, service: str, gis_token: str, viewer_token: str
+) -> None:
     primary, standby = pair
     done = _publish(service, gis_token, "stations_a", 5)
     seen = done.headers["X-Data-Version"]
@@ -176,6 +186,13 @@ def test_reads_go_to_the_standby_and_a_writer_reads_its_write_at_once(pair, serv
         tile = httpx.get(f"{service}/collections/stations_a/tiles/WebMercatorQuad/10/428/854", timeout=10)
         assert tile.status_code in (200, 204), tile.text
     assert _readers(standby) > 0 and _readers(primary) == 0  # the read engines connect to the standby only
+    # the map data and a viewer's ledger read the projects on the standby (its own table statistics count them)
+    scans = "SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = 'projects'"
+    before = _sql(standby, scans)[0][0]
+    assert httpx.get(f"{service}/maps/data/projects.geojson", timeout=10).status_code == 200
+    ledger = httpx.get(f"{service}/ledger", headers={"Authorization": f"Bearer {viewer_token}"}, timeout=10)
+    assert ledger.status_code == 200 and "台账" in ledger.text
+    assert _wait(lambda: _sql(standby, scans)[0][0] > before, "the standby's own statistics", 10)
     health = httpx.get(f"{service}/healthz", timeout=10).json()
     assert health["replicas"][0]["usable"] is True and health["replicas"][0]["lag_s"] is not None
 
