@@ -36,6 +36,8 @@ log = logging.getLogger("xiangmap.read_routing")
 T = TypeVar("T")
 
 VERSION_SQL = "SELECT version FROM data_version"
+# the primary's side: its version, when that version's commit happened and the time now, all on its clock
+PRIMARY_SQL = "SELECT version, extract(epoch FROM changed_at), extract(epoch FROM clock_timestamp()) FROM data_version"
 # the floor a request's reads must reach: the data version its client last wrote (None: any usable standby)
 READ_FLOOR: ContextVar[int | None] = ContextVar("read_floor", default=None)
 SEEN_COOKIE = "xm_seen"
@@ -64,7 +66,8 @@ class Router:
     standbys: list[Standby]
     max_lag_s: float
     check_s: float
-    _history: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=4096))
+    _history: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=4096))  # (version, committed at)
+    _primary_clock: float = 0.0
     _turn: itertools.count = field(default_factory=itertools.count)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
@@ -75,13 +78,14 @@ class Router:
         """Read the primary's and each standby's data version; work out each standby's staleness."""
         now = time.monotonic()
         try:
-            row = read_one(VERSION_SQL, engine=self.primary)
-            primary_version = int(row[0]) if row else None
+            row = read_one(PRIMARY_SQL, engine=self.primary)
         except exc.SQLAlchemyError:
-            primary_version = None
+            row = None
         with self._lock:
-            if primary_version is not None and (not self._history or self._history[-1][0] != primary_version):
-                self._history.append((primary_version, now))
+            if row is not None:
+                primary_version, changed_at, self._primary_clock = int(row[0]), float(row[1]), float(row[2])
+                if not self._history or self._history[-1][0] != primary_version:
+                    self._history.append((primary_version, changed_at))
         for standby in self.standbys:
             try:
                 row = read_one(VERSION_SQL, engine=standby.engine)
@@ -94,11 +98,13 @@ class Router:
                 standby.lag_s = self._lag(version, now)
 
     def _lag(self, version: int | None, now: float) -> float | None:
-        """How long ago the primary moved past ``version`` (0 when the standby has the newest one seen)."""
+        """How long ago the primary committed the first version newer than ``version`` that the watcher saw,
+        on the primary's own clock (0 when the standby has the newest version seen).  A version committed and
+        superseded between two checks is not seen, so this may undercount by up to one check interval."""
         if version is None:
             return None
         newer = [t for v, t in self._history if v > version]
-        return now - min(newer) if newer else 0.0
+        return max(0.0, self._primary_clock - min(newer)) if newer else 0.0
 
     def _down(self, standby: Standby, error: BaseException) -> None:
         with self._lock:
