@@ -197,6 +197,11 @@ TYPE_PATTERNS = {
         r"([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?\s*(Z|[-+][0-9]{2}(:?[0-9]{2})?)?\s*$"
     ),
 }
+# for a value that matched the date pattern: its day is at most its month's last day (2023-02-30 is not a date)
+DAY_EXISTS = (
+    "(SELECT m[3]::int <= extract(day FROM make_date(m[1]::int, m[2]::int, 1) + interval '1 month - 1 day') "
+    "FROM (SELECT regexp_match(btrim({v}), '^([0-9]{{4}})[-/.]([0-9]{{1,2}})[-/.]([0-9]{{1,2}})')) r(m))"
+)
 TYPE_WORDS = {
     "bigint": "a whole number",
     "double precision": "a number",
@@ -299,9 +304,12 @@ def validate(session: Session, staged: Staged, spec: LoadSpec, crs_label: str) -
         if pattern is None:
             continue
         col = f"c{staged.index[f.source]}"
+        wrong = f"{col} !~* :p"
+        if f.type in ("date", "timestamptz"):  # the pattern allows 02-30: the day must exist in its month
+            wrong = f"CASE WHEN {col} ~* :p THEN NOT {DAY_EXISTS.format(v=col)} ELSE true END"
         bad = _first(
             session,
-            f"SELECT ord, {col} AS v FROM {t} WHERE NULLIF(btrim({col}), '') IS NOT NULL AND {col} !~* :p "
+            f"SELECT ord, {col} AS v FROM {t} WHERE NULLIF(btrim({col}), '') IS NOT NULL AND {wrong} "
             "ORDER BY ord LIMIT 1",
             {"p": pattern},
         )

@@ -8,6 +8,7 @@ publishing; the load itself checks every feature again in the database (service.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -60,8 +61,8 @@ CSV_OPTIONS = {
     "Y_POSSIBLE_NAMES": "y,lat,latitude,纬度",
     "GEOM_POSSIBLE_NAMES": "wkt,geom,geometry,the_geom,shape",
     "KEEP_GEOM_COLUMNS": "NO",
-    "AUTODETECT_TYPE": "YES",
-}
+}  # no AUTODETECT_TYPE: GDAL would fail a whole read on one impossible date; the values stay text, the preview
+# suggests a type from the samples, and the load checks every row (service.layers.bulk) naming the bad one
 
 
 @dataclass
@@ -152,10 +153,31 @@ def opened(
         options = read_options(dataset)
         used = encoding
         if _needs_detection(dataset, encoding):
-            sample = pyogrio.read_dataframe(dataset, layer=sublayer, encoding=LOSSLESS, max_features=SAMPLE, **options)
+            try:
+                sample = pyogrio.read_dataframe(
+                    dataset, layer=sublayer, encoding=LOSSLESS, max_features=SAMPLE, **options
+                )
+            except Exception as exc:  # GDAL or the conversion says why: a 422, never a 500
+                raise LayerFileError(f"{name} cannot be read as a GIS file: {exc}") from exc
             if isinstance(sample, gpd.GeoDataFrame):
                 _, used = _detected(sample, name)
         yield Opened(dataset, sublayer, sublayers, used, options)
+
+
+SAMPLE_TYPES = (  # text fields (a CSV's are all text): the type their sample values all look like
+    ("bigint", re.compile(r"^\s*[-+]?[0-9]{1,18}\s*$")),
+    ("double precision", re.compile(r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$")),
+    ("date", re.compile(r"^\s*[0-9]{4}[-/.](0?[1-9]|1[0-2])[-/.](0?[1-9]|[12][0-9]|3[01])\s*$")),
+)
+
+
+def sampled_type(values: list[str]) -> str:
+    """The narrowest type every non-empty sample value fits, else text (the person may change it)."""
+    present = [v for v in values if v.strip()]
+    for kind, pattern in SAMPLE_TYPES if present else ():
+        if all(pattern.match(v) for v in present):
+            return kind
+    return "text"
 
 
 def column_type(dtype: str) -> str:
@@ -254,7 +276,10 @@ def inspect_file(
     fields = []
     for fname, dtype in zip(info["fields"], info["dtypes"], strict=True):
         values = [str(v) for v in sample[fname].head(3).tolist() if v is not None and str(v) != "nan"]
-        fields.append(FieldPreview(str(fname), column_name(str(fname), taken), column_type(dtype), str(dtype), values))
+        kind = column_type(dtype)
+        if kind == "text" and src.dataset.lower().endswith(".csv"):
+            kind = sampled_type([str(v) for v in sample[fname].dropna().tolist()])
+        fields.append(FieldPreview(str(fname), column_name(str(fname), taken), kind, str(dtype), values))
     geoms = np.asarray(sample.geometry.values)
     present = geoms[~shapely.is_missing(geoms)]
     kinds: dict[str, int] = {}

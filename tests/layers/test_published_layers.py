@@ -378,3 +378,28 @@ def test_qgis_reads_a_published_layer_at_once(client, auth, layer_id: str, tmp_p
     assert result["wkb_type"] == "MultiPolygon" and result["feature_count"] == 3
     got = {f["attributes"]["key"]: (f["attributes"]["name"], f["attributes"]["subzone"]) for f in result["features"]}
     assert got == {r[0]: (r[1], r[2]) for r in REDLINE_V1}
+
+
+def test_a_date_that_does_not_exist_names_its_row(client, auth, layer_id: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    csv = tmp_path / "dates.csv"
+    csv.write_text(
+        "编号,经度,纬度,批准日期\nA1,113.1,27.8,2023-02-28\nA2,113.2,27.9,2023/13/01\nA3,113.2,27.9,2023-02-30\n",
+        encoding="utf-8",
+    )
+    with csv.open("rb") as handle:
+        up = client.post("/layers/uploads", files={"file": ("dates.csv", handle)}, headers=auth["gis"])
+    base = {
+        "upload_id": up.json()["upload_id"],
+        "layer_id": layer_id,
+        "title_zh": "日期",
+        "key_field": "编号",
+        "crs": "EPSG:4326",
+        "fields": {"批准日期": {"type": "date"}},
+    }
+    r = client.post("/layers", json=base, headers=auth["gis"])
+    assert r.status_code == 422 and r.json()["row"] == 2 and "2023/13/01" in r.json()["detail"], r.text
+    csv.write_text("编号,经度,纬度,批准日期\nA1,113.1,27.8,2023-02-28\nA3,113.2,27.9,2023-02-30\n", encoding="utf-8")
+    with csv.open("rb") as handle:
+        up = client.post("/layers/uploads", files={"file": ("dates.csv", handle)}, headers=auth["gis"])
+    r = client.post("/layers", json={**base, "upload_id": up.json()["upload_id"]}, headers=auth["gis"])
+    assert r.status_code == 422 and r.json()["row"] == 2 and "2023-02-30" in r.json()["detail"], r.text
