@@ -27,6 +27,7 @@ from service.layers.loader import file_sha256
 from service.layers.names import checked_column, layer_id_problem
 
 LONG_LOAD_TIMEOUT = "30min"  # a million parcels take minutes; the service's short statement timeout is for requests
+MAX_FIELDS = 400  # columns of a published table (the staging table takes 500, PostgreSQL 1,600)
 
 
 @dataclass
@@ -134,6 +135,15 @@ def load_spec(found: Preview, req: PublishRequest) -> LoadSpec:
             400,
             f"geometry_type {req.geometry_type!r}: one of {', '.join(GEOMETRY_NAMES.values())}",
             parameter="geometry_type",
+        )
+    kept = [f for f in found.fields if not (req.fields.get(f.source) or {}).get("skip")]
+    if len(kept) > MAX_FIELDS:
+        raise Problem(
+            422,
+            f"{found.file_name} has {len(kept)} fields; a layer may have at most {MAX_FIELDS}: skip the ones "
+            "that are not needed (fields: {name: {skip: true}}, --skip in the CLI)",
+            parameter="fields",
+            fault="too_many_fields",
         )
     key_field = _chosen_field(found, req.key_field, found.key_field, "key_field")
     name_field = _chosen_field(found, req.name_field, found.name_field, "name_field")
