@@ -159,9 +159,25 @@ def opened(
                 )
             except Exception as exc:  # GDAL or the conversion says why: a 422, never a 500
                 raise LayerFileError(f"{name} cannot be read as a GIS file: {exc}") from exc
-            if isinstance(sample, gpd.GeoDataFrame):
-                _, used = _detected(sample, name)
+            if not isinstance(sample, gpd.GeoDataFrame):  # a CSV whose coordinates the raw bytes hid
+                sample = gpd.GeoDataFrame(sample, geometry=[None] * len(sample))
+            _, used = _detected(sample, name)
+        if dataset.lower().endswith(".csv") and used and used.replace("-", "").upper() not in ("UTF8", "ASCII"):
+            # GDAL matches 经度 / 纬度 / WKT to the header's bytes: a GBK CSV is turned into UTF-8 first, streaming
+            dataset, used = _as_utf8(Path(dataset), used, name), None
         yield Opened(dataset, sublayer, sublayers, used, options)
+
+
+def _as_utf8(path: Path, codec: str, name: str) -> str:
+    """A UTF-8 copy of a text file in ``codec``, next to it (in the upload's own temporary folder)."""
+    target = path.with_name(f"{path.stem}.utf8{path.suffix}")
+    try:
+        with path.open(encoding=codec, newline="") as src, target.open("w", encoding="utf-8", newline="") as out:
+            for chunk in iter(lambda: src.read(1 << 20), ""):
+                out.write(chunk)
+    except (UnicodeError, LookupError) as exc:
+        raise LayerFileError(f"{name} is not text in {codec}: {exc}", parameter="encoding") from exc
+    return str(target)
 
 
 SAMPLE_TYPES = (  # text fields (a CSV's are all text): the type their sample values all look like
