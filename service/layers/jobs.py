@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,21 @@ def percent(done: int, total: int, phase: str | None) -> int:
     return low
 
 
+# a load's statements each stop at 30 minutes (publishing.LONG_LOAD_TIMEOUT): a job still "running" after this
+# long lost its worker (a restart, a crash); its transaction was rolled back with it, so nothing was written
+STALE_AFTER = timedelta(hours=3)
+STALE = {
+    "status": 503,
+    "title": "Service Unavailable",
+    "detail": "the worker that ran this load stopped before it finished; nothing was written: start it again",
+    "fault": "worker_lost",
+}
+
+
 def shown(job: LayerJob) -> dict[str, Any]:
-    state = job.state
+    state, error = job.state, job.error
+    if state in ("queued", "running") and datetime.now(UTC) - job.created_at > STALE_AFTER:
+        state, error = "failed", STALE
     pct = 100 if state == "done" else percent(int(job.done), int(job.total), job.phase)
     return {
         "id": job.id,
@@ -58,7 +72,7 @@ def shown(job: LayerJob) -> dict[str, Any]:
         "total": int(job.total),
         "percent": pct,
         "result": job.result,
-        "error": job.error,
+        "error": error,
         "created_at": job.created_at,
         "finished_at": job.finished_at,
         "links": {"self": f"/layers/jobs/{job.id}", "layer": f"/layers/{job.layer}"},

@@ -403,3 +403,20 @@ def test_a_date_that_does_not_exist_names_its_row(client, auth, layer_id: str, t
         up = client.post("/layers/uploads", files={"file": ("dates.csv", handle)}, headers=auth["gis"])
     r = client.post("/layers", json={**base, "upload_id": up.json()["upload_id"]}, headers=auth["gis"])
     assert r.status_code == 422 and r.json()["row"] == 2 and "2023-02-30" in r.json()["detail"], r.text
+
+
+def test_a_job_whose_worker_died_says_so(client, auth, owner_engine: Engine, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    """A load whose worker was restarted stays 'running' in its row; after STALE_AFTER it reads as failed."""
+    with owner_engine.begin() as conn:
+        job = conn.execute(
+            text(
+                "INSERT INTO layer_jobs (actor, action, layer, state, phase, created_at) VALUES "
+                "('test-gis', 'publish', 'lost_layer', 'running', 'copy', now() - interval '4 hours') RETURNING id::text"
+            )
+        ).scalar_one()
+    try:
+        answer = client.get(f"/layers/jobs/{job}", headers=auth["gis"]).json()
+        assert answer["state"] == "failed" and answer["error"]["fault"] == "worker_lost", answer
+    finally:
+        with owner_engine.begin() as conn:
+            conn.execute(text("DELETE FROM layer_jobs WHERE id = CAST(:j AS uuid)"), {"j": job})
