@@ -410,8 +410,8 @@ def test_a_job_whose_worker_died_says_so(client, auth, owner_engine: Engine, eng
     with owner_engine.begin() as conn:
         job = conn.execute(
             text(
-                "INSERT INTO layer_jobs (actor, action, layer, state, phase, created_at) VALUES "
-                "('test-gis', 'publish', 'lost_layer', 'running', 'copy', now() - interval '4 hours') RETURNING id::text"
+                "INSERT INTO layer_jobs (actor, action, layer, state, phase, created_at) VALUES ('test-gis', "
+                "'publish', 'lost_layer', 'running', 'copy', now() - interval '4 hours') RETURNING id::text"
             )
         ).scalar_one()
     try:
