@@ -4,31 +4,29 @@ A publish, replace or append of a large file takes minutes; the request that sta
 with a job id (``layer_jobs`` row) and the load runs in a thread of the worker that received it, in a
 session of its own.  Progress is written to the job row on a separate short connection (the load's own
 transaction is still open and invisible to others), at most a few times a second, so any worker behind
-the load balancer can answer ``GET /layers/jobs/{id}``.  The uploaded file lives in ``staged_uploads``
-until the job has read it into a temporary directory.
+the load balancer can answer ``GET /layers/jobs/{id}``.  The work is given the staged file's bytes by its
+caller (service.layers.usecases), which writes them to a temporary directory in the job's thread.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from service.errors import Problem
-from service.models import LayerJob, StagedUpload
+from service.models import LayerJob
 
 PROGRESS_EVERY_S = 0.5
 PHASES = {"copy": (0, 80), "check": (80, 88), "write": (88, 96), "index": (96, 100)}
 
-Work = Callable[[Session, Path, Callable[[int, int, str], None]], dict[str, Any]]
+Work = Callable[[Session, Callable[[int, int, str], None]], dict[str, Any]]  # (session, progress) -> result
 Sessions = Callable[[], Session]  # makes a new session on the service's engine (the job's thread has its own)
 
 
@@ -137,24 +135,18 @@ def _problem_body(exc: BaseException) -> dict[str, Any]:
     return {"status": 500, "title": "Internal error", "detail": f"the load stopped unexpectedly ({type(exc).__name__})"}
 
 
-def run(sessions: Sessions, job_id: str, staged_id: str, work: Work) -> None:
-    """Run ``work`` on the staged file in a session of its own; record the result or the problem."""
+def run(sessions: Sessions, job_id: str, work: Work) -> None:
+    """Run ``work`` in a session of its own; record the result or the problem."""
     report = _reporter(sessions, job_id)
     try:
-        with sessions() as session, tempfile.TemporaryDirectory(prefix="xiangmap-layer-") as folder:
-            upload = session.execute(select(StagedUpload).where(StagedUpload.id == staged_id)).scalar_one()
-            path = Path(folder) / Path(upload.filename).name
-            path.write_bytes(upload.content)
-            session.rollback()  # the read's transaction ends before the load begins its own
-            result = work(session, path, report)
+        with sessions() as session:
+            result = work(session, report)
         _finish(sessions, job_id, result=result)
     except BaseException as exc:
         _finish(sessions, job_id, error=_problem_body(exc))
 
 
-def start(sessions: Sessions, job_id: str, staged_id: str, work: Work) -> threading.Thread:
-    thread = threading.Thread(
-        target=run, args=(sessions, job_id, staged_id, work), name=f"layer-job-{job_id}", daemon=True
-    )
+def start(sessions: Sessions, job_id: str, work: Work) -> threading.Thread:
+    thread = threading.Thread(target=run, args=(sessions, job_id, work), name=f"layer-job-{job_id}", daemon=True)
     thread.start()
     return thread

@@ -227,7 +227,10 @@ def _request(options: dict[str, Any]) -> publishing.PublishRequest:
     return publishing.PublishRequest(**{k: v for k, v in options.items() if k in known})
 
 
-def _publish_work(actor: str, upload: staged_uploads.Staged, options: dict[str, Any]) -> jobs.Work:
+FileWork = Callable[[Session, Path, Callable[[int, int, str], None]], dict[str, Any]]
+
+
+def _publish_work(actor: str, upload: staged_uploads.Staged, options: dict[str, Any]) -> FileWork:
     def work(session: Session, path: Path, progress: Callable[[int, int, str], None]) -> dict[str, Any]:
         result = publishing.publish(
             session,
@@ -246,7 +249,7 @@ def _publish_work(actor: str, upload: staged_uploads.Staged, options: dict[str, 
     return work
 
 
-def _change_work(actor: str, layer_id: str, upload: staged_uploads.Staged, options: dict[str, Any]) -> jobs.Work:
+def _change_work(actor: str, layer_id: str, upload: staged_uploads.Staged, options: dict[str, Any]) -> FileWork:
     def work(session: Session, path: Path, progress: Callable[[int, int, str], None]) -> dict[str, Any]:
         result = publishing.change(
             session,
@@ -292,12 +295,17 @@ def change_staged(
 
 
 def _start(
-    session: Session, actor: str, action: str, layer_id: str, upload: staged_uploads.Staged, work: jobs.Work
+    session: Session, actor: str, action: str, layer_id: str, upload: staged_uploads.Staged, work: FileWork
 ) -> dict[str, Any]:
     job_id = jobs.create(session, actor, action, layer_id)
     session.commit()
     bind = session.get_bind()
-    jobs.start(lambda: Session(bind), job_id, upload.id, work)
+
+    def in_thread(job_session: Session, progress: Callable[[int, int, str], None]) -> dict[str, Any]:
+        with _on_disk(upload.filename, upload.content) as path:  # the bytes read once, before the job
+            return work(job_session, path, progress)
+
+    jobs.start(lambda: Session(bind), job_id, in_thread)
     return jobs.get(session, job_id)
 
 
