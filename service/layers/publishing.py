@@ -25,6 +25,7 @@ from service.layers.files import CHINESE_CRS, parse_crs
 from service.layers.inspection import COLUMN_TYPES, GEOMETRY_NAMES, Preview, inspect_file, opened
 from service.layers.loader import file_sha256
 from service.layers.names import checked_column, layer_id_problem
+from service.layers.rederive import rederive_project_geometries
 
 LONG_LOAD_TIMEOUT = "30min"  # a million parcels take minutes; the service's short statement timeout is for requests
 MAX_FIELDS = 400  # columns of a published table (the staging table takes 500, PostgreSQL 1,600)
@@ -435,23 +436,13 @@ def change(
 
 
 def rederive_published(session: Session, layer_id: str) -> int:
-    """Projects located on this layer's features take their features' new geometry (a removed one: none)."""
-    result = session.execute(
-        text(
-            f"""WITH affected AS (SELECT DISTINCT project_id FROM project_locations WHERE layer = :l),
-                derived AS (
-                    SELECT a.project_id, ST_Multi(ST_Union(
-                        CASE WHEN pl.method = 'manual' AND pl.geom IS NOT NULL THEN pl.geom ELSE f.geom END)) AS geom
-                    FROM affected a JOIN project_locations pl ON pl.project_id = a.project_id
-                    LEFT JOIN "{layer_id}" f ON pl.layer = :l AND f.key = pl.feature_key
-                    WHERE pl.layer = :l OR (pl.method = 'manual' AND pl.geom IS NOT NULL)
-                    GROUP BY a.project_id)
-                UPDATE projects p SET geom = d.geom, version = p.version + 1, updated_at = now()
-                FROM derived d WHERE p.id = d.project_id AND p.geom IS DISTINCT FROM d.geom"""
-        ),
+    """Projects located on this layer's features take their features' new geometry (a removed one: none),
+    through the same re-derivation as the bundled layers' loads."""
+    keys = session.execute(
+        text("SELECT DISTINCT feature_key FROM project_locations WHERE layer = :l AND feature_key IS NOT NULL"),
         {"l": layer_id},
-    )
-    return int(result.rowcount or 0)
+    ).scalars()
+    return rederive_project_geometries(session, layer_id, list(keys))
 
 
 def set_status(session: Session, actor: str, layer_id: str, *, retire: bool, note: str | None = None) -> dict[str, Any]:

@@ -9,24 +9,30 @@ are recomputed here, in the load's transaction, and their version (ETag) moves o
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.models import LAYER_MODELS
 
-# every layer's features under one shape: (layer, key, geom); table names come from the models, never from input.
-# The geocoder's virtual cities (layer "cities", key "city:<name>") are the union of their districts.
-FEATURES_SQL = " UNION ALL ".join(
-    [
-        *(f"SELECT '{t}'::text AS layer, key, geom FROM {t}" for t in LAYER_MODELS),
-        "SELECT 'cities', 'city:' || city, ST_Union(geom) FROM districts GROUP BY city",
-    ]
-)
 
-REDERIVE_SQL = text(
-    f"""
-    WITH features AS ({FEATURES_SQL}),
+# every layer's features under one shape: (layer, key, geom).  Table names come from the models, or for a
+# layer GIS staff published (issue 20) from the catalogue, whose ids xm_layer_create checked; never from input.
+# The geocoder's virtual cities (layer "cities", key "city:<name>") are the union of their districts.
+def _features_sql(published: tuple[str, ...]) -> str:
+    return " UNION ALL ".join(
+        [
+            *(f"SELECT '{t}'::text AS layer, key, geom FROM {t}" for t in LAYER_MODELS),
+            *(f"SELECT '{t}'::text AS layer, key, geom::geometry AS geom FROM \"{t}\"" for t in published),
+            "SELECT 'cities', 'city:' || city, ST_Union(geom) FROM districts GROUP BY city",
+        ]
+    )
+
+
+REDERIVE_TEMPLATE = """
+    WITH features AS ({features}),
     affected AS (
         SELECT DISTINCT project_id FROM project_locations
         WHERE (layer = :layer AND feature_key = ANY(:keys)) OR (:layer = 'districts' AND layer = 'cities')
@@ -50,7 +56,16 @@ REDERIVE_SQL = text(
     FROM derived d
     WHERE p.id = d.project_id AND p.geom IS DISTINCT FROM d.geom
     """
-)
+
+
+@lru_cache(maxsize=32)
+def _rederive_sql(published: tuple[str, ...]) -> Any:
+    return text(REDERIVE_TEMPLATE.format(features=_features_sql(published)))
+
+
+def _published_layers(session: Session) -> tuple[str, ...]:
+    ids = session.execute(text("SELECT id FROM layer_catalogue WHERE origin = 'published' ORDER BY id")).scalars()
+    return tuple(ids)
 
 
 def rederive_project_geometries(session: Session, layer: str, feature_keys: Iterable[str]) -> int:
@@ -63,7 +78,8 @@ def rederive_project_geometries(session: Session, layer: str, feature_keys: Iter
     keys = sorted(set(feature_keys))
     if not keys:
         return 0
-    if layer not in LAYER_MODELS:
+    published = _published_layers(session)
+    if layer not in LAYER_MODELS and layer not in published:
         raise ValueError(f"unknown layer {layer!r}")
-    result = session.execute(REDERIVE_SQL, {"layer": layer, "keys": keys})
+    result = session.execute(_rederive_sql(published), {"layer": layer, "keys": keys})
     return int(result.rowcount or 0)

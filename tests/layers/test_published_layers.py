@@ -420,3 +420,45 @@ def test_a_job_whose_worker_died_says_so(client, auth, owner_engine: Engine, eng
     finally:
         with owner_engine.begin() as conn:
             conn.execute(text("DELETE FROM layer_jobs WHERE id = CAST(:j AS uuid)"), {"j": job})
+
+
+def test_a_project_on_a_published_feature_and_a_road_keeps_both_when_rederived(  # type: ignore[no-untyped-def]
+    client, auth, layer_id: str, tmp_path: Path, engine: Engine
+) -> None:
+    """A published layer's new edition re-derives projects through the bundled layers' own mechanism: the
+    project's other locations (a road) stay in its geometry."""
+    from sqlalchemy.orm import Session
+
+    from service.layers.rederive import rederive_project_geometries
+
+    archive = write_redline_shapefile(tmp_path / "v1", REDLINE_V1)
+    up = _upload(client, auth, archive)
+    body = {"upload_id": up.json()["upload_id"], "layer_id": layer_id, "title_zh": "红线", "key_field": "BH"}
+    assert client.post("/layers", json=body, headers=auth["gis"]).status_code == 201
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        session = Session(bind=connection)
+        try:
+            pid, road_key = session.execute(
+                text("SELECT project_id, feature_key FROM project_locations WHERE layer = 'roads' LIMIT 1")
+            ).one()
+            session.execute(
+                text(
+                    "INSERT INTO project_locations (project_id, layer, feature_key, name, precision, exactness, "
+                    "location_class, method) VALUES (:p, :l, 'HN-430382-001', '韶山', 2, 2, 2, 'gazetteer')"
+                ),
+                {"p": pid, "l": layer_id},
+            )
+            assert rederive_project_geometries(session, layer_id, ["HN-430382-001"]) == 1
+            covered = session.execute(
+                text(
+                    f"""SELECT ST_Covers(p.geom, r.geom) AND ST_Intersects(p.geom, z.geom)
+                        FROM projects p, roads r, "{layer_id}" z
+                        WHERE p.id = :p AND r.key = :r AND z.key = 'HN-430382-001'"""
+                ),
+                {"p": pid, "r": road_key},
+            ).scalar()
+            assert covered is True
+        finally:
+            session.close()
+            transaction.rollback()
