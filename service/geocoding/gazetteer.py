@@ -129,18 +129,23 @@ class Gazetteer:
         return None
 
 
-def _feature_query(table: str) -> str:
+def _feature_query(table: str, *, published: bool = False) -> str:
+    """A layer's places with the district each lies in; a published layer (issue 20) has no aliases nor kind,
+    and only its named features are places."""
     if table == "districts":
         return "SELECT f.id, f.key, f.name, f.aliases, f.name AS district, f.city, NULL AS kind FROM districts f"
-    kind = "f.kind" if "kind" in LAYER_MODELS[table].__table__.columns else "NULL"
+    kind = "f.kind" if not published and "kind" in LAYER_MODELS[table].__table__.columns else "NULL"
+    aliases = "'{}'::text[]" if published else "f.aliases"
+    named = "WHERE f.name IS NOT NULL AND length(f.name) >= 2" if published else ""
     return f"""
-        SELECT f.id, f.key, f.name, f.aliases, d.name AS district, d.city, {kind} AS kind
-        FROM {table} f
+        SELECT f.id, f.key, f.name, {aliases} AS aliases, d.name AS district, d.city, {kind} AS kind
+        FROM "{table}" f
         LEFT JOIN LATERAL (
             SELECT dd.name, dd.city FROM districts dd
             WHERE ST_Intersects(dd.geom, ST_PointOnSurface(f.geom))
             ORDER BY dd.id LIMIT 1
         ) d ON true
+        {named}
     """
 
 
@@ -155,14 +160,7 @@ def _add_published(session: Session, gaz: Gazetteer) -> None:
     for layer in session.execute(PUBLISHED_SQL).mappings():
         table = layer["id"]  # a catalogue id, checked by xm_layer_create: [a-z][a-z0-9_]{2,39}
         precision, exactness, loc_class = published_codes(layer["geometry_type"])
-        rows = session.execute(
-            text(
-                f"""SELECT f.id, f.key, f.name, d.name AS district, d.city FROM "{table}" f
-                    LEFT JOIN LATERAL (SELECT dd.name, dd.city FROM districts dd
-                        WHERE ST_Intersects(dd.geom, ST_PointOnSurface(f.geom)) ORDER BY dd.id LIMIT 1) d ON true
-                    WHERE f.name IS NOT NULL AND length(f.name) >= 2"""
-            )
-        ).mappings()
+        rows = session.execute(text(_feature_query(table, published=True))).mappings()
         for row in rows:
             place = Place(
                 table,
