@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 
+from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service import read_routing
 from service.response_policy import PAGE_CSP, cache_control, csp_for, is_private
 
 SECURITY_HEADERS = [
@@ -172,10 +174,6 @@ class ReadYourWritesMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        from anyio import to_thread
-
-        from service import read_routing
-
         headers = dict(scope.get("headers", []))
         cookie = _cookie(headers.get(b"cookie", b"").decode("latin-1"), read_routing.SEEN_COOKIE)
         header = headers.get(read_routing.SEEN_HEADER.lower().encode(), b"").decode("latin-1") or None

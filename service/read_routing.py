@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, exc
+from sqlalchemy.orm import Session
 
-from service.database import get_engine, read_one
+from service.database import get_engine, new_session, read_one
 from service.settings import get_settings
 
 log = logging.getLogger("xiangmap.read_routing")
@@ -237,6 +238,16 @@ def run_read(read: Callable[[Engine], T]) -> T:
             raise
         router().failed(engine, error)
         return read(get_engine())
+
+
+def run_read_session(read: Callable[[Session], T]) -> T:
+    """:func:`run_read` for code that reads through a Session (the maps' data, the ledger)."""
+
+    def on(engine: Engine) -> T:
+        with new_session(engine) as session:
+            return read(session)
+
+    return run_read(on)
 
 
 def floor_from(cookie: str | None, header: str | None) -> int | None:

@@ -9,18 +9,16 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from service.common.derived_status import SCHEDULE_CLASSES
-from service.database import new_session
 from service.dependencies import get_session
 from service.errors import Problem
 from service.ledger import usecases
 from service.ledger.cells import as_text, cells
 from service.ledger.columns import COLUMNS
 from service.ledger.filters import ALL_UNITS, LedgerFilters
-from service.read_routing import run_read
+from service.read_routing import run_read_session
 from service.routing import SessionReleasingRoute
 from service.security import Principal
 from service.web.pages import page_user, render
@@ -96,11 +94,7 @@ def ledger(
         # a viewer only reads: its ledger may come from a hot standby, slightly stale (issue 21)
         session.close()
 
-        def on(engine: Engine) -> HTMLResponse:
-            with new_session(engine) as read_session:
-                return _ledger_page(request, read_session, principal, filters, day)
-
-        return run_read(on)
+        return run_read_session(lambda read: _ledger_page(request, read, principal, filters, day))
     return _ledger_page(request, session, principal, filters, day)
 
 

@@ -10,18 +10,16 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from service import data_version
 from service.assets import STATIC_DIR
-from service.database import new_session
 from service.dependencies import current_principal, get_session
 from service.errors import RATE_LIMITED_RESPONSES, Problem
 from service.maps import usecases
 from service.progress.usecases import ProjectFilter, parse_as_of, project_filter
 from service.rate_limits import rate_limited
-from service.read_routing import run_read
+from service.read_routing import run_read_session
 from service.response_cache import Built, response_cache
 from service.routing import SessionReleasingRoute
 from service.security import Principal
@@ -104,16 +102,14 @@ def projects_data(
     day, threshold = parse_as_of(as_of), get_settings().delay_threshold_pct
     key = ("map-projects", day.isoformat(), threshold, repr(filters))
 
-    def on(engine: Engine) -> Response:  # a read that may be slightly stale: a hot standby when there is one
-        with new_session(engine) as session:
+    def on(session: Session) -> Response:  # a read that may be slightly stale: a hot standby when there is one
+        def build() -> Built:
+            body = usecases.projects_geojson(session, day, threshold, filters).encode()
+            return Built(body, GEOJSON, {"Cache-Control": "no-cache"}, compress=True)
 
-            def build() -> Built:
-                body = usecases.projects_geojson(session, day, threshold, filters).encode()
-                return Built(body, GEOJSON, {"Cache-Control": "no-cache"}, compress=True)
+        return response_cache().respond(request, data_version.current(session.get_bind()), key, build)
 
-            return response_cache().respond(request, data_version.current(engine), key, build)
-
-    return run_read(on)
+    return run_read_session(on)
 
 
 @router.get("/maps/data/projects/{project_id}.json", summary="What a project's popup shows")
@@ -143,20 +139,14 @@ def districts_data(
 ) -> Response:
     day, threshold = parse_as_of(as_of), get_settings().delay_threshold_pct
 
-    def on(engine: Engine) -> Response:
-        with new_session(engine) as session:
-            return compressed(request, usecases.districts_choropleth(session, day, threshold, filters), GEOJSON)
-
-    return run_read(on)
+    return run_read_session(
+        lambda session: compressed(request, usecases.districts_choropleth(session, day, threshold, filters), GEOJSON)
+    )
 
 
 @router.get("/maps/data/layers/{layer}.geojson", summary="A reference layer for the maps, simplified")
 def layer_data(request: Request, layer: str) -> Response:
-    def on(engine: Engine) -> Response:
-        with new_session(engine) as session:
-            return compressed(request, usecases.overlay_geojson(session, layer), GEOJSON)
-
-    return run_read(on)
+    return run_read_session(lambda session: compressed(request, usecases.overlay_geojson(session, layer), GEOJSON))
 
 
 @router.get(
