@@ -26,6 +26,7 @@ import pyogrio.raw
 import shapely
 from pyproj import CRS, Transformer
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from service.common.chinese_crs import to_wgs84_geometry
@@ -85,6 +86,12 @@ class LoadError(Problem):
         if field_name:
             where += f", field {field_name!r}"
         super().__init__(422, f"{where}: {detail}; nothing was published", row=row, field=field_name, fault=fault)
+
+
+def _said(exc: BaseException) -> str:
+    """What PostgreSQL said (its primary message), for a driver or SQLAlchemy error, else the error's text."""
+    diag = getattr(getattr(exc, "orig", exc), "diag", None)
+    return getattr(diag, "message_primary", None) or str(exc)
 
 
 def _geometry_column(batch: pa.RecordBatch, meta: dict[str, Any]) -> str:
@@ -179,7 +186,7 @@ def stage(session: Session, src: Opened, spec: LoadSpec, total: int, progress: P
     except Problem:
         raise
     except Exception as exc:  # GDAL or COPY: say which, never a 500
-        message = getattr(getattr(exc, "diag", None), "message_primary", None) or str(exc)
+        message = _said(exc)
         raise LoadError(
             done + 1 if done else None, f"the file could not be read or copied ({message})", fault="unreadable"
         ) from exc
@@ -375,6 +382,19 @@ def _select_sql(staged: Staged, spec: LoadSpec) -> tuple[list[str], str]:
     return columns, f'SELECT {", ".join(exprs)} FROM "{staged.table}" ORDER BY ord'
 
 
+def _insert(session: Session, sql: str) -> Any:
+    """Run the layer's INSERT; a value that does not fit its column is the file's fault (422), anything else not:
+    a database that went away stays a 503, a statement of ours that is wrong stays an error."""
+    try:
+        return session.execute(text(sql))
+    except DBAPIError as exc:
+        message = _said(exc)
+        lost = isinstance(exc, OperationalError) or exc.connection_invalidated
+        if lost or "ON CONFLICT" in message or "no unique or exclusion constraint" in message:
+            raise
+        raise LoadError(None, f"a value does not fit its column ({message})", fault="type") from None
+
+
 def write(
     session: Session, table: str, staged: Staged, spec: LoadSpec, *, replace: bool = False, fresh: bool = False
 ) -> dict[str, int]:
@@ -387,28 +407,17 @@ def write(
     quoted = ", ".join(f'"{c}"' for c in columns)
     updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c != "key")
     if fresh:
-        try:
-            inserted = session.execute(text(f'INSERT INTO "{table}" ({quoted}) {select}')).rowcount
-        except Exception as exc:
-            message = getattr(getattr(getattr(exc, "orig", None), "diag", None), "message_primary", None) or str(exc)
-            raise LoadError(None, f"a value does not fit its column ({message})", fault="type") from None
+        inserted = _insert(session, f'INSERT INTO "{table}" ({quoted}) {select}').rowcount
         return {"inserted": int(inserted or 0), "updated": 0, "deleted": 0}
-    try:
-        counts = session.execute(
-            text(
-                f"""WITH written AS (
-                        INSERT INTO "{table}" AS t ({quoted}) {select}
-                        ON CONFLICT (key) DO UPDATE SET {updates}, updated_at = now()
-                        RETURNING (xmax = 0) AS inserted)
-                    SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated
-                    FROM written"""
-            )
-        ).one()
-    except Exception as exc:
-        message = getattr(getattr(getattr(exc, "orig", None), "diag", None), "message_primary", None) or str(exc)
-        if "ON CONFLICT" in message or "no unique or exclusion constraint" in message:
-            raise
-        raise LoadError(None, f"a value does not fit its column ({message})", fault="type") from None
+    counts = _insert(
+        session,
+        f"""WITH written AS (
+                INSERT INTO "{table}" AS t ({quoted}) {select}
+                ON CONFLICT (key) DO UPDATE SET {updates}, updated_at = now()
+                RETURNING (xmax = 0) AS inserted)
+            SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated
+            FROM written""",
+    ).one()
     deleted = 0
     if replace:
         key = f"btrim(c{staged.index[spec.key_field]})" if spec.key_field else "CAST(ord AS text)"
