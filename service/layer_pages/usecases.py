@@ -14,7 +14,6 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.errors import Problem
@@ -43,7 +42,7 @@ ENCODINGS = (
 )
 # the layer id is the table name and the OGC collection id (service.layers.names checks it again in the job);
 # "new" is the upload page's own path (/gis/layers/new)
-LAYER_ID = re.compile(r"^[a-z][a-z0-9_]{2,39}$")
+LAYER_ID = layers.LAYER_ID
 PAGE_PATHS = frozenset({"new"})
 COLUMN = re.compile(r"^\w+$")
 MAX_COLUMN_BYTES = 63
@@ -72,27 +71,19 @@ def crs_labels() -> dict[str, str]:
 
 def overview(session: Session) -> dict[str, Any]:
     """Every layer, bundled and published, with what the list shows; in use first, then by id."""
-    bundled = {e["id"]: e for e in layers.list_layers(session)}
-    rows = []
-    for entry in session.scalars(select(LayerEntry).order_by(LayerEntry.id)):
-        features = None
-        if entry.origin == "published":
-            versions = layers.history(session, entry.id)["versions"]
-            features = versions[0]["features"] if versions else None
-        elif entry.id in bundled:
-            features = bundled[entry.id]["features"]
-        rows.append(
-            {
-                "id": entry.id,
-                "title_zh": entry.title_zh,
-                "geometry": GEOMETRY_LABELS.get(entry.geometry_type, entry.geometry_type),
-                "features": features,
-                "published": entry.origin == "published",
-                "active": entry.status == "active",
-                "version": entry.version,
-                "protected": entry.protected,
-            }
-        )
+    rows = [
+        {
+            "id": entry["id"],
+            "title_zh": entry["title_zh"],
+            "geometry": GEOMETRY_LABELS.get(entry["geometry_type"], entry["geometry_type"]),
+            "features": entry["features"],
+            "published": entry["origin"] == "published",
+            "active": entry["status"] == "active",
+            "version": entry["version"],
+            "protected": entry["protected"],
+        }
+        for entry in layers.list_layers(session)
+    ]
     session.rollback()
     rows.sort(key=lambda r: (not r["active"], not r["published"], r["id"]))
     return {"layers": rows}
@@ -448,9 +439,7 @@ def job_view(session: Session, job_id: str, actor: str) -> dict[str, Any]:
 
 
 def set_status(session: Session, actor: str, layer_id: str, *, retire: bool, note: str) -> dict[str, Any]:
-    done = layers.set_status(session, actor, layer_id, retire=retire, note=note.strip() or None)
-    ogc.forget_collections()
-    return done
+    return layers.set_status(session, actor, layer_id, retire=retire, note=note.strip() or None)
 
 
 def set_protected(session: Session, actor: str, layer_id: str, protected: bool) -> dict[str, Any]:

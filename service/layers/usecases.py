@@ -25,6 +25,7 @@ from service.layers.history import recent_loads
 from service.layers.inspection import TYPE_LABELS, crs_choices
 from service.layers.listing import catalogue, is_protected
 from service.layers.loader import CONFIRM_ANY, LoadReport, Progress
+from service.layers.names import LAYER_ID
 from service.models import LAYER_MODELS
 from service.ogc import usecases as ogc
 from service.screening import usecases as screening
@@ -33,6 +34,7 @@ from service.settings import get_settings
 
 __all__ = [
     "CONFIRM_ANY",
+    "LAYER_ID",
     "LoadReport",
     "check_may_change",
     "get_layer",
