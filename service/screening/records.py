@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import Problem
 from service.models import Screening
+from service.screening.rules import RuleBook
 from service.screening.rules_store import rulebook
 from service.screening.site_input import ScreeningInput
 from service.screening.verdict import CategoryChoice, screen
@@ -90,29 +91,40 @@ def latest_for_project(session: Session, project_id: int) -> Screening | None:
     return session.scalars(query).first()
 
 
-def recheck(session: Session, row: Screening) -> dict[str, Any]:
-    """Re-run a recorded screening against today's layers and rules and say what differs."""
-    geom = to_shape(row.input_geom)
+def rerun(session: Session, row: Screening, rules: RuleBook, **options: Any) -> dict[str, Any]:
+    """The recorded site screened again at its date, buffer and category, under ``rules`` (no views, nothing
+    recorded); ``options`` go to :func:`screen` (a replay's zone parts and layers)."""
     params = row.params
-    site = ScreeningInput(geom, params.get("crs", "EPSG:4326"), params.get("source", "record"))
-    rules = rulebook(session)
+    site = ScreeningInput(to_shape(row.input_geom), params.get("crs", "EPSG:4326"), params.get("source", "record"))
     cat = params.get("category") or {}
     choice = CategoryChoice(cat.get("given"), next((c for c in rules.categories if c.id == cat.get("id")), None), False)
-    now = screen(session, site, row.on_date, float(params.get("buffer_m") or 0), choice, with_views=False, rules=rules)
+    buffer_m = float(params.get("buffer_m") or 0)
+    return screen(session, site, row.on_date, buffer_m, choice, with_views=False, rules=rules, **options)
 
-    def flat(answer: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
-        return {
-            f"{entry['layer']}/{z['zone_key']}": (z["verdict"], z["inside"], z["overlap_pct"], z["zone_hash"])
-            for entry in answer["layers"]
-            for z in entry["zones"]
-        }
 
-    before, after = flat(row.result), flat(now)
-    differences = [
-        {"zone": key, "recorded": before.get(key), "now": after.get(key)}
+def flat_zones(answer: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """Each zone of an answer by ``layer/zone_key``: (verdict, inside, overlap %, zone hash)."""
+    return {
+        f"{entry['layer']}/{z['zone_key']}": (z["verdict"], z["inside"], z["overlap_pct"], z["zone_hash"])
+        for entry in answer["layers"]
+        for z in entry["zones"]
+    }
+
+
+def zone_differences(recorded: dict[str, Any], again: dict[str, Any], label: str) -> list[dict[str, Any]]:
+    """The zones whose answer differs between a record and a rerun (``label`` names the rerun's side)."""
+    before, after = flat_zones(recorded), flat_zones(again)
+    return [
+        {"zone": key, "recorded": before.get(key), label: after.get(key)}
         for key in sorted(set(before) | set(after))
         if before.get(key) != after.get(key)
     ]
+
+
+def recheck(session: Session, row: Screening) -> dict[str, Any]:
+    """Re-run a recorded screening against today's layers and rules and say what differs."""
+    now = rerun(session, row, rulebook(session))
+    differences = zone_differences(row.result, now, "now")
     return {
         "id": row.id,
         "recorded_verdict": row.result["verdict"],

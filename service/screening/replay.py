@@ -14,14 +14,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.models import Screening
+from service.screening.records import flat_zones, rerun, zone_differences
 from service.screening.rules_store import rulebook, scheme_for_record
-from service.screening.site_input import ScreeningInput
-from service.screening.verdict import CategoryChoice, screen
 
 PART_COLUMNS = "id, layer, zone_id, zone_key, zone_name, scheme, subzone, valid_from, valid_to, zone_hash, geom"
 PARTS_SQL = f"""(
@@ -36,14 +34,6 @@ PARTS_SQL = f"""(
 def _catalogue(session: Session) -> dict[str, dict[str, Any]]:
     rows = session.execute(text("SELECT id, title_zh, title_en, origin, status, version FROM layer_catalogue"))
     return {r.id: dict(r._mapping) for r in rows}
-
-
-def _flat(answer: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
-    return {
-        f"{entry['layer']}/{z['zone_key']}": (z["verdict"], z["inside"], z["overlap_pct"], z["zone_hash"])
-        for entry in answer["layers"]
-        for z in entry["zones"]
-    }
 
 
 def replay(session: Session, row: Screening) -> dict[str, Any]:
@@ -94,28 +84,16 @@ def replay(session: Session, row: Screening) -> dict[str, Any]:
         }
         for entry in row.result.get("layers", [])
     ]
-    params = row.params
-    site = ScreeningInput(to_shape(row.input_geom), params.get("crs", "EPSG:4326"), params.get("source", "record"))
-    cat = params.get("category") or {}
-    choice = CategoryChoice(cat.get("given"), next((c for c in rules.categories if c.id == cat.get("id")), None), False)
-    again = screen(
+    again = rerun(
         session,
-        site,
-        row.on_date,
-        float(params.get("buffer_m") or 0),
-        choice,
-        with_views=False,
-        rules=rules,
+        row,
+        rules,
         parts=PARTS_SQL,
         parts_params={"replay_live": live, "replay_archived": archived},
         layers=layers,
     )
-    before, after = _flat(row.result), _flat(again)
-    differences = [
-        {"zone": key, "recorded": before.get(key), "replayed": after.get(key)}
-        for key in sorted(set(before) | set(after))
-        if before.get(key) != after.get(key)
-    ]
+    differences = zone_differences(row.result, again, "replayed")
+    before, after = flat_zones(row.result), flat_zones(again)
     for key, seen in before.items():
         if key in after and after[key][3] != seen[3] and versions.get(key.split("/")[0], {}).get("parts") == "live":
             notes.append(f"zone {key} has changed since (its layer keeps no versions)")
