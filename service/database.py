@@ -27,8 +27,11 @@ IDLE_PING_SECONDS = 5.0
 
 
 @lru_cache
-def get_engine(url: str | None = None) -> Engine:
-    """The service's engine: the application role's URL unless ``url`` says otherwise (decision 0091)."""
+def get_engine(url: str | None = None, application_name: str = "xiangmap") -> Engine:
+    """The service's engine: the application role's URL unless ``url`` says otherwise (decision 0091).
+
+    ``application_name`` tells the connections apart in ``pg_stat_activity`` (a hot standby's: xiangmap-read).
+    """
     settings = get_settings()
     engine = create_engine(
         url or settings.resolved_app_database_url(),
@@ -41,7 +44,7 @@ def get_engine(url: str | None = None) -> Engine:
         connect_args={
             "connect_timeout": settings.db_connect_timeout_s,
             "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
-            "application_name": "xiangmap",
+            "application_name": application_name,
         },
     )
     _ping_when_idle(engine)

@@ -27,7 +27,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, exc
+from sqlalchemy import Engine, exc
 from sqlalchemy.orm import Session
 
 from service.database import get_engine, new_session, read_one
@@ -173,20 +173,8 @@ def _safe(url: str) -> str:
 
 
 def _standby_engine(url: str) -> Engine:
-    settings = get_settings()
-    return create_engine(
-        url,
-        pool_size=settings.pool_size,
-        max_overflow=8,
-        pool_timeout=5,
-        pool_recycle=1800,
-        pool_pre_ping=False,
-        connect_args={
-            "connect_timeout": settings.db_connect_timeout_s,
-            "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
-            "application_name": "xiangmap-read",
-        },
-    )
+    """The service's own engine settings, its connections named xiangmap-read in ``pg_stat_activity``."""
+    return get_engine(url, application_name="xiangmap-read")
 
 
 _router: Router | None = None
